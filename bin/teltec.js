@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// `npx teltec …`: builds when needed, then runs the CLI.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.mjs')], { stdio: 'inherit' });
+const { runCli } = await import(path.join(root, 'dist', 'src', 'cli.js'));
+process.exit(await runCli(process.argv.slice(2)));

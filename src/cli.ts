@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { importClientsCsv } from './clients/index.js';
+import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError, migrate, openDatabase } from './db/index.js';
+import { notificationCounts } from './http/routes/notificaciones.js';
+
+const usage = `Uso: teltec <comando>
+  migrate                 aplica las migraciones pendientes
+  importar <archivo.csv>  importa clientes (actualiza por cédula)
+  estadisticas            muestra clientes con y sin Telegram y notificaciones por estado`;
+
+/** Staff's hand-run operations; the same code the API runs. Returns the exit code. */
+export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'ayuda' || command === '--help') {
+    out(usage);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrate(db);
+    switch (command) {
+      case 'migrate':
+        out(
+          applied.length
+            ? `Migraciones aplicadas: ${applied.join(', ')}`
+            : 'La base de datos ya está al día.',
+        );
+        return 0;
+      case 'importar': {
+        if (!args[0]) {
+          out('Indique el archivo CSV: teltec importar clientes.csv');
+          return 2;
+        }
+        const report = await importClientsCsv(db, readFileSync(args[0], 'utf8'));
+        out(
+          `Creados: ${report.creados}. Actualizados: ${report.actualizados}. Con errores: ${report.errores.length}.`,
+        );
+        for (const e of report.errores) out(`  línea ${e.linea}: ${e.motivo}`);
+        return report.errores.length ? 1 : 0;
+      }
+      case 'estadisticas':
+        out(JSON.stringify(await notificationCounts({ db }), null, 2));
+        return 0;
+      default:
+        out(`Comando desconocido: ${command}\n${usage}`);
+        return 2;
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      if (err instanceof ConfigError || err instanceof DataDirLockedError) console.error(err.message);
+      else console.error(`Error: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,19 @@
+export { type CedulaResult, compactCedula, isValidCedula, validateCedula } from './cedula.js';
+export { csvColumns, exportColumns, type ImportReport, importClientsCsv, toCsvLine } from './csv.js';
+export { listPayments, type Payment, recordPayment } from './payments.js';
+export { normalizePhone, samePhone } from './phone.js';
+export { createPlansRepository, type Plan } from './plans.js';
+export {
+  type BillingContext,
+  type ClientsRepository,
+  type ClientView,
+  createClientsRepository,
+  type PaymentState,
+} from './repository.js';
+export {
+  createClientBody,
+  estadoPagoSchema,
+  estadoSchema,
+  isoDateSchema,
+  patchClientBody,
+} from './schemas.js';

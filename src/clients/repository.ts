@@ -1,0 +1,292 @@
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors/index.js';
+import { normalizePhone } from './phone.js';
+
+export type ClientEstado = 'activo' | 'suspendido' | 'retirado';
+export type PaymentState = 'sin_fecha' | 'al_dia' | 'por_vencer' | 'vencido';
+
+/** A client as the API shows it. */
+export interface ClientView {
+  id: number;
+  cedula: string;
+  nombre: string;
+  telefono: string | null;
+  email: string | null;
+  direccion: string | null;
+  sector: string | null;
+  plan_id: number | null;
+  plan: string | null;
+  precio: number | null;
+  estado: ClientEstado;
+  fecha_ultimo_pago: string | null;
+  dia_pago: number | null;
+  fecha_vencimiento: string | null;
+  estado_pago: PaymentState;
+  telegram: {
+    vinculado: boolean;
+    chat_id: string | null;
+    vinculado_en: string | null;
+    verificado: boolean;
+    bloqueado: boolean;
+    inalcanzable: string | null;
+  };
+  preferencias: { ofertas: boolean; mantenimiento: boolean };
+  creado_en: string;
+  actualizado_en: string;
+}
+
+export interface ClientInput {
+  cedula: string;
+  nombre: string;
+  telefono?: string | null;
+  email?: string | null;
+  direccion?: string | null;
+  sector?: string | null;
+  plan_id?: number | null;
+  estado?: ClientEstado;
+  fecha_ultimo_pago?: string | null;
+  dia_pago?: number | null;
+}
+
+export interface ClientFilters {
+  buscar?: string;
+  plan?: string;
+  plan_id?: number;
+  sector?: string;
+  estado?: ClientEstado;
+  telegram?: 'si' | 'no';
+  estado_pago?: PaymentState;
+  pagina: number;
+  por_pagina: number;
+}
+
+/** Billing settings and "today" the payment state is computed against. */
+export interface BillingContext {
+  today: string;
+  cycleDays: number;
+  reminderDaysBefore: number;
+}
+
+interface ClientRow {
+  id: number;
+  cedula: string;
+  nombre: string;
+  telefono: string | null;
+  email: string | null;
+  direccion: string | null;
+  sector: string | null;
+  plan_id: number | null;
+  plan: string | null;
+  precio: number | null;
+  estado: ClientEstado;
+  fecha_ultimo_pago: string | null;
+  dia_pago: number | null;
+  fecha_vencimiento: string | null;
+  estado_pago: PaymentState;
+  chat_id: number | null;
+  linked_at: Date | null;
+  link_verified: boolean;
+  telegram_blocked: boolean;
+  telegram_unreachable: string | null;
+  pref_ofertas: boolean;
+  pref_mantenimiento: boolean;
+  created_at: Date;
+  updated_at: Date;
+  total?: number;
+}
+
+/** The columns of a client view; $1 = today, $2 = cycle days, $3 = reminder days. */
+const selectView = `
+  SELECT c.id, c.cedula, c.nombre, c.telefono, c.email, c.direccion, c.sector, c.plan_id,
+         p.nombre AS plan, p.precio, c.estado, c.fecha_ultimo_pago, c.dia_pago,
+         teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS fecha_vencimiento,
+         teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) AS estado_pago,
+         c.chat_id, c.linked_at, c.link_verified, c.telegram_blocked, c.telegram_unreachable,
+         c.pref_ofertas, c.pref_mantenimiento, c.created_at, c.updated_at
+    FROM clients c LEFT JOIN plans p ON p.id = c.plan_id`;
+
+function toView(r: ClientRow): ClientView {
+  return {
+    id: r.id,
+    cedula: r.cedula,
+    nombre: r.nombre,
+    telefono: r.telefono,
+    email: r.email,
+    direccion: r.direccion,
+    sector: r.sector,
+    plan_id: r.plan_id,
+    plan: r.plan,
+    precio: r.precio,
+    estado: r.estado,
+    fecha_ultimo_pago: r.fecha_ultimo_pago,
+    dia_pago: r.dia_pago,
+    fecha_vencimiento: r.fecha_vencimiento,
+    estado_pago: r.estado_pago,
+    telegram: {
+      vinculado: r.chat_id !== null,
+      chat_id: r.chat_id === null ? null : String(r.chat_id),
+      vinculado_en: r.linked_at?.toISOString() ?? null,
+      verificado: r.link_verified,
+      bloqueado: r.telegram_blocked,
+      inalcanzable: r.telegram_unreachable,
+    },
+    preferencias: { ofertas: r.pref_ofertas, mantenimiento: r.pref_mantenimiento },
+    creado_en: r.created_at.toISOString(),
+    actualizado_en: r.updated_at.toISOString(),
+  };
+}
+
+const editable = [
+  'cedula',
+  'nombre',
+  'telefono',
+  'email',
+  'direccion',
+  'sector',
+  'plan_id',
+  'estado',
+  'fecha_ultimo_pago',
+  'dia_pago',
+] as const;
+
+/** Repository over a lent Queryable (the database or a transaction). */
+export function createClientsRepository(db: Queryable, billing: () => BillingContext) {
+  const ctx = () => {
+    const b = billing();
+    return [b.today, b.cycleDays, b.reminderDaysBefore];
+  };
+
+  async function get(id: number): Promise<ClientView | null> {
+    const { rows } = await db.query<ClientRow>(`${selectView} WHERE c.id = $4`, [...ctx(), id]);
+    return rows[0] ? toView(rows[0]) : null;
+  }
+
+  async function getOrThrow(id: number): Promise<ClientView> {
+    const c = await get(id);
+    if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+    return c;
+  }
+
+  return {
+    get,
+    getOrThrow,
+
+    async findIdByCedula(cedula: string): Promise<number | null> {
+      const { rows } = await db.query<{ id: number }>('SELECT id FROM clients WHERE cedula = $1', [cedula]);
+      return rows[0]?.id ?? null;
+    },
+
+    async list(f: ClientFilters): Promise<{ clientes: ClientView[]; total: number }> {
+      const params: unknown[] = ctx();
+      const where: string[] = [];
+      const add = (v: unknown) => {
+        params.push(v);
+        return `$${params.length}`;
+      };
+      if (f.buscar?.trim()) {
+        const q = f.buscar.trim();
+        const like = add(`%${q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+        const digits = q.replace(/\D/g, '');
+        const parts = [`lower(c.nombre) LIKE ${like}`];
+        if (digits.length >= 3) {
+          const d = add(`%${digits.replace(/^0/, '')}%`);
+          parts.push(`c.cedula LIKE ${d}`, `c.telefono_norm LIKE ${d}`);
+        }
+        where.push(`(${parts.join(' OR ')})`);
+      }
+      if (f.plan_id !== undefined) where.push(`c.plan_id = ${add(f.plan_id)}`);
+      if (f.plan) where.push(`lower(p.nombre) = lower(${add(f.plan)})`);
+      if (f.sector) where.push(`lower(c.sector) = lower(${add(f.sector)})`);
+      if (f.estado) where.push(`c.estado = ${add(f.estado)}`);
+      if (f.telegram === 'si') where.push('c.chat_id IS NOT NULL');
+      if (f.telegram === 'no') where.push('c.chat_id IS NULL');
+      if (f.estado_pago) {
+        where.push(
+          `teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) = ${add(f.estado_pago)}`,
+        );
+      }
+      const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const limit = add(f.por_pagina);
+      const offset = add((f.pagina - 1) * f.por_pagina);
+      const { rows } = await db.query<ClientRow>(
+        `SELECT v.*, count(*) OVER () AS total FROM (${selectView} ${whereSql}) v
+          ORDER BY lower(v.nombre), v.id LIMIT ${limit} OFFSET ${offset}`,
+        params,
+      );
+      let total = rows[0]?.total ?? 0;
+      if (rows.length === 0 && f.pagina > 1) {
+        const c = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM (${selectView} ${whereSql}) v`,
+          params.slice(0, -2),
+        );
+        total = c.rows[0]?.n ?? 0;
+      }
+      return { clientes: rows.map(toView), total: Number(total) };
+    },
+
+    async create(input: ClientInput): Promise<ClientView> {
+      const { rows } = await db.query<{ id: number }>(
+        `INSERT INTO clients (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
+                              fecha_ultimo_pago, dia_pago)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11) RETURNING id`,
+        [
+          input.cedula,
+          input.nombre,
+          input.telefono ?? null,
+          input.telefono ? normalizePhone(input.telefono) : null,
+          input.email ?? null,
+          input.direccion ?? null,
+          input.sector ?? null,
+          input.plan_id ?? null,
+          input.estado ?? null,
+          input.fecha_ultimo_pago ?? null,
+          input.dia_pago ?? null,
+        ],
+      );
+      return getOrThrow(rows[0]!.id);
+    },
+
+    /** Updates the given fields only (undefined = unchanged, null = cleared). */
+    async update(id: number, patch: Partial<ClientInput>): Promise<ClientView> {
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      for (const key of editable) {
+        if (patch[key] === undefined) continue;
+        params.push(patch[key]);
+        sets.push(`${key} = $${params.length}`);
+        if (key === 'telefono') {
+          params.push(patch.telefono ? normalizePhone(patch.telefono) : null);
+          sets.push(`telefono_norm = $${params.length}`);
+        }
+      }
+      if (sets.length > 0) {
+        params.push(id);
+        const res = await db.query(
+          `UPDATE clients SET ${sets.join(', ')}, updated_at = now() WHERE id = $${params.length}`,
+          params,
+        );
+        if (res.rowCount === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+      }
+      return getOrThrow(id);
+    },
+
+    async remove(id: number): Promise<boolean> {
+      const res = await db.query('DELETE FROM clients WHERE id = $1', [id]);
+      return res.rowCount > 0;
+    },
+
+    /** Links (or unlinks with null) a Telegram chat by hand. */
+    async setChatId(id: number, chatId: number | null): Promise<ClientView> {
+      const res = await db.query(
+        `UPDATE clients SET chat_id = $2, linked_at = CASE WHEN $2::bigint IS NULL THEN NULL ELSE now() END,
+                link_verified = false, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
+          WHERE id = $1`,
+        [id, chatId],
+      );
+      if (res.rowCount === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+      return getOrThrow(id);
+    },
+  };
+}
+
+export type ClientsRepository = ReturnType<typeof createClientsRepository>;

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { isIsoDate } from '../time.js';
+import { validateCedula } from './cedula.js';
+import { normalizePhone } from './phone.js';
+
+const emptyToNull = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? null : v);
+const optionalText = (max: number) =>
+  z.preprocess(emptyToNull, z.string().trim().max(max, `máximo ${max} caracteres`).nullable().optional());
+
+export const cedulaSchema = z.string().transform((value, ctx) => {
+  const r = validateCedula(value);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.mensaje, params: { problema: r.problema } });
+    return z.NEVER;
+  }
+  return r.cedula;
+});
+
+export const isoDateSchema = z
+  .string()
+  .refine(isIsoDate, 'debe ser una fecha AAAA-MM-DD válida, por ejemplo 2026-11-05');
+
+export const estadoSchema = z.enum(['activo', 'suspendido', 'retirado']);
+export const estadoPagoSchema = z.enum(['sin_fecha', 'al_dia', 'por_vencer', 'vencido']);
+
+const phoneSchema = z.preprocess(
+  emptyToNull,
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => normalizePhone(v) !== null,
+      'debe ser un teléfono de Ecuador, por ejemplo 0987654321 o +593 98 765 4321',
+    )
+    .nullable()
+    .optional(),
+);
+
+/** Client fields as the API and the CSV accept them (Spanish names from the seed). */
+export const clientFields = {
+  cedula: cedulaSchema,
+  nombre: z.string().trim().min(2, 'escriba el nombre completo').max(200),
+  telefono: phoneSchema,
+  email: z.preprocess(emptyToNull, z.email('debe ser un correo válido').nullable().optional()),
+  direccion: optionalText(300),
+  sector: optionalText(100),
+  plan_id: z.preprocess(emptyToNull, z.coerce.number().int().positive().nullable().optional()),
+  plan: optionalText(100),
+  estado: z.preprocess(emptyToNull, estadoSchema.optional()),
+  fecha_ultimo_pago: z.preprocess(emptyToNull, isoDateSchema.nullable().optional()),
+  dia_pago: z.preprocess(
+    emptyToNull,
+    z.coerce
+      .number()
+      .int()
+      .min(1, 'el día de pago va de 1 a 28')
+      .max(28, 'el día de pago va de 1 a 28')
+      .nullable()
+      .optional(),
+  ),
+};
+
+export const createClientBody = z.object(clientFields);
+export const patchClientBody = z
+  .object(clientFields)
+  .partial()
+  .refine((o) => Object.keys(o).length > 0, 'envíe al menos un campo para cambiar');
+
+export type CreateClientBody = z.infer<typeof createClientBody>;

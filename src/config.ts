@@ -1,0 +1,193 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only module that reads `process.env` (and `.env`). Everything else receives a `Config`.
+ * A bad value stops start-up with one line that names the variable and what it expects.
+ */
+
+const timeOfDay = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'una URL postgres://usuario@servidor:puerto/base')
+    .optional(),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]+$/, 'un token de bot como 123456:ABC… (de @BotFather)')
+    .optional(),
+  TELEGRAM_API_ROOT: z.url('una URL http(s)://').default('https://api.telegram.org'),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, '1 a 256 caracteres A-Z, a-z, 0-9, _ o -')
+    .optional(),
+  PUBLIC_URL: z.url('una URL https:// pública').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'al menos 16 caracteres').optional(),
+  TZ: z
+    .string()
+    .default('America/Guayaquil')
+    .refine(isTimeZone, 'una zona horaria IANA, por ejemplo America/Guayaquil'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEMO: z.enum(['0', '1']).default('0'),
+  // Notification engine
+  SEND_WINDOW: z
+    .string()
+    .regex(
+      /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/,
+      'un rango HH:MM-HH:MM, por ejemplo 08:00-20:00',
+    )
+    .default('08:00-20:00'),
+  SEND_RATE: z.coerce.number().positive().max(1000).default(25),
+  SEND_PER_CHAT_RATE: z.coerce.number().positive().max(30).default(1),
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(16),
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(6).default(6),
+  PAID_BROADCAST: z.enum(['0', '1']).default('0'),
+  DAILY_RUN_AT: z.string().regex(timeOfDay, 'una hora HH:MM, por ejemplo 08:00').default('08:00'),
+  CYCLE_DAYS: z.coerce.number().int().min(7).max(92).default(30),
+  REMINDER_DAYS_BEFORE: z.coerce.number().int().min(1).max(27).default(5),
+  OVERDUE_REPEAT_DAYS: z.coerce.number().int().min(1).max(30).default(5),
+  OVERDUE_MAX_NOTICES: z.coerce.number().int().min(1).max(10).default(3),
+  NOTIFY_SUSPENDED: z.enum(['0', '1']).default('0'),
+  PAYMENT_CONFIRMATION: z.enum(['0', '1']).default('1'),
+  INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  // Company data shown to clients (/contact, templates)
+  EMPRESA_NOMBRE: z.string().default('TelTec'),
+  EMPRESA_TELEFONO: z.string().default(''),
+  EMPRESA_WHATSAPP: z.string().default(''),
+  EMPRESA_EMAIL: z.string().default(''),
+  EMPRESA_HORARIO: z.string().default('Lunes a viernes 08:00-18:00, sábados 08:00-13:00'),
+  EMPRESA_DIRECCION: z.string().default(''),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  telegram: {
+    token?: string;
+    apiRoot: string;
+    webhookSecret?: string;
+    publicUrl?: string;
+  };
+  adminToken?: string;
+  timeZone: string;
+  logLevel: Env['LOG_LEVEL'];
+  demo: boolean;
+  engine: {
+    sendWindow: { start: string; end: string };
+    ratePerSecond: number;
+    perChatPerSecond: number;
+    concurrency: number;
+    maxAttempts: number;
+    paidBroadcast: boolean;
+    dailyRunAt: string;
+    cycleDays: number;
+    reminderDaysBefore: number;
+    overdueRepeatDays: number;
+    overdueMaxNotices: number;
+    notifySuspended: boolean;
+    paymentConfirmation: boolean;
+  };
+  inviteTtlDays: number;
+  company: {
+    nombre: string;
+    telefono: string;
+    whatsapp: string;
+    email: string;
+    horario: string;
+    direccion: string;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds a Config from an environment object. Throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as "not set", as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? '?');
+    // Never echo the received value: it may be a secret.
+    throw new ConfigError(`Configuración inválida: ${key} debe ser ${issue.message}`);
+  }
+  const e = result.data;
+  const [start, end] = e.SEND_WINDOW.split('-') as [string, string];
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    telegram: {
+      token: e.TELEGRAM_BOT_TOKEN,
+      apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    },
+    adminToken: e.ADMIN_TOKEN,
+    timeZone: e.TZ,
+    logLevel: e.LOG_LEVEL,
+    demo: e.DEMO === '1',
+    engine: {
+      sendWindow: { start, end },
+      ratePerSecond: e.SEND_RATE,
+      perChatPerSecond: e.SEND_PER_CHAT_RATE,
+      concurrency: e.SEND_CONCURRENCY,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      paidBroadcast: e.PAID_BROADCAST === '1',
+      dailyRunAt: e.DAILY_RUN_AT,
+      cycleDays: e.CYCLE_DAYS,
+      reminderDaysBefore: e.REMINDER_DAYS_BEFORE,
+      overdueRepeatDays: e.OVERDUE_REPEAT_DAYS,
+      overdueMaxNotices: e.OVERDUE_MAX_NOTICES,
+      notifySuspended: e.NOTIFY_SUSPENDED === '1',
+      paymentConfirmation: e.PAYMENT_CONFIRMATION === '1',
+    },
+    inviteTtlDays: e.INVITE_TTL_DAYS,
+    company: {
+      nombre: e.EMPRESA_NOMBRE,
+      telefono: e.EMPRESA_TELEFONO,
+      whatsapp: e.EMPRESA_WHATSAPP,
+      email: e.EMPRESA_EMAIL,
+      horario: e.EMPRESA_HORARIO,
+      direccion: e.EMPRESA_DIRECCION,
+    },
+  };
+}
+
+/** Reads `.env` (if present; real environment variables win) and `process.env`. */
+export function loadConfig(envFile = '.env'): Config {
+  if (existsSync(envFile)) {
+    // process.loadEnvFile never overrides variables that are already set.
+    process.loadEnvFile(envFile);
+  }
+  return parseConfig(process.env);
+}
+
+/** Settings that must not appear in logs or answers. */
+export const SECRET_KEYS = [
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'ADMIN_TOKEN',
+  'DATABASE_URL',
+] as const;

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { createPgliteDb } from './pglite.js';
+import { createPostgresDb } from './postgres.js';
+import type { Db } from './types.js';
+
+export { acquireDataDirLock, DataDirLockedError } from './data-dir-lock.js';
+export { migrate, pendingMigrations, readMigrations } from './migrate.js';
+export { createPgliteDb } from './pglite.js';
+export { createPostgresDb } from './postgres.js';
+export type { Db, Queryable, QueryResult, Row } from './types.js';
+
+/**
+ * Opens the configured database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite
+ * under `dataDir/pglite`, guarded by the one-process lock. Closing the Db releases the lock.
+ */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Promise<Db> {
+  if (opts.databaseUrl) return createPostgresDb(opts.databaseUrl);
+  const lock: DataDirLock = await acquireDataDirLock(opts.dataDir);
+  try {
+    const db = await createPgliteDb(path.join(opts.dataDir, 'pglite'));
+    return {
+      ...db,
+      async close() {
+        await db.close();
+        await lock.release();
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}

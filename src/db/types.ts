@@ -1,0 +1,28 @@
+/** A row as returned by the database, after our type parsers (see `type-parsers.ts`). */
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<T> {
+  rows: T[];
+  /** Rows returned or affected by the statement. */
+  rowCount: number;
+}
+
+/** Something that runs SQL: the database itself or a transaction lent by `Db.transaction`. */
+export interface Queryable {
+  /** One parameterised statement ($1, $2, …). */
+  query<T = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** Several statements without parameters (migrations, scripts). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * The one small database interface. Two implementations: embedded PGlite and a PostgreSQL server
+ * through `pg`. Both speak the same SQL and return the same JS types:
+ * `date` → 'YYYY-MM-DD' string, `int8`/`numeric` → number, `timestamptz` → Date, `jsonb` → value.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,1 @@
+export { AppError, type ErrorBody, type ErrorCode, errorRegistry, toErrorBody } from './registry.js';

@@ -1,0 +1,303 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  createClientBody,
+  createClientsRepository,
+  createPlansRepository,
+  estadoPagoSchema,
+  estadoSchema,
+  exportColumns,
+  importClientsCsv,
+  isoDateSchema,
+  listPayments,
+  patchClientBody,
+  recordPayment,
+  toCsvLine,
+} from '../../clients/index.js';
+import { AppError } from '../../errors/index.js';
+import { localDate } from '../../time.js';
+import { audit } from '../audit.js';
+import { billingContext } from '../billing.js';
+import { errorResponses, idParams } from '../schemas.js';
+import type { ApiDeps } from '../types.js';
+
+export const clientViewSchema = z.object({
+  id: z.number(),
+  cedula: z.string(),
+  nombre: z.string(),
+  telefono: z.string().nullable(),
+  email: z.string().nullable(),
+  direccion: z.string().nullable(),
+  sector: z.string().nullable(),
+  plan_id: z.number().nullable(),
+  plan: z.string().nullable(),
+  precio: z.number().nullable(),
+  estado: estadoSchema,
+  fecha_ultimo_pago: z.string().nullable(),
+  dia_pago: z.number().nullable(),
+  fecha_vencimiento: z.string().nullable(),
+  estado_pago: estadoPagoSchema,
+  telegram: z.object({
+    vinculado: z.boolean(),
+    chat_id: z.string().nullable(),
+    vinculado_en: z.string().nullable(),
+    verificado: z.boolean(),
+    bloqueado: z.boolean(),
+    inalcanzable: z.string().nullable(),
+  }),
+  preferencias: z.object({ ofertas: z.boolean(), mantenimiento: z.boolean() }),
+  creado_en: z.string(),
+  actualizado_en: z.string(),
+});
+
+const paymentSchema = z.object({
+  id: z.number(),
+  cliente_id: z.number(),
+  monto: z.number(),
+  fecha: z.string(),
+  referencia: z.string().nullable(),
+  creado_en: z.string(),
+});
+
+const listQuery = z.object({
+  buscar: z.string().max(100).optional(),
+  plan: z.string().max(100).optional(),
+  plan_id: z.coerce.number().int().positive().optional(),
+  sector: z.string().max(100).optional(),
+  estado: estadoSchema.optional(),
+  telegram: z.enum(['si', 'no']).optional(),
+  estado_pago: estadoPagoSchema.optional(),
+  pagina: z.coerce.number().int().min(1).default(1),
+  por_pagina: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const paymentBody = z.object({
+  monto: z.coerce.number().positive('el monto debe ser mayor que 0').max(100000),
+  fecha: isoDateSchema.optional(),
+  referencia: z.string().trim().max(100).optional(),
+});
+
+export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const billing = billingContext(deps);
+  const clients = createClientsRepository(deps.db, billing);
+  const plans = createPlansRepository(deps.db);
+  const tags = ['clientes'];
+
+  app.get(
+    '/api/clientes',
+    {
+      schema: {
+        tags,
+        summary: 'Buscar y listar clientes (paginado)',
+        querystring: listQuery,
+        response: {
+          200: z.object({
+            clientes: z.array(clientViewSchema),
+            total: z.number(),
+            pagina: z.number(),
+            por_pagina: z.number(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const { clientes, total } = await clients.list(q);
+      return { clientes, total, pagina: q.pagina, por_pagina: q.por_pagina };
+    },
+  );
+
+  app.post(
+    '/api/clientes',
+    {
+      schema: {
+        tags,
+        summary: 'Crear cliente',
+        body: createClientBody,
+        response: { 201: clientViewSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { plan, plan_id, ...rest } = request.body;
+      const planId = await plans.resolveId({ plan, plan_id });
+      const client = await clients.create({ ...rest, plan_id: planId });
+      await audit(deps.db, { actor: request.actor, accion: 'cliente.crear', objeto: `cliente:${client.id}` });
+      return reply.status(201).send(client);
+    },
+  );
+
+  app.get(
+    '/api/clientes/exportar',
+    {
+      schema: {
+        tags,
+        summary: 'Exportar clientes en CSV (mismas columnas que la importación)',
+        querystring: listQuery.omit({ pagina: true, por_pagina: true }),
+      },
+    },
+    async (request, reply) => {
+      const lines = [exportColumns.join(',')];
+      for (let pagina = 1; ; pagina++) {
+        const { clientes } = await clients.list({ ...request.query, pagina, por_pagina: 500 });
+        for (const c of clientes) lines.push(toCsvLine(c));
+        if (clientes.length < 500) break;
+      }
+      const day = localDate(deps.clock.now(), deps.config.timeZone);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="clientes-${day}.csv"`)
+        .send('\uFEFF' + lines.join('\r\n') + '\r\n');
+    },
+  );
+
+  app.post(
+    '/api/clientes/importar',
+    {
+      schema: {
+        tags,
+        summary:
+          'Importar clientes desde CSV (UTF-8, encabezado con los nombres de campo; actualiza por cédula)',
+        consumes: ['text/csv'],
+        body: z.string().min(1, 'el CSV está vacío'),
+        response: {
+          200: z.object({
+            creados: z.number(),
+            actualizados: z.number(),
+            errores: z.array(
+              z.object({ linea: z.number(), cedula: z.string().nullable(), motivo: z.string() }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      if (typeof request.body !== 'string') {
+        throw new AppError('TIPO_CONTENIDO_NO_SOPORTADO', 'Envíe el archivo con Content-Type: text/csv.');
+      }
+      const report = await importClientsCsv(deps.db, request.body);
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'cliente.importar',
+        detalles: {
+          creados: report.creados,
+          actualizados: report.actualizados,
+          errores: report.errores.length,
+        },
+      });
+      return report;
+    },
+  );
+
+  app.get(
+    '/api/clientes/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Ver cliente',
+        params: idParams,
+        response: { 200: clientViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => clients.getOrThrow(request.params.id),
+  );
+
+  app.patch(
+    '/api/clientes/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Modificar cliente',
+        params: idParams,
+        body: patchClientBody,
+        response: { 200: clientViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { plan, plan_id, ...rest } = request.body;
+      await clients.getOrThrow(request.params.id);
+      const planId = await plans.resolveId({ plan, plan_id });
+      const client = await clients.update(request.params.id, { ...rest, plan_id: planId });
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'cliente.modificar',
+        objeto: `cliente:${client.id}`,
+        detalles: { campos: Object.keys(request.body) },
+      });
+      return client;
+    },
+  );
+
+  app.delete(
+    '/api/clientes/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Borrar cliente',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(await clients.remove(request.params.id))) {
+        throw new AppError('NO_ENCONTRADO', `No existe el cliente ${request.params.id}.`);
+      }
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'cliente.borrar',
+        objeto: `cliente:${request.params.id}`,
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/clientes/:id/pagos',
+    {
+      schema: {
+        tags,
+        summary: 'Pagos del cliente',
+        params: idParams,
+        response: { 200: z.object({ pagos: z.array(paymentSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await clients.getOrThrow(request.params.id);
+      return { pagos: await listPayments(deps.db, request.params.id) };
+    },
+  );
+
+  app.post(
+    '/api/clientes/:id/pagos',
+    {
+      schema: {
+        tags,
+        summary: 'Registrar un pago (mueve la fecha de último pago)',
+        params: idParams,
+        body: paymentBody,
+        response: { 201: z.object({ pago: paymentSchema, cliente: clientViewSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const fecha = request.body.fecha ?? localDate(deps.clock.now(), deps.config.timeZone);
+      const { payment } = await deps.db.transaction(async (tx) => {
+        const result = await recordPayment(tx, {
+          clientId: request.params.id,
+          monto: request.body.monto,
+          fecha,
+          referencia: request.body.referencia,
+          actor: request.actor,
+        });
+        await audit(tx, {
+          actor: request.actor,
+          accion: 'pago.registrar',
+          objeto: `cliente:${request.params.id}`,
+          detalles: { monto: request.body.monto, fecha },
+        });
+        return result;
+      });
+      return reply.status(201).send({ pago: payment, cliente: await clients.getOrThrow(request.params.id) });
+    },
+  );
+};

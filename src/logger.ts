@@ -1,0 +1,63 @@
+import { type Logger, pino } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** '1710034065' → '17******65'. Cédulas never appear whole in logs. */
+export function maskCedula(cedula: string): string {
+  return cedula.length < 5 ? '***' : cedula.slice(0, 2) + '*'.repeat(cedula.length - 4) + cedula.slice(-2);
+}
+
+/** '0987654321' → '*******321'. */
+export function maskPhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  return digits.length < 4 ? '***' : '*'.repeat(digits.length - 3) + digits.slice(-3);
+}
+
+/** Removes a bot token from any text (every Bot API URL carries it). */
+export function redactBotToken(text: string): string {
+  return text
+    .replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot<redactado>')
+    .replace(/\d{6,12}:[A-Za-z0-9_-]{30,}/g, '<redactado>');
+}
+
+/**
+ * The root logger. Secrets are redacted by path; cédulas and phones are masked wherever they
+ * appear as fields. Child loggers add scope: `{ notificationId, clientId }`, `{ updateId, chatId }`.
+ */
+export function createLogger(opts: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers["x-telegram-bot-api-secret-token"]',
+          'token',
+          '*.token',
+          'adminToken',
+          'botToken',
+        ],
+        censor: '<redactado>',
+      },
+      formatters: {
+        log(obj) {
+          const out: Record<string, unknown> = { ...obj };
+          for (const key of ['cedula', 'telefono', 'phone'] as const) {
+            const v = out[key];
+            if (typeof v === 'string') out[key] = key === 'cedula' ? maskCedula(v) : maskPhone(v);
+          }
+          if (typeof out['msg'] === 'string') out['msg'] = redactBotToken(out['msg']);
+          return out;
+        },
+      },
+      serializers: {
+        err: (err: Error) => ({
+          type: err.name,
+          message: redactBotToken(err.message ?? ''),
+          stack: redactBotToken(err.stack ?? ''),
+        }),
+      },
+    },
+    opts.destination,
+  );
+}
