@@ -7,7 +7,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, toErrorBody } from '../errors/index.js';
+import { AppError, errorRegistry, toErrorBody } from '../errors/index.js';
 import { matchAdminToken } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
 import { clientsRoutes } from './routes/clients.js';
@@ -89,7 +89,22 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
           '`Authorization: Bearer <ADMIN_TOKEN>`, salvo el webhook de Telegram.',
         version: '1.0.0',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: {
+          // Every stable error code with its HTTP status and default message, from the one registry.
+          CodigoDeError: {
+            type: 'string' as const,
+            enum: Object.keys(errorRegistry),
+            'x-codigos': Object.fromEntries(
+              Object.entries(errorRegistry).map(([code, d]) => [
+                code,
+                { status: d.status, mensaje: d.message },
+              ]),
+            ),
+          } as Record<string, unknown>,
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,

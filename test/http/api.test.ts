@@ -66,6 +66,10 @@ describeEachDb('API foundation', (ctx) => {
   it('every error code in answers comes from the registry', async () => {
     const doc = (await app.inject({ url: '/api/openapi.json', headers: auth })).json();
     expect(doc.paths['/api/clientes'].post.responses['422']).toBeDefined();
+    // The OpenAPI document lists exactly the registry's codes, with their statuses.
+    const documented = doc.components.schemas.CodigoDeError;
+    expect(documented.enum).toEqual(Object.keys(errorRegistry));
+    expect(documented['x-codigos'].CEDULA_DUPLICADA.status).toBe(409);
     for (const [code, def] of Object.entries(errorRegistry)) {
       expect(def.message.length, code).toBeGreaterThan(10);
       expect(code).toMatch(/^[A-Z_]+$/);
