@@ -6,6 +6,7 @@ import { benchStartup } from './startup.js';
 
 const benches: Record<string, () => Promise<void>> = {
   startup: benchStartup,
+  webhook: async () => (await import('./webhook.js')).benchWebhook(),
 };
 
 const only = process.argv.slice(2);

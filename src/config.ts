@@ -46,6 +46,8 @@ const schema = z.object({
   SEND_PER_CHAT_RATE: z.coerce.number().positive().max(30).default(1),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(16),
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(6).default(6),
+  // Lease of a claimed outbox row: rows held by a dead instance return to the queue after it.
+  SEND_LEASE_SECONDS: z.coerce.number().int().min(5).max(60).default(60),
   PAID_BROADCAST: z.enum(['0', '1']).default('0'),
   DAILY_RUN_AT: z.string().regex(timeOfDay, 'una hora HH:MM, por ejemplo 08:00').default('08:00'),
   CYCLE_DAYS: z.coerce.number().int().min(7).max(92).default(30),
@@ -87,6 +89,7 @@ export interface Config {
     perChatPerSecond: number;
     concurrency: number;
     maxAttempts: number;
+    leaseSeconds: number;
     paidBroadcast: boolean;
     dailyRunAt: string;
     cycleDays: number;
@@ -154,6 +157,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       perChatPerSecond: e.SEND_PER_CHAT_RATE,
       concurrency: e.SEND_CONCURRENCY,
       maxAttempts: e.SEND_MAX_ATTEMPTS,
+      leaseSeconds: e.SEND_LEASE_SECONDS,
       paidBroadcast: e.PAID_BROADCAST === '1',
       dailyRunAt: e.DAILY_RUN_AT,
       cycleDays: e.CYCLE_DAYS,

@@ -1,15 +1,32 @@
 import { resolveAdminToken } from './admin-token.js';
+import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase } from './db/index.js';
 import { buildApi } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
+import {
+  createDispatcher,
+  createEngineMetrics,
+  engineJobs,
+  toEngineSettings,
+} from './notifications/index.js';
+import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
+import { createScheduler } from './scheduler/index.js';
+import { createTelegramSender } from './telegram/send.js';
 
 /**
  * The only place that reads config, wires the parts, starts them and stops them.
  */
 export async function startService(config: Config, logger: Logger) {
   const started = performance.now();
+  // --- Sandbox (issue 5) -------------------------------------------------------------------------
+  // Without TELEGRAM_BOT_TOKEN, the built-in Bot API stand-in plays Telegram on 127.0.0.1 and from
+  // here on `config.telegram` (token, apiRoot, no PUBLIC_URL) points the bot and the engine at it.
+  // Never active with a real token. Says so in the first log line.
+  const sandbox = await startSandbox(config, logger);
+  if (sandbox) config = sandbox.config;
+  // -----------------------------------------------------------------------------------------------
   const db: Db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(db);
   logger.info(
@@ -19,6 +36,9 @@ export async function startService(config: Config, logger: Logger) {
       : 'base de datos PostgreSQL',
   );
 
+  // Sandbox (issue 5): demo clients on an empty database in sandbox mode or with DEMO=1.
+  await seedDemoOnStart({ db, config, clock: systemClock, logger, sandbox: sandbox !== null });
+
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.created) {
     logger.warn(
@@ -27,23 +47,116 @@ export async function startService(config: Config, logger: Logger) {
     );
   }
 
+  // --- Telegram bot (issue 4) --------------------------------------------------------------------
+  // With a token: webhook mode when PUBLIC_URL is set, long polling otherwise (see startBotRuntime).
+  // Without TELEGRAM_WEBHOOK_SECRET a random secret is kept in DATA_DIR so the webhook survives restarts.
+  const bot = config.telegram.token
+    ? createBot({
+        db,
+        config,
+        logger,
+        clock: systemClock,
+        webhookSecret: resolveWebhookSecret(config.telegram.webhookSecret, config.dataDir).secret,
+      })
+    : undefined;
+  // -----------------------------------------------------------------------------------------------
+
+  // --- Notification engine (issue 3) -------------------------------------------------------------
+  // The dispatcher sends the outbox (always on); the scheduler runs the daily generation.
+  const engineSettings = toEngineSettings(config);
+  const metrics = createEngineMetrics();
+  const leaseMs = config.engine.leaseSeconds * 1000;
+  const dispatcher = config.telegram.token
+    ? createDispatcher({
+        db,
+        sender: createTelegramSender({
+          token: config.telegram.token,
+          apiRoot: config.telegram.apiRoot,
+          timeoutMs: Math.min(30_000, leaseMs / 2),
+        }),
+        clock: systemClock,
+        logger,
+        settings: engineSettings,
+        metrics,
+        options: {
+          ratePerSecond: config.engine.ratePerSecond,
+          perChatPerSecond: config.engine.perChatPerSecond,
+          concurrency: config.engine.concurrency,
+          maxAttempts: config.engine.maxAttempts,
+          paidBroadcast: config.engine.paidBroadcast,
+          leaseMs,
+          // One process owns an embedded database: what it finds claimed, a dead process claimed.
+          releaseOrphansAtStart: db.kind === 'pglite',
+        },
+      })
+    : undefined;
+  if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
+  const scheduler = createScheduler({
+    db,
+    clock: systemClock,
+    logger,
+    timeZone: config.timeZone,
+    jobs: engineJobs({
+      settings: engineSettings,
+      dailyRunAt: config.engine.dailyRunAt,
+      metrics,
+      onGenerated: () => dispatcher?.wake(),
+    }),
+  });
+  let closing = false;
+  // -----------------------------------------------------------------------------------------------
+
   const app = await buildApi({
     db,
     config,
     logger,
     clock: systemClock,
     adminTokens: [{ name: 'admin', token: admin.token }],
+    engine: { dispatcher, metrics },
+    isClosing: () => closing,
+    sandbox: sandbox ?? undefined,
+    bot,
   });
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info(
     { address, startupMs: Math.round(performance.now() - started) },
     `TelTec Notificaciones escuchando en ${address}`,
   );
+  if (sandbox) logger.info(`Sandbox: administración en ${address}/ y chat de prueba en ${address}/sandbox`);
+  // Engine (issue 3): sending and scheduled work start once the API is up.
+  const engineAbort = new AbortController();
+  const dispatcherDone = dispatcher
+    ?.run(engineAbort.signal)
+    .catch((err) => logger.error({ err }, 'el despachador de notificaciones se detuvo por un error'));
+  scheduler.start(engineAbort.signal);
+  // Bot (issue 4): getMe, commands, then webhook or long polling, and the inbox sweeper.
+  const botAbort = new AbortController();
+  const botRuntime = bot ? startBotRuntime(bot, { config, logger, signal: botAbort.signal }) : undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // Engine (issue 3): new requests get 503; the dispatcher stops claiming and finishes or
+      // releases what it holds within 15 s; then the HTTP server and the database close.
+      closing = true;
+      await scheduler.stop();
+      // Bot (issue 4): polling and the sweeper stop; updates in hand are finished (10 s at most).
+      // The webhook stays set: Telegram keeps what arrives meanwhile and delivers it after a restart.
+      botAbort.abort();
+      // Both drain at the same time, so the whole stop fits in the 20 s before the forced exit.
+      await Promise.all([
+        (async () => {
+          await bot?.stop(10_000);
+          await botRuntime?.done;
+        })(),
+        (async () => {
+          await dispatcher?.stop({ drainMs: 15_000 });
+          engineAbort.abort();
+          await dispatcherDone;
+        })(),
+      ]);
       await app.close();
+      await sandbox?.close(); // sandbox (issue 5): after everything that talks to Telegram
       await db.close();
     })();
     return stopping;

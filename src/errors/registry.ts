@@ -36,6 +36,50 @@ export const errorRegistry = {
     status: 503,
     message: 'El servicio se está deteniendo; reintente en unos segundos.',
   },
+  // bot
+  WEBHOOK_URL_NO_HTTPS: {
+    status: 422,
+    message: 'La URL del webhook debe empezar con https:// (Telegram solo entrega por HTTPS).',
+  },
+  TELEGRAM_RECHAZO: { status: 502, message: 'Telegram rechazó la solicitud.' },
+  TELEGRAM_NO_DISPONIBLE: { status: 502, message: 'No se pudo conectar con Telegram; reintente.' },
+  BOT_NO_CONFIGURADO: {
+    status: 503,
+    message: 'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
+  },
+  BOT_NO_INICIADO: {
+    status: 503,
+    message: 'El bot aún no se conectó con Telegram (getMe); reintente en unos segundos.',
+  },
+  // engine
+  PLANTILLA_INVALIDA: { status: 422, message: 'La plantilla no es válida.' },
+  MENSAJE_DEMASIADO_LARGO: {
+    status: 422,
+    message:
+      'El mensaje supera los 4096 caracteres que admite Telegram; acórtelo o divídalo en varios envíos.',
+  },
+  CLIENTE_SIN_TELEGRAM: {
+    status: 422,
+    message:
+      'El cliente no tiene Telegram vinculado (o bloqueó el bot): no se le puede enviar la notificación.',
+  },
+  AUDIENCIA_VACIA: {
+    status: 422,
+    message: 'Ningún cliente vinculado a Telegram coincide con los filtros: no se creó el envío masivo.',
+  },
+  IDEMPOTENCIA_CONFLICTO: {
+    status: 422,
+    message: 'Esa Idempotency-Key ya se usó con otra solicitud distinta; use una clave nueva.',
+  },
+  NOTIFICACION_ESTADO: {
+    status: 409,
+    message: 'La notificación no está en un estado que permita esta acción.',
+  },
+  CAMPANA_FINALIZADA: { status: 409, message: 'El envío masivo ya terminó o fue cancelado.' },
+  DESPACHADOR_NO_DISPONIBLE: {
+    status: 503,
+    message: 'El envío a Telegram no está activo: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

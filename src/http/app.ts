@@ -7,15 +7,21 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { adminDataRoutes, adminPage } from '../admin/index.js';
 import { AppError, errorRegistry, toErrorBody } from '../errors/index.js';
+import { sandboxRoutes } from '../sandbox/index.js';
 import { matchAdminToken } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
+import { campaignsRoutes } from './routes/campaigns.js';
 import { clientsRoutes } from './routes/clients.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
+import { invitationsRoutes } from './routes/invitations.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { notificacionesRoutes } from './routes/notificaciones.js';
 import { plansRoutes } from './routes/plans.js';
 import { telegramRoutes } from './routes/telegram.js';
+import { templatesRoutes } from './routes/templates.js';
 import type { ApiDeps, App } from './types.js';
 
 z.config(z.locales.es());
@@ -60,6 +66,17 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     }
   });
   app.decorate('routeTable', routeTable);
+
+  // While the service shuts down (SIGTERM), every request answers 503 so clients retry elsewhere.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (deps.isClosing?.()) {
+      return reply
+        .status(503)
+        .header('connection', 'close')
+        .header('retry-after', '5')
+        .send(toErrorBody(new AppError('SERVICIO_DETENIENDOSE')));
+    }
+  });
 
   // Every route needs the admin token unless it says `config: { public: true }`.
   app.addHook('onRequest', async (request, reply) => {
@@ -115,6 +132,14 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(plansRoutes, deps);
   await app.register(clientsRoutes, deps);
   await app.register(notificacionesRoutes, deps);
+  await app.register(campaignsRoutes, deps);
+  await app.register(templatesRoutes, deps);
+  await app.register(metricsRoutes, deps);
   await app.register(telegramRoutes, deps);
+  await app.register(invitationsRoutes, deps);
+  await app.register(adminDataRoutes, deps);
+  await app.register(sandboxRoutes, deps);
+  // The admin web page (public static files; its data comes from the API above, with the token).
+  await app.register(adminPage, deps);
   return app;
 }

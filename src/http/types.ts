@@ -6,10 +6,13 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { BotService } from '../bot/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
+import type { Dispatcher, EngineMetrics } from '../notifications/index.js';
+import type { Sandbox } from '../sandbox/index.js';
 import type { AdminToken } from './auth.js';
 
 /** What the HTTP API needs; built by `main.ts` (or a test) and handed to `buildApi`. */
@@ -19,6 +22,14 @@ export interface ApiDeps {
   logger: Logger;
   clock: Clock;
   adminTokens: AdminToken[];
+  /** Sandbox mode (no TELEGRAM_BOT_TOKEN): the Bot API stand-in and its chats. */
+  sandbox?: Sandbox;
+  /** The Telegram bot (webhook, invitations, test sends); absent without a bot token. */
+  bot?: BotService;
+  /** Notification engine services (issue 3): the dispatcher (absent = POST /procesar/ answers 503). */
+  engine?: { dispatcher?: Dispatcher; metrics?: EngineMetrics };
+  /** true while the service shuts down: every request answers 503 SERVICIO_DETENIENDOSE. */
+  isClosing?: () => boolean;
 }
 
 export type App = FastifyInstance<

@@ -24,7 +24,15 @@ describeEachDb('API foundation', (ctx) => {
   it('every registered route except the allow-list refuses a request without the token', async () => {
     const publicRoutes = app.routeTable.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
     expect(publicRoutes.sort()).toEqual(
-      ['GET /health', 'GET /ready', 'POST /api/notificaciones/telegram/webhook/'].sort(),
+      [
+        'GET /health',
+        'GET /ready',
+        'POST /api/notificaciones/telegram/webhook/',
+        // The admin page's static files (issue 5): they hold no data.
+        'GET /',
+        'GET /sandbox',
+        'GET /assets/*',
+      ].sort(),
     );
     const guarded = app.routeTable.filter((r) => !r.public);
     expect(guarded.length).toBeGreaterThan(20);
@@ -337,9 +345,10 @@ describeEachDb('API foundation', (ctx) => {
     });
   });
 
-  it('seed endpoints not built yet answer 501 with a clear message, never a pretend success', async () => {
+  it('processing without a dispatcher (no Telegram) answers 503 with a clear message, never a pretend success', async () => {
+    // The engine's own tests (test/notifications) cover the endpoint with a dispatcher.
     const res = await app.inject({ method: 'POST', url: '/api/notificaciones/procesar/', headers: auth });
-    expect(res.statusCode).toBe(501);
-    expect(res.json().error.code).toBe('NO_IMPLEMENTADO');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('DESPACHADOR_NO_DISPONIBLE');
   });
 });

@@ -5,10 +5,14 @@ import { createPgliteDb, createPostgresDb, type Db, migrate } from '../../src/db
 export type DbKind = 'pglite' | 'postgres';
 
 /** A fresh, migrated database: PGlite in memory, or a new schema on the PostgreSQL server. */
-export async function createTestDb(kind: DbKind): Promise<Db & { schema?: string }> {
+export async function createTestDb(
+  kind: DbKind,
+  opts: { migrate?: boolean } = {},
+): Promise<Db & { schema?: string }> {
+  const migrated = opts.migrate ?? true;
   if (kind === 'pglite') {
     const db = await createPgliteDb();
-    await migrate(db);
+    if (migrated) await migrate(db);
     return db;
   }
   const url = inject('postgresUrl');
@@ -18,7 +22,7 @@ export async function createTestDb(kind: DbKind): Promise<Db & { schema?: string
   await admin.exec(`CREATE SCHEMA ${schema}`);
   await admin.close();
   const db = await createPostgresDb(url, { schema, max: 8 });
-  await migrate(db);
+  if (migrated) await migrate(db);
   return {
     ...db,
     schema,

@@ -15,6 +15,7 @@ import {
   toCsvLine,
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
+import { applyPaymentToOutbox, toEngineSettings } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
@@ -289,14 +290,23 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           referencia: request.body.referencia,
           actor: request.actor,
         });
+        // Engine (issue 3): in this same transaction, pending notices of the paid cycle are
+        // cancelled and the payment confirmation is queued.
+        const outbox = await applyPaymentToOutbox(
+          tx,
+          { clientId: request.params.id, paymentId: result.payment.id, monto: request.body.monto, fecha },
+          toEngineSettings(deps.config),
+          deps.clock.now(),
+        );
         await audit(tx, {
           actor: request.actor,
           accion: 'pago.registrar',
           objeto: `cliente:${request.params.id}`,
-          detalles: { monto: request.body.monto, fecha },
+          detalles: { monto: request.body.monto, fecha, notificaciones_canceladas: outbox.canceladas },
         });
         return result;
       });
+      if (deps.engine?.dispatcher) deps.engine.dispatcher.wake();
       return reply.status(201).send({ pago: payment, cliente: await clients.getOrThrow(request.params.id) });
     },
   );

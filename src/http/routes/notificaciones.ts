@@ -1,11 +1,33 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createClientsRepository } from '../../clients/index.js';
+import { createClientsRepository, isoDateSchema } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
+import {
+  type CampaignInput,
+  campaignTypes,
+  cancelNotification,
+  createCampaign,
+  createManualNotification,
+  fingerprintOf,
+  generatePaymentNotices,
+  getNotification,
+  listNotifications,
+  listUnreachableDue,
+  notificationStates,
+  notificationStats,
+  notificationTypes,
+  previewCampaign,
+  retryNotification,
+  toEngineSettings,
+  withGenerationLock,
+  withIdempotencyKey,
+} from '../../notifications/index.js';
+import { daysBetween, localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, errorSchema, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
+import { campaignSchema } from './campaigns.js';
 import { clientViewSchema } from './clients.js';
 
 const tags = ['notificaciones'];
@@ -25,6 +47,8 @@ const notificationSchema = z.object({
   motivo: z.string().nullable(),
   telegram_message_id: z.number().nullable(),
   campana_id: z.number().nullable(),
+  ciclo: z.string().nullable(),
+  paso: z.number().nullable(),
   creado_en: z.string(),
   enviado_en: z.string().nullable(),
 });
@@ -74,24 +98,69 @@ export async function notificationCounts(deps: Pick<ApiDeps, 'db'>) {
   };
 }
 
-/** Seed endpoints that a later part of the engine fills in: an honest 501 until then. */
-function notYet(what: string): never {
-  throw new AppError('NO_IMPLEMENTADO', `${what} aún no está disponible en esta versión.`);
-}
+const countsSchema = z.object({
+  pendientes: z.number(),
+  enviadas: z.number(),
+  fallidas: z.number(),
+  canceladas: z.number(),
+});
+
+const ruleCountSchema = z.object({
+  creadas: z.number(),
+  ya_notificadas: z.number(),
+  sin_canal: z.number(),
+  por_preferencia: z.number(),
+  por_estado: z.number(),
+});
+
+const filtersSchema = z
+  .object({
+    plan: z.string().trim().max(100).optional(),
+    plan_id: z.coerce.number().int().positive().optional(),
+    sector: z.string().trim().max(100).optional(),
+    estado: z.enum(['activo', 'suspendido', 'retirado']).optional(),
+    estado_pago: z.enum(['sin_fecha', 'al_dia', 'por_vencer', 'vencido']).optional(),
+  })
+  .strict();
+
+const masivaBody = z
+  .object({
+    nombre: z.string().trim().max(200).optional(),
+    tipo: z.enum(campaignTypes).default('manual'),
+    mensaje: z.string().trim().min(1).max(20_000).optional(),
+    plantilla: z.enum(notificationTypes).optional(),
+    filtros: filtersSchema.default({}),
+    vista_previa: z.boolean().default(false),
+    urgente: z.boolean().default(false),
+  })
+  .refine((b) => b.mensaje !== undefined || b.plantilla !== undefined, {
+    message: 'indique "mensaje" o "plantilla"',
+    path: ['mensaje'],
+  });
+
+/** Other headers pass through untouched (the validated object replaces request.headers). */
+const idempotencyHeader = z.looseObject({
+  'idempotency-key': z.string().trim().min(1).max(200).optional(),
+});
 
 export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  const clients = createClientsRepository(deps.db, billingContext(deps));
+  const settings = toEngineSettings(deps.config);
+  const today = () => localDate(deps.clock.now(), deps.config.timeZone);
 
   app.get(
     '/api/notificaciones/',
     {
       schema: {
         tags,
-        summary: 'Listar notificaciones',
+        summary: 'Listar y filtrar notificaciones (estado, tipo, cliente, envío masivo, motivo, fechas)',
         querystring: z.object({
-          estado: z.enum(['pendiente', 'enviado', 'fallido', 'cancelado']).optional(),
+          estado: z.enum(notificationStates).optional(),
           tipo: z.string().max(40).optional(),
           cliente_id: z.coerce.number().int().positive().optional(),
+          campana_id: z.coerce.number().int().positive().optional(),
+          motivo: z.string().max(60).optional(),
+          desde: isoDateSchema.optional(),
+          hasta: isoDateSchema.optional(),
           pagina: z.coerce.number().int().min(1).default(1),
           por_pagina: z.coerce.number().int().min(1).max(500).default(50),
         }),
@@ -101,38 +170,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
         },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const { rows } = await deps.db.query<Record<string, unknown> & { total: number }>(
-        `SELECT n.*, c.nombre AS cliente_nombre, count(*) OVER () AS total
-           FROM notifications n LEFT JOIN clients c ON c.id = n.client_id
-          WHERE ($1::text IS NULL OR n.estado = $1) AND ($2::text IS NULL OR n.tipo = $2)
-            AND ($3::int IS NULL OR n.client_id = $3)
-          ORDER BY n.id DESC LIMIT $4 OFFSET $5`,
-        [q.estado ?? null, q.tipo ?? null, q.cliente_id ?? null, q.por_pagina, (q.pagina - 1) * q.por_pagina],
-      );
-      return {
-        total: rows[0]?.total ?? 0,
-        notificaciones: rows.map((r) => ({
-          id: r['id'] as number,
-          cliente_id: r['client_id'] as number | null,
-          cliente_nombre: r['cliente_nombre'] as string | null,
-          tipo: r['tipo'] as string,
-          canal: r['canal'] as string,
-          mensaje: r['mensaje'] as string | null,
-          estado: r['estado'] as string,
-          urgente: r['urgente'] as boolean,
-          intentos: r['intentos'] as number,
-          proximo_intento: (r['proximo_intento'] as Date).toISOString(),
-          ultimo_error: r['ultimo_error'] as string | null,
-          motivo: r['motivo'] as string | null,
-          telegram_message_id: r['telegram_message_id'] as number | null,
-          campana_id: r['campaign_id'] as number | null,
-          creado_en: (r['created_at'] as Date).toISOString(),
-          enviado_en: (r['sent_at'] as Date | null)?.toISOString() ?? null,
-        })),
-      };
-    },
+    async (request) => listNotifications(deps.db, request.query, deps.config.timeZone),
   );
 
   app.get(
@@ -140,24 +178,57 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     {
       schema: {
         tags,
-        summary: 'Estadísticas generales (clientes con y sin Telegram, notificaciones por estado)',
+        summary:
+          'Estadísticas: clientes con y sin Telegram, notificaciones por estado, por tipo y por día, ' +
+          'tasa de entrega y fallos por motivo',
+        querystring: z.object({
+          dias: z.coerce.number().int().min(1).max(366).default(30),
+          desde: isoDateSchema.optional(),
+          hasta: isoDateSchema.optional(),
+        }),
         response: {
           200: z.object({
             total_clientes: z.number(),
             con_telegram: z.number(),
             sin_telegram: z.number(),
             porcentaje_telegram: z.number(),
-            notificaciones: z.object({
-              pendientes: z.number(),
-              enviadas: z.number(),
-              fallidas: z.number(),
-              canceladas: z.number(),
-            }),
+            notificaciones: countsSchema,
+            por_tipo: z.record(z.string(), countsSchema),
+            por_dia: z.array(
+              z.object({
+                fecha: z.string(),
+                creadas: z.number(),
+                enviadas: z.number(),
+                fallidas: z.number(),
+              }),
+            ),
+            tasa_entrega: z.number().nullable(),
+            fallos_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
+            cancelaciones_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
+            desde: z.string(),
+            hasta: z.string(),
           }),
+          ...errorResponses,
         },
       },
     },
-    async () => notificationCounts(deps),
+    async (request) => {
+      const hasta = request.query.hasta ?? today();
+      let desde = request.query.desde;
+      if (!desde) {
+        const d = new Date(`${hasta}T00:00:00Z`);
+        d.setUTCDate(d.getUTCDate() - (request.query.dias - 1));
+        desde = d.toISOString().slice(0, 10);
+      }
+      if (daysBetween(desde, hasta) < 0 || daysBetween(desde, hasta) > 366) {
+        throw new AppError('VALIDACION', 'El periodo debe tener "desde" ≤ "hasta" y como máximo 366 días.');
+      }
+      const [counts, stats] = await Promise.all([
+        notificationCounts(deps),
+        notificationStats(deps.db, { desde, hasta, timeZone: deps.config.timeZone }),
+      ]);
+      return { ...counts, ...stats };
+    },
   );
 
   app.post(
@@ -189,24 +260,290 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     },
   );
 
-  void clients;
-  const pending = [
-    [
-      '/api/notificaciones/generar-automaticas/',
-      'Generar notificaciones automáticas',
-      'La generación automática',
-    ],
-    [
-      '/api/notificaciones/procesar/',
-      'Procesar notificaciones pendientes',
-      'El procesamiento de notificaciones',
-    ],
-    ['/api/notificaciones/create/', 'Crear notificación manual', 'La creación de notificaciones manuales'],
-    ['/api/notificaciones/masiva/', 'Envío masivo', 'El envío masivo'],
-  ] as const;
-  for (const [path, summary, what] of pending) {
-    app.post(path, { schema: { tags, summary, response: { 501: errorResponses[401] } } }, async () =>
-      notYet(what),
-    );
-  }
+  app.post(
+    '/api/notificaciones/generar-automaticas/',
+    {
+      schema: {
+        tags,
+        summary:
+          'Generar ahora los recordatorios y avisos de vencido (idempotente: repetirlo no crea nada nuevo)',
+        response: {
+          200: z.object({
+            fecha: z.string(),
+            por_tipo: z.object({ recordatorio_pago: ruleCountSchema, pago_vencido: ruleCountSchema }),
+            total_creadas: z.number(),
+            reemplazadas: z.number(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const now = deps.clock.now();
+      const report = await withGenerationLock(deps.db, (tx) =>
+        generatePaymentNotices(tx, settings, { today: localDate(now, deps.config.timeZone), now }),
+      );
+      for (const [tipo, c] of Object.entries(report.por_tipo)) {
+        deps.engine?.metrics?.generated.inc({ tipo }, c.creadas);
+      }
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'notificaciones.generar',
+        detalles: { total_creadas: report.total_creadas },
+      });
+      if (report.total_creadas > 0) deps.engine?.dispatcher?.wake();
+      return report;
+    },
+  );
+
+  app.get(
+    '/api/notificaciones/sin-telegram/',
+    {
+      schema: {
+        tags,
+        summary:
+          'Clientes por vencer o vencidos a los que Telegram no llega (sin vincular, bloqueados): hay que llamarlos',
+        querystring: z.object({
+          pagina: z.coerce.number().int().min(1).default(1),
+          por_pagina: z.coerce.number().int().min(1).max(500).default(50),
+        }),
+        response: {
+          200: z.object({
+            clientes: z.array(
+              z.object({
+                id: z.number(),
+                nombre: z.string(),
+                telefono: z.string().nullable(),
+                sector: z.string().nullable(),
+                plan: z.string().nullable(),
+                fecha_vencimiento: z.string(),
+                estado_pago: z.enum(['por_vencer', 'vencido']),
+                dias: z.number(),
+                motivo: z.enum(['sin_telegram', 'bloqueado', 'inalcanzable']),
+              }),
+            ),
+            total: z.number(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return listUnreachableDue(deps.db, settings, {
+        today: today(),
+        limit: q.por_pagina,
+        offset: (q.pagina - 1) * q.por_pagina,
+      });
+    },
+  );
+
+  app.post(
+    '/api/notificaciones/procesar/',
+    {
+      schema: {
+        tags,
+        summary:
+          'Procesar ahora una pasada de envío (el despachador integrado también envía de forma continua)',
+        // No body at all is fine (the seed posted nothing).
+        body: z.object({ limite: z.coerce.number().int().min(1).max(10_000).optional() }).nullish(),
+        response: {
+          200: z.object({
+            reclamadas: z.number(),
+            enviadas: z.number(),
+            reintentos: z.number(),
+            fallidas: z.number(),
+            canceladas: z.number(),
+            liberadas: z.number(),
+            limitadas: z.number(),
+            en_ventana: z.boolean(),
+            estado_despachador: z.string(),
+          }),
+          503: errorSchema,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const dispatcher = deps.engine?.dispatcher;
+      if (!dispatcher) throw new AppError('DESPACHADOR_NO_DISPONIBLE');
+      const report = await dispatcher.runOnce({ limit: request.body?.limite ?? 100 });
+      return { ...report, estado_despachador: dispatcher.state };
+    },
+  );
+
+  app.post(
+    '/api/notificaciones/create/',
+    {
+      schema: {
+        tags,
+        summary: 'Crear una notificación manual para un cliente (texto plano; admite {nombre}, {plan}…)',
+        headers: idempotencyHeader,
+        body: z.object({
+          cliente_id: z.coerce.number().int().positive(),
+          tipo: z.enum(campaignTypes).default('manual'),
+          mensaje: z.string().trim().min(1, 'el mensaje está vacío').max(20_000),
+          urgente: z.boolean().default(false),
+        }),
+        response: { 201: notificationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const now = deps.clock.now();
+      const key = request.headers['idempotency-key'];
+      const answer = await withIdempotencyKey(
+        deps.db,
+        key ? { scope: 'create', key, fingerprint: fingerprintOf(request.body) } : undefined,
+        async (tx) => {
+          const b = request.body;
+          const { id } = await createManualNotification(
+            tx,
+            { clientId: b.cliente_id, tipo: b.tipo, mensaje: b.mensaje, urgente: b.urgente },
+            settings,
+            { today: localDate(now, deps.config.timeZone), now },
+          );
+          await audit(tx, {
+            actor: request.actor,
+            accion: 'notificacion.crear',
+            objeto: `notificacion:${id}`,
+            detalles: { cliente_id: b.cliente_id, tipo: b.tipo, urgente: b.urgente },
+          });
+          return { status: 201, body: await getNotification(tx, id) };
+        },
+      );
+      if (!answer.replayed) deps.engine?.dispatcher?.wake();
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(answer.status as 201).send(answer.body);
+    },
+  );
+
+  app.post(
+    '/api/notificaciones/masiva/',
+    {
+      schema: {
+        tags,
+        summary:
+          'Envío masivo a los clientes vinculados que cumplen los filtros (vista_previa: solo cuenta y muestra). ' +
+          'Con Idempotency-Key, repetir la solicitud devuelve el primer resultado.',
+        headers: idempotencyHeader,
+        body: masivaBody,
+        response: {
+          200: z.object({
+            vista_previa: z.literal(true),
+            audiencia: z.number(),
+            excluidos: z.object({
+              sin_telegram: z.number(),
+              bloqueados: z.number(),
+              por_preferencia: z.number(),
+            }),
+            muestra: z.array(
+              z.object({
+                cliente_id: z.number(),
+                nombre: z.string(),
+                texto: z.string(),
+                longitud: z.number(),
+              }),
+            ),
+          }),
+          201: z.object({ vista_previa: z.literal(false), campana: campaignSchema }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const now = deps.clock.now();
+      const input: CampaignInput = {
+        nombre: b.nombre,
+        tipo: b.tipo,
+        mensaje: b.mensaje,
+        plantilla: b.plantilla,
+        filtros: b.filtros,
+        urgente: b.urgente,
+      };
+      if (b.vista_previa) {
+        const preview = await previewCampaign(deps.db, input, settings, today());
+        return reply.status(200).send({ vista_previa: true as const, ...preview });
+      }
+      const key = request.headers['idempotency-key'];
+      const answer = await withIdempotencyKey(
+        deps.db,
+        key ? { scope: 'masiva', key, fingerprint: fingerprintOf(b) } : undefined,
+        async (tx) => {
+          const campana = await createCampaign(tx, input, settings, {
+            today: localDate(now, deps.config.timeZone),
+            now,
+            actor: request.actor,
+            idempotencyKey: key,
+          });
+          await audit(tx, {
+            actor: request.actor,
+            accion: 'campana.crear',
+            objeto: `campana:${campana.id}`,
+            detalles: { tipo: b.tipo, filtros: b.filtros, total: campana.total, urgente: b.urgente },
+          });
+          return { status: 201, body: { vista_previa: false as const, campana } };
+        },
+      );
+      if (!answer.replayed) deps.engine?.dispatcher?.wake();
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(answer.status as 201).send(answer.body);
+    },
+  );
+
+  app.get(
+    '/api/notificaciones/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Ver una notificación',
+        params: idParams,
+        response: { 200: notificationSchema, ...errorResponses },
+      },
+    },
+    async (request) => getNotification(deps.db, request.params.id),
+  );
+
+  app.post(
+    '/api/notificaciones/:id/reintentar',
+    {
+      schema: {
+        tags,
+        summary: 'Reintentar una notificación fallida (vuelve a la cola con intentos nuevos)',
+        params: idParams,
+        response: { 200: notificationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const n = await retryNotification(deps.db, request.params.id, deps.clock.now());
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'notificacion.reintentar',
+        objeto: `notificacion:${n.id}`,
+      });
+      deps.engine?.dispatcher?.wake();
+      return n;
+    },
+  );
+
+  app.post(
+    '/api/notificaciones/:id/cancelar',
+    {
+      schema: {
+        tags,
+        summary: 'Cancelar una notificación pendiente',
+        params: idParams,
+        response: { 200: notificationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const n = await cancelNotification(deps.db, request.params.id, deps.clock.now());
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'notificacion.cancelar',
+        objeto: `notificacion:${n.id}`,
+      });
+      return n;
+    },
+  );
 };

@@ -1,11 +1,107 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { GrammyError, HttpError } from 'grammy';
 import { z } from 'zod';
+import {
+  ALLOWED_UPDATES,
+  acceptWebhookBody,
+  type BotService,
+  invitationTotals,
+  telegramSeries,
+  telegramTotals,
+  WEBHOOK_ROUTE,
+} from '../../bot/index.js';
 import { AppError } from '../../errors/index.js';
+import { redactBotToken } from '../../logger.js';
+import { audit } from '../audit.js';
 import { secretEquals } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, errorSchema } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
 const tags = ['telegram'];
+
+export const WEBHOOK_PATH = WEBHOOK_ROUTE;
+
+/** Telegram chat ids: the seed sends them as strings ("123456789"); numbers are accepted too. */
+const chatId = z
+  .union([
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d{1,15}$/, 'debe ser un número de chat de Telegram'),
+    z.number().int(),
+  ])
+  .transform((v) => Number(v));
+
+const telegramErrors = { 502: errorSchema, 503: errorSchema };
+
+function requireBot(deps: ApiDeps): BotService {
+  if (!deps.bot) throw new AppError('BOT_NO_CONFIGURADO');
+  return deps.bot;
+}
+
+/** A Bot API call whose failure becomes one of our errors: Telegram said no, or was unreachable. */
+async function callTelegram<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GrammyError) {
+      throw new AppError('TELEGRAM_RECHAZO', `Telegram rechazó la solicitud: ${err.description}`, {
+        error_code: err.error_code,
+        descripcion: err.description,
+        ...(err.parameters?.retry_after !== undefined && { retry_after: err.parameters.retry_after }),
+      });
+    }
+    if (err instanceof HttpError) {
+      throw new AppError('TELEGRAM_NO_DISPONIBLE', undefined, {
+        causa: redactBotToken(String((err.error as Error)?.message ?? err.error)),
+      });
+    }
+    throw err;
+  }
+}
+
+const webhookInfoSchema = z.object({
+  modo: z.enum(['webhook', 'long_polling']),
+  url: z.string(),
+  pendientes: z.number(),
+  ultimo_error: z.object({ fecha: z.string(), mensaje: z.string() }).nullable(),
+  max_connections: z.number().nullable(),
+  allowed_updates: z.array(z.string()).nullable(),
+});
+
+async function webhookInfo(bot: BotService) {
+  const info = await callTelegram(() => bot.api.getWebhookInfo());
+  return {
+    modo: info.url ? ('webhook' as const) : ('long_polling' as const),
+    url: info.url ?? '',
+    pendientes: info.pending_update_count,
+    ultimo_error: info.last_error_date
+      ? {
+          fecha: new Date(info.last_error_date * 1000).toISOString(),
+          mensaje: info.last_error_message ?? '',
+        }
+      : null,
+    max_connections: info.max_connections ?? null,
+    allowed_updates: info.allowed_updates ?? null,
+  };
+}
+
+const periodSchema = z.object({
+  desde: z.string(),
+  chats_nuevos: z.number(),
+  vinculaciones: z.number(),
+  vinculaciones_verificadas: z.number(),
+  vinculaciones_por_invitacion: z.number(),
+  bajas: z.number(),
+  bloqueos: z.number(),
+  desbloqueos: z.number(),
+  intentos_fallidos: z.number(),
+  invitaciones_creadas: z.number(),
+  invitaciones_abiertas: z.number(),
+  invitaciones_usadas: z.number(),
+  vinculados_al_cierre: z.number(),
+  porcentaje_adopcion_al_cierre: z.number(),
+});
 
 export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.get(
@@ -13,66 +109,232 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
     {
       schema: {
         tags,
-        summary: 'Estadísticas de Telegram: vinculados, sin vincular, verificados, bloqueados, adopción',
+        summary:
+          'Estadísticas de Telegram: vinculados, verificados, bloqueados, adopción y embudo de invitaciones en el tiempo',
+        description:
+          '`serie` cuenta por día, semana o mes (hora local): chats nuevos, vinculaciones (verificadas, por ' +
+          'invitación), bajas, bloqueos, intentos fallidos, y las invitaciones creadas en el período con ' +
+          'cuántas de ellas se abrieron y se usaron. `vinculados_al_cierre` cuenta los clientes vinculados ' +
+          'hoy cuyo vínculo ya existía al cierre del período.',
+        querystring: z.object({
+          agrupar: z.enum(['dia', 'semana', 'mes']).default('semana'),
+          periodos: z.coerce.number().int().min(1).max(120).default(12),
+        }),
         response: {
           200: z.object({
             total_clientes: z.number(),
             vinculados: z.number(),
             sin_vincular: z.number(),
             verificados: z.number(),
+            sin_verificar: z.number(),
             bloqueados: z.number(),
             porcentaje_adopcion: z.number(),
+            porcentaje_verificados: z.number(),
+            chats_iniciados: z.number(),
+            invitaciones: z.object({
+              creadas: z.number(),
+              abiertas: z.number(),
+              usadas: z.number(),
+              activas: z.number(),
+              vencidas: z.number(),
+              revocadas: z.number(),
+              tasa_apertura: z.number(),
+              tasa_vinculacion: z.number(),
+            }),
+            embudo: z.object({ invitados: z.number(), abrieron_el_bot: z.number(), vinculados: z.number() }),
+            agrupar: z.enum(['dia', 'semana', 'mes']),
+            serie: z.array(periodSchema),
           }),
+          ...errorResponses,
         },
       },
     },
-    async () => {
-      const { rows } = await deps.db.query<{
-        total: number;
-        vinculados: number;
-        verificados: number;
-        bloqueados: number;
-      }>(
-        `SELECT count(*)::int AS total,
-                count(*) FILTER (WHERE chat_id IS NOT NULL)::int AS vinculados,
-                count(*) FILTER (WHERE chat_id IS NOT NULL AND link_verified)::int AS verificados,
-                count(*) FILTER (WHERE chat_id IS NOT NULL AND telegram_blocked)::int AS bloqueados
-           FROM clients`,
-      );
-      const r = rows[0]!;
+    async (request) => {
+      const now = deps.clock.now();
+      const totals = await telegramTotals(deps.db);
+      const invitaciones = await invitationTotals(deps.db, now);
+      const chats = await deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM bot_chats');
+      const serie = await telegramSeries(deps.db, {
+        grouping: request.query.agrupar,
+        periods: request.query.periodos,
+        now,
+        timeZone: deps.config.timeZone,
+        totalClients: totals.total_clientes,
+      });
       return {
-        total_clientes: r.total,
-        vinculados: r.vinculados,
-        sin_vincular: r.total - r.vinculados,
-        verificados: r.verificados,
-        bloqueados: r.bloqueados,
-        porcentaje_adopcion: r.total ? Math.round((r.vinculados / r.total) * 10000) / 100 : 0,
+        ...totals,
+        chats_iniciados: chats.rows[0]?.n ?? 0,
+        invitaciones,
+        embudo: {
+          invitados: invitaciones.creadas,
+          abrieron_el_bot: invitaciones.abiertas,
+          vinculados: invitaciones.usadas,
+        },
+        agrupar: request.query.agrupar,
+        serie,
       };
     },
   );
 
+  // The webhook takes its body raw: a body that is not JSON is answered 200 (logged), never 400,
+  // so Telegram does not keep retrying it. Its own scope, so the JSON parser elsewhere stays.
+  await app.register(async (hook) => {
+    hook.removeAllContentTypeParsers();
+    hook.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
+      done(null, body);
+    });
+    hook.post(
+      WEBHOOK_PATH,
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'Webhook de Telegram (público, con secreto)',
+          description:
+            'Telegram entrega aquí cada actualización con el encabezado X-Telegram-Bot-Api-Secret-Token. ' +
+            'Responde 200 en cuanto la actualización queda registrada (una vez por update_id) y la atiende ' +
+            'después; responde 503 solo si no pudo registrarla, para que Telegram la reenvíe.',
+          security: [],
+          response: {
+            200: z.object({ ok: z.literal(true), resultado: z.enum(['aceptado', 'duplicado', 'ignorado']) }),
+            401: errorSchema,
+            503: errorSchema,
+          },
+        },
+      },
+      async (request) => {
+        const secret = deps.bot?.webhookSecret ?? deps.config.telegram.webhookSecret;
+        const given = request.headers['x-telegram-bot-api-secret-token'];
+        if (!secret || !secretEquals(typeof given === 'string' ? given : undefined, secret)) {
+          throw new AppError('WEBHOOK_SECRETO_INVALIDO');
+        }
+        const bot = requireBot(deps);
+        const result = await acceptWebhookBody(bot, request.body as Buffer | undefined, request.log);
+        if (result.status === 503) {
+          throw new AppError(
+            result.reason === 'deteniendo' ? 'SERVICIO_DETENIENDOSE' : 'BASE_DE_DATOS_NO_DISPONIBLE',
+          );
+        }
+        return { ok: true as const, resultado: result.outcome };
+      },
+    );
+  });
+
   app.post(
-    '/api/notificaciones/telegram/webhook/',
+    '/api/notificaciones/telegram/configurar-webhook/',
     {
-      config: { public: true },
-      schema: { tags, summary: 'Webhook de Telegram (público, con secreto)', security: [] },
+      schema: {
+        tags,
+        summary: 'Configurar el webhook de Telegram (con el secreto del servicio)',
+        description:
+          'Sin `webhook_url` usa PUBLIC_URL + la ruta del webhook. La URL debe ser https://. ' +
+          '`drop_pending_updates` descarta lo que Telegram tenga pendiente.',
+        body: z
+          .object({
+            webhook_url: z.string().trim().min(1).max(2048).optional(),
+            drop_pending_updates: z.boolean().default(false),
+            max_connections: z.number().int().min(1).max(100).default(40),
+          })
+          .default({ drop_pending_updates: false, max_connections: 40 }),
+        response: {
+          200: z.object({
+            ok: z.literal(true),
+            webhook_url: z.string(),
+            descripcion: z.string(),
+            info: webhookInfoSchema,
+          }),
+          ...errorResponses,
+          ...telegramErrors,
+        },
+      },
     },
     async (request) => {
-      const secret = deps.config.telegram.webhookSecret;
-      const given = request.headers['x-telegram-bot-api-secret-token'];
-      if (!secret || !secretEquals(typeof given === 'string' ? given : undefined, secret)) {
-        throw new AppError('WEBHOOK_SECRETO_INVALIDO');
+      const bot = requireBot(deps);
+      const body = request.body;
+      const publicUrl = deps.config.telegram.publicUrl;
+      const url = body.webhook_url ?? (publicUrl ? publicUrl + WEBHOOK_PATH : undefined);
+      if (!url) {
+        throw new AppError('VALIDACION', 'Indique "webhook_url" (o defina PUBLIC_URL en la configuración).');
       }
-      throw new AppError('NO_IMPLEMENTADO', 'El bot de Telegram aún no está disponible en esta versión.');
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        throw new AppError('VALIDACION', `"webhook_url" no es una URL válida: ${url.slice(0, 200)}`);
+      }
+      if (parsed.protocol !== 'https:') {
+        throw new AppError(
+          'WEBHOOK_URL_NO_HTTPS',
+          `La URL del webhook debe empezar con https:// (Telegram solo entrega por HTTPS); se recibió ${parsed.protocol}//…`,
+        );
+      }
+      const secret = bot.webhookSecret;
+      if (!secret)
+        throw new AppError('BOT_NO_CONFIGURADO', 'Falta el secreto del webhook (TELEGRAM_WEBHOOK_SECRET).');
+      await callTelegram(() =>
+        bot.api.setWebhook(parsed.href, {
+          secret_token: secret,
+          allowed_updates: [...ALLOWED_UPDATES],
+          drop_pending_updates: body.drop_pending_updates,
+          max_connections: body.max_connections,
+        }),
+      );
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'telegram.configurar_webhook',
+        detalles: { url: parsed.origin + parsed.pathname, drop_pending_updates: body.drop_pending_updates },
+      });
+      return {
+        ok: true as const,
+        webhook_url: parsed.href,
+        descripcion: 'Webhook configurado con el secreto del servicio.',
+        info: await webhookInfo(bot),
+      };
     },
   );
 
-  for (const [path, summary] of [
-    ['/api/notificaciones/telegram/configurar-webhook/', 'Configurar el webhook de Telegram'],
-    ['/api/notificaciones/telegram/test/', 'Enviar un mensaje de prueba'],
-  ] as const) {
-    app.post(path, { schema: { tags, summary, response: { 501: errorResponses[401] } } }, async () => {
-      throw new AppError('NO_IMPLEMENTADO', `${summary}: aún no está disponible en esta versión.`);
-    });
-  }
+  app.get(
+    '/api/notificaciones/telegram/configurar-webhook/',
+    {
+      schema: {
+        tags,
+        summary: 'Estado del webhook en Telegram (getWebhookInfo): URL, pendientes, último error',
+        response: { 200: webhookInfoSchema, ...errorResponses, ...telegramErrors },
+      },
+    },
+    async () => webhookInfo(requireBot(deps)),
+  );
+
+  app.post(
+    '/api/notificaciones/telegram/test/',
+    {
+      schema: {
+        tags,
+        summary: 'Enviar un mensaje de prueba por Telegram y ver la respuesta',
+        body: z.object({ chat_id: chatId, mensaje: z.string().trim().min(1).max(4096) }),
+        response: {
+          200: z.object({
+            ok: z.literal(true),
+            respuesta: z.object({ message_id: z.number(), chat_id: z.number(), fecha: z.string() }),
+          }),
+          ...errorResponses,
+          ...telegramErrors,
+        },
+      },
+    },
+    async (request) => {
+      const bot = requireBot(deps);
+      const { chat_id, mensaje } = request.body;
+      const sent = await callTelegram(() => bot.api.sendMessage(chat_id, mensaje));
+      await audit(deps.db, { actor: request.actor, accion: 'telegram.test', detalles: { chat_id } });
+      return {
+        ok: true as const,
+        respuesta: {
+          message_id: sent.message_id,
+          chat_id: sent.chat.id,
+          fecha: new Date(sent.date * 1000).toISOString(),
+        },
+      };
+    },
+  );
 };

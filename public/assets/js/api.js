@@ -1,0 +1,139 @@
+// The one door to the JSON API. The admin token lives in sessionStorage (this tab only, gone when
+// the tab closes) and travels only as an Authorization header — never in a URL.
+
+const KEY = 'teltec.token';
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(KEY);
+  },
+  set(token) {
+    sessionStorage.setItem(KEY, token);
+  },
+  clear() {
+    sessionStorage.removeItem(KEY);
+  },
+};
+
+/** An error answer of the API: `{ error: { code, mensaje, detalles } }`. */
+export class ApiError extends Error {
+  constructor(status, code, mensaje, detalles) {
+    super(mensaje);
+    this.status = status;
+    this.code = code;
+    this.detalles = detalles;
+  }
+}
+
+/** True when the endpoint does not exist yet or answers 501: the page shows "no disponible aún". */
+export function isUnavailable(err) {
+  return err instanceof ApiError && (err.status === 501 || err.code === 'RUTA_NO_ENCONTRADA');
+}
+
+/**
+ * fetch + Bearer token + JSON. `body` objects go as JSON, strings as they are (with `type`).
+ * A 401 ends the session (the page shows the sign-in again).
+ */
+export async function api(path, { method = 'GET', body, type, headers = {}, signal, raw = false } = {}) {
+  const h = { ...headers };
+  const token = session.token;
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload = body;
+  if (body !== undefined && typeof body !== 'string') {
+    h['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  } else if (typeof body === 'string') {
+    h['content-type'] = type ?? 'text/plain; charset=utf-8';
+  }
+  let res;
+  try {
+    res = await fetch(path, { method, headers: h, body: payload, signal });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new ApiError(0, 'SIN_CONEXION', 'No se pudo contactar al servicio. Revise la conexión.');
+  }
+  if (!res.ok) {
+    let e = {};
+    try {
+      e = (await res.json()).error ?? {};
+    } catch {}
+    const err = new ApiError(
+      res.status,
+      e.code ?? `HTTP_${res.status}`,
+      e.mensaje ?? `El servicio respondió ${res.status}.`,
+      e.detalles,
+    );
+    if (res.status === 401 && err.code === 'NO_AUTORIZADO') {
+      session.clear();
+      window.dispatchEvent(new CustomEvent('teltec:sesion-terminada'));
+    }
+    throw err;
+  }
+  if (raw) return res;
+  if (res.status === 204) return null;
+  const ct = res.headers.get('content-type') ?? '';
+  return ct.includes('json') ? res.json() : res.text();
+}
+
+/** Builds '?a=1&b=2' from an object, leaving out empty values. */
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Checks a token against the API without keeping it. */
+export async function checkToken(token) {
+  const res = await fetch('/api/sandbox', { headers: { authorization: `Bearer ${token}` } });
+  if (res.status === 401) return false;
+  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `El servicio respondió ${res.status}.`);
+  return true;
+}
+
+/** Downloads an API answer as a file (a link cannot carry the Authorization header). */
+export async function download(path, fallbackName) {
+  const res = await api(path, { raw: true });
+  const blob = await res.blob();
+  const cd = res.headers.get('content-disposition') ?? '';
+  const name = /filename="([^"]+)"/.exec(cd)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+let openapi;
+/** The OpenAPI document, fetched once: which endpoints and parameters this server has. */
+export async function capabilities() {
+  openapi ??= api('/api/openapi.json').catch((err) => {
+    openapi = undefined;
+    throw err;
+  });
+  const doc = await openapi;
+  const norm = (p) => p.replace(/\/+$/, '');
+  const paths = new Map(Object.entries(doc.paths ?? {}).map(([p, ops]) => [norm(p), ops]));
+  return {
+    /** The operation for `method` on `path` ('/api/clientes/{id}' style), or undefined. */
+    op(method, path) {
+      return paths.get(norm(path))?.[method.toLowerCase()];
+    },
+    has(method, path) {
+      return this.op(method, path) !== undefined;
+    },
+    /** Query parameter names the operation accepts. */
+    params(method, path) {
+      return new Set((this.op(method, path)?.parameters ?? []).map((p) => p.name));
+    },
+    /** Paths starting with a prefix. */
+    pathsUnder(prefix) {
+      return [...paths.keys()].filter((p) => p.startsWith(prefix));
+    },
+  };
+}

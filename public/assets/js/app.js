@@ -1,0 +1,114 @@
+import { session } from './api.js';
+import { loginForm } from './login.js';
+import { h, mount } from './ui.js';
+
+// The admin page's shell: sign-in, navigation and a tiny hash router (#/clientes/12?pagina=2).
+// Pages are ES modules loaded on first visit.
+
+const PAGES = [
+  { path: /^\/$/, nav: '/', load: () => import('./pages/resumen.js') },
+  { path: /^\/clientes\/importar$/, nav: '/clientes', load: () => import('./pages/importar.js') },
+  { path: /^\/clientes\/invitaciones$/, nav: '/clientes', load: () => import('./pages/invitaciones.js') },
+  { path: /^\/clientes\/nuevo$/, nav: '/clientes', load: () => import('./pages/cliente.js') },
+  { path: /^\/clientes\/(\d+)$/, nav: '/clientes', load: () => import('./pages/cliente.js') },
+  { path: /^\/clientes$/, nav: '/clientes', load: () => import('./pages/clientes.js') },
+  { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
+  { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
+  { path: /^\/ajustes$/, nav: '/ajustes', load: () => import('./pages/ajustes.js') },
+];
+
+const NAV = [
+  ['/', 'Resumen'],
+  ['/clientes', 'Clientes'],
+  ['/notificaciones', 'Notificaciones'],
+  ['/campanas', 'Campañas'],
+  ['/ajustes', 'Ajustes'],
+];
+
+const sandbox = document.body.dataset.modo === 'sandbox';
+const nav = document.getElementById('nav');
+const view = document.getElementById('view');
+const salir = document.getElementById('salir');
+
+mount(
+  nav,
+  NAV.map(([path, label]) => h('a', { href: `#${path}`, dataset: { path } }, label)),
+  sandbox ? h('a', { href: '/sandbox' }, 'Chat de prueba') : null,
+);
+
+salir.addEventListener('click', () => {
+  session.clear();
+  render();
+});
+window.addEventListener('teltec:sesion-terminada', () => render());
+window.addEventListener('hashchange', () => render());
+
+/** The current route: path and query from the hash. */
+export function currentRoute() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = raw.split('?');
+  return { path: path || '/', query: new URLSearchParams(query) };
+}
+
+/** Navigates to `path` with `query` (an object; empty values dropped), replacing history if asked. */
+export function go(path, query = {}, { replace = false } = {}) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const hash = `#${path}${p.toString() ? `?${p}` : ''}`;
+  if (replace) {
+    history.replaceState(null, '', hash);
+    render();
+  } else location.hash = hash;
+}
+
+let generation = 0;
+let controller;
+
+async function render() {
+  const gen = ++generation;
+  controller?.abort();
+  controller = new AbortController();
+  const signedIn = Boolean(session.token);
+  nav.hidden = !signedIn;
+  salir.hidden = !signedIn;
+  if (!signedIn) {
+    document.title = 'Entrar — TelTec Notificaciones';
+    mount(
+      view,
+      loginForm(() => render()),
+    );
+    return;
+  }
+  const { path, query } = currentRoute();
+  const page = PAGES.find((p) => p.path.test(path));
+  for (const a of nav.querySelectorAll('a[data-path]')) {
+    if (a.dataset.path === (page?.nav ?? '')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (!page) {
+    mount(
+      view,
+      h(
+        'div',
+        { class: 'card' },
+        h('h1', null, 'Página no encontrada'),
+        h('a', { href: '#/' }, 'Ir al resumen'),
+      ),
+    );
+    return;
+  }
+  const params = path.match(page.path).slice(1);
+  const mod = await page.load();
+  if (gen !== generation) return;
+  const root = h('div', { class: 'page' });
+  mount(view, root);
+  try {
+    await mod.render(root, { params, query, signal: controller.signal, go, sandbox });
+  } catch (err) {
+    if (err?.name === 'AbortError' || gen !== generation) return;
+    if (err?.status === 401) return; // the session ended; render() already showed the sign-in
+    root.append(h('div', { class: 'notice bad', role: 'alert' }, err?.message ?? String(err)));
+  }
+}
+
+render();

@@ -1,0 +1,393 @@
+import { ApiError, api, isUnavailable, qs } from '../api.js';
+
+const NO_BOT = 'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.';
+
+import {
+  confirmDialog,
+  debounce,
+  errorBox,
+  field,
+  fmt,
+  h,
+  LABELS,
+  loading,
+  mount,
+  select,
+  telegramHtml,
+  toast,
+  unavailable,
+} from '../ui.js';
+
+// Ajustes: message templates with a live preview on a real client, the schedule and send window,
+// company contact data and Telegram status. Templates are edited here; the rest comes from the
+// environment (.env) and is shown read-only.
+
+export async function render(root, { signal }) {
+  document.title = 'Ajustes — TelTec Notificaciones';
+  const templates = h(
+    'div',
+    { class: 'card', id: 'plantillas' },
+    h('h2', null, 'Plantillas de mensajes'),
+    loading(),
+  );
+  const telegram = h('div', { class: 'card', id: 'estado-telegram' }, h('h2', null, 'Telegram'), loading());
+  const schedule = h(
+    'div',
+    { class: 'card', id: 'horario' },
+    h('h2', null, 'Horario y reglas de envío'),
+    loading(),
+  );
+  const company = h('div', { class: 'card', id: 'empresa' }, h('h2', null, 'Datos de la empresa'), loading());
+  mount(
+    root,
+    h('div', { class: 'page-head' }, h('h1', null, 'Ajustes')),
+    templates,
+    h('div', { class: 'grid-2' }, h('div', null, telegram, company), schedule),
+  );
+  let settings = null;
+  try {
+    settings = await api('/api/ajustes', { signal });
+  } catch (err) {
+    for (const el of [telegram, schedule, company]) el.append(errorBox(err));
+  }
+  await Promise.allSettled([
+    renderTemplates(templates, signal),
+    settings && renderTelegram(telegram, settings, signal),
+    settings && renderSchedule(schedule, settings),
+    settings && renderCompany(company, settings),
+  ]);
+}
+
+const kv = (rows) =>
+  h(
+    'dl',
+    { class: 'kv' },
+    rows.filter(Boolean).map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+  );
+const yesNo = (b) => (b ? 'sí' : 'no');
+const envNote = (vars) =>
+  h(
+    'p',
+    { class: 'small muted section' },
+    'Se cambian en el archivo .env (',
+    vars,
+    ') y reiniciando el servicio.',
+  );
+
+const MODES = {
+  sandbox: 'Sandbox: Telegram simulado dentro del servicio',
+  webhook: 'Webhook (Telegram llama al servicio)',
+  long_polling: 'Long polling (el servicio consulta a Telegram)',
+  sin_bot: 'Sin bot (falta TELEGRAM_BOT_TOKEN)',
+};
+
+async function renderTelegram(el, s, signal) {
+  const rows = [
+    [
+      'Modo',
+      h(
+        'span',
+        {
+          class: `badge ${s.modo_telegram === 'sandbox' ? 'warn' : 'ok'}`,
+          dataset: { modo: s.modo_telegram },
+        },
+        MODES[s.modo_telegram],
+      ),
+    ],
+    ['Bot', s.bot ? `@${s.bot}` : '—'],
+  ];
+  let webhook = null;
+  try {
+    if (s.modo_telegram === 'sin_bot') throw new ApiError(503, 'BOT_NO_CONFIGURADO', NO_BOT);
+    const w = await api('/api/notificaciones/telegram/configurar-webhook/', { signal });
+    rows.push(
+      ['Webhook', w.url || 'no (long polling)'],
+      ['Actualizaciones pendientes', fmt.n(w.pendientes)],
+      [
+        'Último error',
+        w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',
+      ],
+    );
+  } catch (err) {
+    webhook = isUnavailable(err)
+      ? unavailable('El estado del webhook')
+      : h('div', { class: 'notice warn' }, err.message);
+  }
+  mount(
+    el,
+    h('h2', null, 'Telegram'),
+    kv(rows),
+    webhook,
+    s.modo_telegram === 'sandbox'
+      ? h('p', { class: 'small' }, h('a', { href: '/sandbox' }, 'Abrir el chat de prueba'))
+      : null,
+    envNote('TELEGRAM_BOT_TOKEN, PUBLIC_URL'),
+  );
+}
+
+const JOB_NAMES = {
+  generacion_diaria: 'Avisos de pago del día',
+  limpieza_idempotencia: 'Limpieza de claves de idempotencia',
+};
+
+function renderSchedule(el, s) {
+  const e = s.envio;
+  const c = s.ciclo;
+  mount(
+    el,
+    h('h2', null, 'Horario y reglas de envío'),
+    kv([
+      [
+        'Ventana de envío',
+        h(
+          'strong',
+          { dataset: { ventana: `${e.ventana.inicio}-${e.ventana.fin}` } },
+          `${e.ventana.inicio} a ${e.ventana.fin}`,
+        ),
+      ],
+      ['Zona horaria', s.zona_horaria],
+      [
+        'Ritmo',
+        `${fmt.n(e.mensajes_por_segundo)} mensajes/s (máx. ${fmt.n(e.por_chat_por_segundo)}/s por chat)${e.envio_pagado ? ', envío pagado de Telegram' : ''}`,
+      ],
+      ['Intentos por mensaje', fmt.n(e.intentos_maximos)],
+    ]),
+    h('h3', null, 'Ciclo de cobro'),
+    kv([
+      ['Ciclo', `${fmt.n(c.dias)} días desde el último pago (o el día de pago fijo del cliente)`],
+      ['Recordatorio', `${fmt.n(c.recordatorio_dias_antes)} días antes del vencimiento`],
+      [
+        'Aviso de vencido',
+        `el día del vencimiento y cada ${fmt.n(c.vencido_repetir_cada_dias)} días, máximo ${fmt.n(c.vencido_maximo_avisos)}`,
+      ],
+      ['Avisar a suspendidos', yesNo(c.avisar_suspendidos)],
+      ['Confirmar pagos recibidos', yesNo(c.confirmar_pago)],
+    ]),
+    h('h3', null, 'Planificador'),
+    h(
+      'ul',
+      { class: 'list-plain' },
+      s.planificador.map((j) =>
+        h(
+          'li',
+          { style: 'display:block' },
+          h(
+            'div',
+            { class: 'row' },
+            h('strong', null, JOB_NAMES[j.tarea] ?? j.tarea),
+            h('span', { class: 'spacer' }),
+            `cada día a las ${j.hora}`,
+          ),
+          h(
+            'div',
+            { class: 'small muted' },
+            `Próxima: ${fmt.dateTime(j.proxima)} · última: ${j.ultima ? fmt.dateTime(j.ultima.fecha) : 'nunca'}`,
+          ),
+        ),
+      ),
+    ),
+    envNote('SEND_WINDOW, DAILY_RUN_AT, CYCLE_DAYS, REMINDER_DAYS_BEFORE…'),
+  );
+}
+
+function renderCompany(el, s) {
+  const e = s.empresa;
+  mount(
+    el,
+    h('h2', null, 'Datos de la empresa'),
+    h(
+      'p',
+      { class: 'small muted' },
+      'Los clientes los ven en /contact y en los mensajes ({empresa}, {contacto}).',
+    ),
+    kv([
+      ['Nombre', e.nombre],
+      ['Teléfono', e.telefono || '—'],
+      ['WhatsApp', e.whatsapp || '—'],
+      ['Correo', e.email || '—'],
+      ['Horario', e.horario || '—'],
+      ['Dirección', e.direccion || '—'],
+    ]),
+    envNote('EMPRESA_NOMBRE, EMPRESA_TELEFONO…'),
+  );
+}
+
+async function renderTemplates(el, signal) {
+  const head = h('h2', null, 'Plantillas de mensajes');
+  let data;
+  let planes;
+  let clientes;
+  try {
+    [data, planes, clientes] = await Promise.all([
+      api('/api/plantillas', { signal }),
+      api('/api/planes', { signal }).then((r) => r.planes),
+      api(`/api/clientes${qs({ por_pagina: 30 })}`, { signal }).then((r) => r.clientes),
+    ]);
+  } catch (err) {
+    mount(el, head, isUnavailable(err) ? unavailable('Las plantillas') : errorBox(err));
+    return;
+  }
+  const types = [...new Set(data.plantillas.map((t) => t.tipo))];
+  let tipo = types[0];
+  const tabs = h('div', { class: 'tabs', role: 'tablist' });
+  const editor = h('div', { id: 'editor-plantilla' });
+
+  const find = (t, planId) => data.plantillas.find((p) => p.tipo === t && (p.plan_id ?? null) === planId);
+  const reload = async () => {
+    data = await api('/api/plantillas', { signal });
+  };
+
+  const showEditor = () => {
+    for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.tipo === tipo));
+    const plan = select(
+      'plan_id',
+      planes.map((p) => [p.id, `Solo el plan ${p.nombre}`]),
+      '',
+      'Todos los planes',
+    );
+    const cliente = select(
+      'cliente_id',
+      clientes.map((c) => [c.id, `${c.nombre}${c.plan ? ` (${c.plan})` : ''}`]),
+      clientes[0]?.id,
+    );
+    const text = h('textarea', { name: 'texto', id: 'texto-plantilla', class: 'mono', rows: 8 });
+    const status = h('div', { class: 'small muted', id: 'estado-plantilla' });
+    const preview = h('div', { class: 'message-text', id: 'vista-previa', 'aria-live': 'polite' });
+    const count = h('div', { class: 'small', id: 'longitud' });
+
+    const load = () => {
+      const planId = plan.value ? Number(plan.value) : null;
+      const t = find(tipo, planId) ?? find(tipo, null);
+      text.value = t?.texto ?? '';
+      status.textContent = find(tipo, planId)
+        ? t.predeterminada
+          ? 'Texto predeterminado.'
+          : `Modificada${t.actualizado_por ? ` por ${t.actualizado_por}` : ''} el ${fmt.dateTime(t.actualizado_en)}.`
+        : planId
+          ? 'Este plan usa la plantilla general; al guardar, tendrá una propia.'
+          : '';
+      refresh();
+    };
+    let seq = 0;
+    const refresh = debounce(async () => {
+      const my = ++seq;
+      if (!cliente.value || !text.value.trim()) {
+        mount(preview, h('span', { class: 'muted' }, 'Sin clientes para la vista previa.'));
+        return;
+      }
+      try {
+        const r = await api(`/api/plantillas/${tipo}/vista-previa`, {
+          method: 'POST',
+          body: { cliente_id: Number(cliente.value), texto: text.value },
+          signal,
+        });
+        if (my !== seq) return;
+        mount(preview, telegramHtml(r.texto));
+        count.className = `small ${r.dentro_del_limite ? 'muted' : 'error'}`;
+        count.textContent = `${fmt.n(r.longitud)} de ${fmt.n(r.limite)} caracteres${r.dentro_del_limite ? '' : ': demasiado largo para un mensaje de Telegram'}`;
+      } catch (err) {
+        if (my !== seq || err?.name === 'AbortError') return;
+        mount(preview, h('span', { class: 'error' }, err.message));
+        count.textContent = '';
+      }
+    }, 250);
+    text.addEventListener('input', refresh);
+    cliente.addEventListener('change', refresh);
+    plan.addEventListener('change', load);
+
+    const insert = (v) => {
+      const [a, b] = [text.selectionStart, text.selectionEnd];
+      text.setRangeText(`{${v}}`, a, b, 'end');
+      text.focus();
+      refresh();
+    };
+    const save = async () => {
+      try {
+        await api(`/api/plantillas/${tipo}`, {
+          method: 'PUT',
+          body: { texto: text.value, plan_id: plan.value ? Number(plan.value) : null },
+        });
+        await reload();
+        toast('Plantilla guardada.', 'ok');
+        load();
+      } catch (err) {
+        toast(err.message, 'bad');
+      }
+    };
+    const restore = async () => {
+      const planId = plan.value ? Number(plan.value) : null;
+      const ok = await confirmDialog(
+        'Volver al texto anterior',
+        planId
+          ? 'Este plan volverá a usar la plantilla general.'
+          : 'La plantilla vuelve al texto predeterminado.',
+        { ok: 'Restablecer', danger: true },
+      );
+      if (!ok) return;
+      try {
+        await api(`/api/plantillas/${tipo}${qs({ plan_id: planId ?? '' })}`, { method: 'DELETE' });
+        await reload();
+        toast('Plantilla restablecida.', 'ok');
+        load();
+      } catch (err) {
+        toast(err.message, 'bad');
+      }
+    };
+
+    mount(
+      editor,
+      h('div', { class: 'form-grid' }, field('Aplicar a', plan), field('Vista previa con', cliente)),
+      h(
+        'div',
+        { class: 'grid-2' },
+        h(
+          'div',
+          null,
+          field('Texto (HTML de Telegram: <b>, <i>, <a href>…)', text),
+          h(
+            'div',
+            { class: 'row small' },
+            'Insertar: ',
+            Object.entries(data.variables).map(([v, desc]) =>
+              h(
+                'button',
+                { type: 'button', class: 'small', title: desc, onclick: () => insert(v) },
+                `{${v}}`,
+              ),
+            ),
+          ),
+          status,
+        ),
+        h('div', null, h('label', null, 'Así lo verá el cliente'), preview, count),
+      ),
+      h(
+        'div',
+        { class: 'row section' },
+        h('button', { type: 'button', class: 'primary', onclick: save }, 'Guardar plantilla'),
+        h('button', { type: 'button', onclick: restore }, 'Restablecer'),
+      ),
+    );
+    load();
+  };
+
+  mount(
+    tabs,
+    types.map((t) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          role: 'tab',
+          dataset: { tipo: t },
+          onclick: () => {
+            tipo = t;
+            showEditor();
+          },
+        },
+        LABELS.tipo[t] ?? t,
+      ),
+    ),
+  );
+  mount(el, head, tabs, editor);
+  showEditor();
+}

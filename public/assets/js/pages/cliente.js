@@ -1,0 +1,559 @@
+import { api, capabilities, isUnavailable, qs } from '../api.js';
+import {
+  badge,
+  confirmDialog,
+  errorBox,
+  field,
+  fmt,
+  h,
+  LABELS,
+  loading,
+  mount,
+  select,
+  showFieldErrors,
+  telegramBadge,
+  toast,
+  todayIso,
+  unavailable,
+} from '../ui.js';
+
+// One client: details, edit, Telegram link and invitation, payments (record one), every
+// notification sent to them. Also the "new client" form (#/clientes/nuevo).
+
+export async function render(root, { params, signal, go }) {
+  const id = params[0] ? Number(params[0]) : null;
+  const [planes, sectores] = await Promise.all([
+    api('/api/planes', { signal }).then((r) => r.planes),
+    api('/api/sectores', { signal })
+      .then((r) => r.sectores)
+      .catch(() => []),
+  ]);
+  if (id === null) {
+    document.title = 'Nuevo cliente — TelTec Notificaciones';
+    mount(
+      root,
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', null, 'Nuevo cliente'),
+        h('a', { href: '#/clientes' }, '← Clientes'),
+      ),
+      h(
+        'div',
+        { class: 'card' },
+        clientForm(null, planes, sectores, async (body) => {
+          const c = await api('/api/clientes', { method: 'POST', body });
+          toast(`Cliente ${c.nombre} creado.`, 'ok');
+          go(`/clientes/${c.id}`);
+        }),
+      ),
+    );
+    return;
+  }
+
+  mount(root, loading());
+  const cliente = await api(`/api/clientes/${id}`, { signal });
+  document.title = `${cliente.nombre} — TelTec Notificaciones`;
+  const reload = () => render(root, { params, signal, go });
+
+  const details = h('div', { class: 'card', id: 'datos-cliente' });
+  const showDetails = () =>
+    mount(
+      details,
+      h(
+        'div',
+        { class: 'row' },
+        h('h2', null, 'Datos'),
+        h('span', { class: 'spacer' }),
+        h('button', { class: 'small', onclick: showEdit }, 'Editar'),
+      ),
+      h(
+        'dl',
+        { class: 'kv' },
+        kv('Cédula', h('span', { class: 'mono' }, cliente.cedula)),
+        kv('Teléfono', cliente.telefono ?? '—'),
+        kv('Correo', cliente.email ?? '—'),
+        kv('Dirección', cliente.direccion ?? '—'),
+        kv('Sector', cliente.sector ?? '—'),
+        kv('Plan', cliente.plan ? `${cliente.plan} (${fmt.money(cliente.precio)})` : '—'),
+        kv('Estado', badge('estado', cliente.estado)),
+        kv('Último pago', fmt.date(cliente.fecha_ultimo_pago)),
+        kv('Día de pago', cliente.dia_pago ?? `cada ciclo desde el último pago`),
+        kv('Vence', [fmt.date(cliente.fecha_vencimiento), ' ', badge('estado_pago', cliente.estado_pago)]),
+        kv(
+          'Preferencias',
+          `ofertas ${cliente.preferencias.ofertas ? 'sí' : 'no'} · mantenimiento ${cliente.preferencias.mantenimiento ? 'sí' : 'no'}`,
+        ),
+      ),
+    );
+  const showEdit = () =>
+    mount(
+      details,
+      h('h2', null, 'Editar datos'),
+      clientForm(
+        cliente,
+        planes,
+        sectores,
+        async (body) => {
+          await api(`/api/clientes/${id}`, { method: 'PATCH', body });
+          toast('Cambios guardados.', 'ok');
+          reload();
+        },
+        showDetails,
+      ),
+    );
+  showDetails();
+
+  const telegram = h('div', { class: 'card', id: 'telegram-cliente' });
+  const payments = h('div', { class: 'card', id: 'pagos' }, h('h2', null, 'Pagos'), loading());
+  const notifications = h(
+    'div',
+    { class: 'card', id: 'notificaciones-cliente' },
+    h('h2', null, 'Notificaciones'),
+    loading(),
+  );
+
+  mount(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h(
+        'div',
+        null,
+        h('a', { href: '#/clientes', class: 'small' }, '← Clientes'),
+        h('h1', null, cliente.nombre),
+      ),
+      h('div', { class: 'row' }, badge('estado_pago', cliente.estado_pago), telegramBadge(cliente.telegram)),
+    ),
+    h('div', { class: 'grid-2' }, details, h('div', null, telegram, payments)),
+    notifications,
+    h(
+      'div',
+      { class: 'row section' },
+      h(
+        'button',
+        {
+          class: 'danger small',
+          async onclick() {
+            if (
+              !(await confirmDialog(
+                'Borrar cliente',
+                `Se borrarán ${cliente.nombre}, sus pagos y sus notificaciones.`,
+                { ok: 'Borrar', danger: true },
+              ))
+            )
+              return;
+            try {
+              await api(`/api/clientes/${id}`, { method: 'DELETE' });
+              toast('Cliente borrado.', 'ok');
+              go('/clientes');
+            } catch (err) {
+              toast(err.message, 'bad');
+            }
+          },
+        },
+        'Borrar cliente',
+      ),
+    ),
+  );
+
+  await Promise.allSettled([
+    renderTelegram(telegram, cliente, reload, signal),
+    renderPayments(payments, cliente, reload, signal),
+    renderNotifications(notifications, cliente, signal),
+  ]);
+}
+
+const kv = (k, v) => [h('dt', null, k), h('dd', null, v)];
+
+function clientForm(c, planes, sectores, save, cancel) {
+  const listId = 'sectores-list';
+  const input = (name, type = 'text', extra = {}) =>
+    h('input', { name, type, value: c?.[name] ?? '', ...extra });
+  const form = h(
+    'form',
+    {
+      id: 'form-cliente',
+      novalidate: true,
+      async onsubmit(e) {
+        e.preventDefault();
+        const data = Object.fromEntries(new FormData(form));
+        const body = {};
+        for (const [k, v] of Object.entries(data)) {
+          const s = String(v).trim();
+          if (!c && s === '') continue;
+          body[k] = s === '' ? null : s;
+        }
+        if (body.plan_id) body.plan_id = Number(body.plan_id);
+        if (body.dia_pago) body.dia_pago = Number(body.dia_pago);
+        const submit = form.querySelector('button[type=submit]');
+        submit.disabled = true;
+        status.replaceChildren();
+        try {
+          await save(body);
+        } catch (err) {
+          const shown = showFieldErrors(form, err);
+          status.append(errorBox(shown ? 'Revise los campos marcados.' : err));
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h(
+      'div',
+      { class: 'form-grid' },
+      field('Cédula', input('cedula', 'text', { inputmode: 'numeric', required: true, maxlength: 13 })),
+      field('Nombre completo', input('nombre', 'text', { required: true })),
+      field(
+        'Teléfono',
+        input('telefono', 'tel', { placeholder: '0987654321' }),
+        'Celular para verificar el contacto en Telegram',
+      ),
+      field('Correo', input('email', 'email')),
+      field('Dirección', input('direccion')),
+      field('Sector', input('sector', 'text', { list: listId })),
+      field(
+        'Plan',
+        select(
+          'plan_id',
+          planes.map((p) => [p.id, `${p.nombre} · ${fmt.money(p.precio)}`]),
+          c?.plan_id,
+          'Sin plan',
+        ),
+      ),
+      field('Estado', select('estado', Object.entries(LABELS.estado), c?.estado ?? 'activo')),
+      field('Último pago', input('fecha_ultimo_pago', 'date')),
+      field(
+        'Día de pago fijo',
+        input('dia_pago', 'number', { min: 1, max: 28 }),
+        'Vacío = vence un ciclo después del último pago',
+      ),
+    ),
+    h(
+      'datalist',
+      { id: listId },
+      sectores.map((s) => h('option', { value: s.nombre })),
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit', class: 'primary' }, c ? 'Guardar' : 'Crear cliente'),
+      cancel ? h('button', { type: 'button', onclick: cancel }, 'Cancelar') : null,
+    ),
+  );
+  const status = h('div');
+  form.append(status);
+  return form;
+}
+
+async function renderTelegram(el, c, reload, signal) {
+  const t = c.telegram;
+  const caps = await capabilities();
+  const invitePath = findInvitationPath(caps);
+  mount(
+    el,
+    h('h2', null, 'Telegram'),
+    h(
+      'dl',
+      { class: 'kv' },
+      kv('Estado', telegramBadge(t)),
+      t.vinculado ? kv('Chat', h('span', { class: 'mono' }, t.chat_id)) : null,
+      t.vinculado ? kv('Vinculado', fmt.dateTime(t.vinculado_en)) : null,
+      t.vinculado ? kv('Verificado', t.verificado ? 'sí (contacto comprobado)' : 'no (solo cédula)') : null,
+      t.inalcanzable ? kv('No se puede enviar', t.inalcanzable) : null,
+    ),
+    t.vinculado
+      ? h(
+          'div',
+          { class: 'row section' },
+          h(
+            'button',
+            {
+              class: 'small danger',
+              async onclick() {
+                if (
+                  !(await confirmDialog(
+                    'Desvincular Telegram',
+                    'El cliente dejará de recibir avisos por Telegram hasta que vuelva a vincularse.',
+                    { ok: 'Desvincular', danger: true },
+                  ))
+                )
+                  return;
+                try {
+                  await api('/api/notificaciones/actualizar-chat-id/', {
+                    method: 'POST',
+                    body: { cliente_id: c.id, chat_id: null },
+                  });
+                  toast('Telegram desvinculado.', 'ok');
+                  reload();
+                } catch (err) {
+                  toast(err.message, 'bad');
+                }
+              },
+            },
+            'Desvincular',
+          ),
+        )
+      : invitePath
+        ? invitation(c, invitePath, signal)
+        : unavailable('La invitación con enlace y QR', 'Llega con el bot de Telegram.'),
+  );
+}
+
+/** The bot's per-client invitation endpoint, when this server has it. */
+function findInvitationPath(caps) {
+  const p = '/api/clientes/{id}/invitacion';
+  return caps.has('get', p) ? p : null;
+}
+
+/** Link and QR of the client's active invitation (the bot's one-time t.me link). */
+function invitation(c, path, signal) {
+  const box = h('div', { class: 'section', id: 'invitacion' });
+  const url = path.replace('{id}', c.id);
+  const show = async (method) => {
+    mount(box, loading(method === 'POST' ? 'Creando invitación…' : 'Buscando invitación…'));
+    try {
+      const inv = await api(url, { method, body: method === 'POST' ? {} : undefined, signal });
+      const img = h('img', { alt: `Código QR de la invitación de ${c.nombre}`, width: 180, height: 180 });
+      api(inv.qr_svg, { raw: true, signal })
+        .then((res) => res.blob())
+        .then((blob) => {
+          img.src = URL.createObjectURL(blob);
+        })
+        .catch(() => img.replaceWith(h('p', { class: 'muted small' }, 'No se pudo dibujar el QR.')));
+      mount(
+        box,
+        h(
+          'p',
+          { class: 'small' },
+          'Invitación de un solo uso, vence el ',
+          fmt.date(inv.expira_en.slice(0, 10)),
+          '. ',
+          inv.abierta_en ? `Abierta el ${fmt.dateTime(inv.abierta_en)}.` : 'Aún no abierta.',
+        ),
+        h(
+          'p',
+          null,
+          h(
+            'a',
+            {
+              href: inv.enlace,
+              target: '_blank',
+              rel: 'noopener noreferrer',
+              class: 'mono small',
+              dataset: { invitacion: inv.estado },
+            },
+            inv.enlace,
+          ),
+        ),
+        h('div', { class: 'qr' }, img),
+        h(
+          'div',
+          { class: 'row section' },
+          h(
+            'button',
+            {
+              class: 'small',
+              type: 'button',
+              onclick: () =>
+                navigator.clipboard?.writeText(inv.enlace).then(
+                  () => toast('Enlace copiado.'),
+                  () => toast('No se pudo copiar.', 'bad'),
+                ),
+            },
+            'Copiar enlace',
+          ),
+          h('button', { class: 'small', type: 'button', onclick: () => show('POST') }, 'Nueva invitación'),
+          h(
+            'button',
+            {
+              class: 'small danger',
+              type: 'button',
+              async onclick() {
+                try {
+                  await api(url, { method: 'DELETE' });
+                  toast('Invitación revocada: el enlace ya no sirve.', 'ok');
+                  mount(
+                    box,
+                    h(
+                      'button',
+                      { class: 'primary small', onclick: () => show('GET') },
+                      'Crear invitación con QR',
+                    ),
+                  );
+                } catch (err) {
+                  toast(err.message, 'bad');
+                }
+              },
+            },
+            'Revocar',
+          ),
+        ),
+      );
+    } catch (err) {
+      mount(
+        box,
+        isUnavailable(err) ? unavailable('La invitación') : h('div', { class: 'notice warn' }, err.message),
+      );
+    }
+  };
+  mount(
+    box,
+    h(
+      'p',
+      { class: 'small muted' },
+      'Sin Telegram. Una invitación lleva al bot y vincula al cliente sin escribir la cédula.',
+    ),
+    h('button', { class: 'primary small', onclick: () => show('GET') }, 'Ver invitación con QR'),
+  );
+  return box;
+}
+
+async function renderPayments(el, c, reload, signal) {
+  const { pagos } = await api(`/api/clientes/${c.id}/pagos`, { signal });
+  const form = h(
+    'form',
+    {
+      id: 'form-pago',
+      class: 'form-grid section',
+      async onsubmit(e) {
+        e.preventDefault();
+        const data = Object.fromEntries(new FormData(form));
+        const button = form.querySelector('button');
+        button.disabled = true;
+        try {
+          await api(`/api/clientes/${c.id}/pagos`, {
+            method: 'POST',
+            body: {
+              monto: Number(data.monto),
+              fecha: data.fecha || undefined,
+              referencia: data.referencia || undefined,
+            },
+          });
+          toast('Pago registrado.', 'ok');
+          reload();
+        } catch (err) {
+          showFieldErrors(form, err);
+          toast(err.message, 'bad');
+          button.disabled = false;
+        }
+      },
+    },
+    field(
+      'Monto (USD)',
+      h('input', {
+        name: 'monto',
+        type: 'number',
+        step: '0.01',
+        min: '0.01',
+        required: true,
+        value: c.precio ?? '',
+      }),
+    ),
+    field('Fecha', h('input', { name: 'fecha', type: 'date', value: todayIso() })),
+    field(
+      'Referencia',
+      h('input', { name: 'referencia', type: 'text', placeholder: 'Nº de depósito o recibo' }),
+    ),
+    h(
+      'div',
+      { class: 'field', style: 'align-self:end' },
+      h('button', { type: 'submit', class: 'primary' }, 'Registrar pago'),
+    ),
+  );
+  mount(
+    el,
+    h('h2', null, 'Pagos'),
+    pagos.length
+      ? h(
+          'table',
+          null,
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', null, 'Fecha'),
+              h('th', { class: 'num' }, 'Monto'),
+              h('th', null, 'Referencia'),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            pagos
+              .slice(0, 12)
+              .map((p) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, fmt.date(p.fecha)),
+                  h('td', { class: 'num' }, fmt.money(p.monto)),
+                  h('td', { class: 'muted' }, p.referencia ?? '—'),
+                ),
+              ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Sin pagos registrados.'),
+    form,
+  );
+}
+
+async function renderNotifications(el, c, signal) {
+  const r = await api(`/api/notificaciones/${qs({ cliente_id: c.id, por_pagina: 50 })}`, { signal });
+  mount(
+    el,
+    h('h2', null, 'Notificaciones'),
+    r.notificaciones.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { class: 'responsive' },
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                ['Creada', 'Tipo', 'Estado', 'Mensaje'].map((t) => h('th', null, t)),
+              ),
+            ),
+            h(
+              'tbody',
+              null,
+              r.notificaciones.map((n) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', { 'data-label': 'Creada' }, fmt.dateTime(n.creado_en)),
+                  h('td', { 'data-label': 'Tipo' }, LABELS.tipo[n.tipo] ?? n.tipo),
+                  h(
+                    'td',
+                    { 'data-label': 'Estado' },
+                    badge('notif_estado', n.estado),
+                    n.ultimo_error ? h('div', { class: 'small muted' }, n.ultimo_error) : null,
+                  ),
+                  h(
+                    'td',
+                    { 'data-label': 'Mensaje' },
+                    h(
+                      'div',
+                      { class: 'small' },
+                      n.mensaje ?? h('span', { class: 'muted' }, 'se escribe con la plantilla al enviar'),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Todavía no se le ha enviado nada.'),
+    r.total > r.notificaciones.length
+      ? h('a', { href: `#/notificaciones?cliente_id=${c.id}` }, `Ver las ${fmt.n(r.total)}`)
+      : null,
+  );
+}

@@ -1,0 +1,247 @@
+import { api, capabilities, qs } from '../api.js';
+import { badge, errorBox, fmt, h, LABELS, loading, mount, pager, select, toast } from '../ui.js';
+
+// Notificaciones: the outbox, filtered by state, type, client, campaign and dates; each row opens to
+// the exact text and the last error; a failed one can be retried, a pending one cancelled.
+
+const LIST = '/api/notificaciones/';
+const POR_PAGINA = 25;
+
+export async function render(root, { query, signal }) {
+  document.title = 'Notificaciones — TelTec Notificaciones';
+  const caps = await capabilities();
+  const accepted = caps.params('get', LIST);
+  const wanted = ['estado', 'tipo', 'motivo', 'cliente_id', 'campana_id', 'desde', 'hasta'];
+  const state = { pagina: Number(query.get('pagina')) || 1 };
+  for (const k of wanted) state[k] = query.get(k) ?? '';
+  const actions = {
+    retry: findAction(caps, ['reintentar', 'retry']),
+    cancel: findAction(caps, ['cancelar', 'cancel']),
+  };
+
+  const box = h('div', { id: 'tabla-notificaciones' }, loading());
+  const controls = {
+    estado: select('estado', Object.entries(LABELS.notif_estado), state.estado, 'Todos los estados'),
+    tipo: select('tipo', Object.entries(LABELS.tipo), state.tipo, 'Todos los tipos'),
+    motivo: select('motivo', Object.entries(LABELS.motivo), state.motivo, 'Cualquier motivo'),
+    campana_id: h('input', {
+      type: 'number',
+      name: 'campana_id',
+      min: 1,
+      value: state.campana_id,
+      placeholder: 'Nº',
+    }),
+    desde: h('input', { type: 'date', name: 'desde', value: state.desde }),
+    hasta: h('input', { type: 'date', name: 'hasta', value: state.hasta }),
+  };
+  const labels = {
+    estado: 'Estado',
+    tipo: 'Tipo',
+    motivo: 'Motivo',
+    campana_id: 'Campaña',
+    desde: 'Desde',
+    hasta: 'Hasta',
+  };
+  const missing = Object.keys(controls).filter((k) => !accepted.has(k));
+  for (const k of missing) {
+    controls[k].disabled = true;
+    controls[k].title = 'Filtro no disponible aún en este servidor';
+  }
+  mount(
+    root,
+    h('div', { class: 'page-head' }, h('h1', null, 'Notificaciones')),
+    h(
+      'form',
+      { class: 'card filters', onsubmit: (e) => e.preventDefault() },
+      Object.entries(controls).map(([k, el]) => {
+        el.id = `n-${k}`;
+        return h('div', { class: 'field' }, h('label', { for: el.id }, labels[k]), el);
+      }),
+      state.cliente_id
+        ? h(
+            'div',
+            { class: 'field' },
+            h('label', null, 'Cliente'),
+            h('a', { href: `#/clientes/${state.cliente_id}` }, `Nº ${state.cliente_id}`),
+            ' ',
+            h('a', { href: '#/notificaciones', class: 'small' }, 'quitar'),
+          )
+        : null,
+    ),
+    missing.length
+      ? h(
+          'p',
+          { class: 'muted small' },
+          `Filtros no disponibles aún: ${missing.map((k) => labels[k].toLowerCase()).join(', ')}.`,
+        )
+      : null,
+    h('div', { class: 'card' }, box),
+  );
+
+  let seq = 0;
+  const load = async () => {
+    const my = ++seq;
+    const keep = {};
+    for (const k of wanted) if (state[k] && (accepted.has(k) || k === 'cliente_id')) keep[k] = state[k];
+    history.replaceState(
+      null,
+      '',
+      `#/notificaciones${qs({ ...keep, pagina: state.pagina > 1 ? state.pagina : '' })}`,
+    );
+    try {
+      const r = await api(`${LIST}${qs({ ...keep, pagina: state.pagina, por_pagina: POR_PAGINA })}`, {
+        signal,
+      });
+      if (my !== seq) return;
+      mount(box, list(r, state, load, actions));
+    } catch (err) {
+      if (err?.name !== 'AbortError') mount(box, errorBox(err));
+    }
+  };
+  for (const [k, el] of Object.entries(controls)) {
+    el.addEventListener('change', () => {
+      state[k] = el.value;
+      state.pagina = 1;
+      load();
+    });
+  }
+  await load();
+}
+
+/** A per-notification action path ('/api/notificaciones/{id}/reintentar'), if the server has it. */
+function findAction(caps, names) {
+  for (const p of caps.pathsUnder('/api/notificaciones/{id}')) {
+    if (names.some((n) => p.endsWith(`/${n}`)) && caps.has('post', p)) return p;
+  }
+  return null;
+}
+
+function list(r, state, reload, actions) {
+  if (r.total === 0)
+    return h('p', { class: 'muted', dataset: { total: 0 } }, 'No hay notificaciones con estos filtros.');
+  const rows = [];
+  for (const n of r.notificaciones) {
+    const detail = h(
+      'tr',
+      { class: 'detail', hidden: true },
+      h('td', { colspan: 6 }, detailView(n, reload, actions)),
+    );
+    rows.push(
+      h(
+        'tr',
+        {
+          class: 'clickable',
+          dataset: { id: n.id, estado: n.estado },
+          onclick: () => {
+            detail.hidden = !detail.hidden;
+          },
+        },
+        h('td', { 'data-label': 'Creada' }, fmt.dateTime(n.creado_en)),
+        h('td', { class: 'primary-cell', 'data-label': 'Cliente' }, n.cliente_nombre ?? '—'),
+        h(
+          'td',
+          { 'data-label': 'Tipo' },
+          LABELS.tipo[n.tipo] ?? n.tipo,
+          n.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
+        ),
+        h('td', { 'data-label': 'Estado' }, badge('notif_estado', n.estado)),
+        h('td', { class: 'num', 'data-label': 'Intentos' }, n.intentos),
+        h('td', { 'data-label': 'Enviada' }, fmt.dateTime(n.enviado_en)),
+      ),
+      detail,
+    );
+  }
+  return h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'responsive' },
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Creada', 'Cliente', 'Tipo', 'Estado', 'Intentos', 'Enviada'].map((t) => h('th', null, t)),
+          ),
+        ),
+        h('tbody', null, rows),
+      ),
+    ),
+    pager({
+      pagina: state.pagina,
+      porPagina: POR_PAGINA,
+      total: r.total,
+      onPage: (p) => {
+        state.pagina = p;
+        reload();
+      },
+    }),
+  );
+}
+
+function detailView(n, reload, actions) {
+  const act = async (path, verb) => {
+    try {
+      await api(path.replace('{id}', n.id), { method: 'POST', body: {} });
+      toast(`Notificación ${verb}.`, 'ok');
+      reload();
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+  };
+  return h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'message-text', dataset: { mensaje: '' } },
+      n.mensaje ?? 'El texto se escribe con la plantilla en el momento de enviar.',
+    ),
+    h(
+      'dl',
+      { class: 'kv small' },
+      n.ultimo_error
+        ? [h('dt', null, 'Último error'), h('dd', { class: 'ultimo-error' }, n.ultimo_error)]
+        : null,
+      n.motivo ? [h('dt', null, 'Motivo'), h('dd', null, LABELS.motivo[n.motivo] ?? n.motivo)] : null,
+      h('dt', null, 'Próximo intento'),
+      h('dd', null, n.estado === 'pendiente' ? fmt.dateTime(n.proximo_intento) : '—'),
+      n.campana_id
+        ? [
+            h('dt', null, 'Campaña'),
+            h('dd', null, h('a', { href: `#/campanas/${n.campana_id}` }, `Nº ${n.campana_id}`)),
+          ]
+        : null,
+      n.telegram_message_id
+        ? [h('dt', null, 'Mensaje de Telegram'), h('dd', { class: 'mono' }, n.telegram_message_id)]
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      n.estado === 'fallido'
+        ? actions.retry
+          ? h(
+              'button',
+              { class: 'small primary', onclick: () => act(actions.retry, 'reintentada') },
+              'Reintentar',
+            )
+          : h('span', { class: 'muted small' }, 'Reintentar: no disponible aún.')
+        : null,
+      n.estado === 'pendiente'
+        ? actions.cancel
+          ? h(
+              'button',
+              { class: 'small danger', onclick: () => act(actions.cancel, 'cancelada') },
+              'Cancelar envío',
+            )
+          : h('span', { class: 'muted small' }, 'Cancelar: no disponible aún.')
+        : null,
+    ),
+  );
+}

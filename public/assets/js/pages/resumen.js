@@ -1,0 +1,312 @@
+import { api, isUnavailable } from '../api.js';
+import { barList, dailyBars } from '../chart.js';
+import { badge, errorBox, fmt, h, LABELS, loading, mount, unavailable } from '../ui.js';
+
+// Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
+// cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
+
+const SERIES = [
+  ['creadas', 'Creadas', '#5b8def'],
+  ['enviadas', 'Enviadas', '#13795b'],
+  ['fallidas', 'Fallidas', '#d14343'],
+];
+
+export async function render(root, { signal }) {
+  document.title = 'Resumen — TelTec Notificaciones';
+  const tiles = h('div', { class: 'grid', id: 'resumen-cifras' }, loading());
+  const byDay = h(
+    'div',
+    { class: 'card', id: 'por-dia' },
+    h('h2', null, 'Notificaciones por día'),
+    loading(),
+  );
+  const failures = h('div', { class: 'card', id: 'fallos' }, h('h2', null, 'Fallos por motivo'), loading());
+  const unreachable = h(
+    'div',
+    { class: 'card', id: 'sin-alcance' },
+    h('h2', null, 'Deben y Telegram no les llega'),
+    loading(),
+  );
+  const runs = h(
+    'div',
+    { class: 'card', id: 'planificador' },
+    h('h2', null, 'Próximas ejecuciones'),
+    loading(),
+  );
+  const telegram = h('div', { class: 'card', id: 'telegram' }, h('h2', null, 'Telegram'), loading());
+  mount(
+    root,
+    h('div', { class: 'page-head' }, h('h1', null, 'Resumen')),
+    tiles,
+    h('div', { class: 'grid-2 section' }, byDay, failures),
+    h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
+  );
+
+  const opt = { signal };
+  const [general, tg] = await Promise.all([
+    api('/api/notificaciones/estadisticas/?dias=14', opt),
+    api('/api/notificaciones/telegram/estadisticas/?agrupar=semana&periodos=8', opt),
+  ]);
+  renderTiles(tiles, general, tg);
+  renderByDay(byDay, general);
+  renderFailures(failures, general);
+  // These load on their own: a slow or missing part never holds the figures above.
+  const ajustes = api('/api/ajustes', opt);
+  ajustes.catch(() => {});
+  await Promise.allSettled([
+    renderUnreachable(unreachable, opt),
+    renderRuns(runs, ajustes),
+    renderTelegram(telegram, tg, ajustes, opt),
+  ]);
+}
+
+function tile(id, label, value, sub, meter) {
+  return h(
+    'div',
+    { class: 'card stat', dataset: { cifra: id } },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value', dataset: { valor: value } }, fmt.n(value)),
+    sub ? h('div', { class: 'sub' }, sub) : null,
+    meter !== undefined
+      ? h('div', { class: 'meter ok' }, h('span', { style: `width:${Math.min(100, meter)}%` }))
+      : null,
+  );
+}
+
+function renderTiles(el, g, t) {
+  const n = g.notificaciones;
+  mount(
+    el,
+    tile('total_clientes', 'Clientes', g.total_clientes, `${fmt.n(t.sin_vincular)} sin Telegram`),
+    tile(
+      'vinculados',
+      'Vinculados a Telegram',
+      t.vinculados,
+      `Adopción ${fmt.pct(t.porcentaje_adopcion)} · ${fmt.n(t.verificados)} verificados · ${fmt.n(t.bloqueados)} bloquearon el bot`,
+      t.porcentaje_adopcion,
+    ),
+    tile(
+      'enviadas',
+      'Notificaciones enviadas',
+      n.enviadas,
+      g.tasa_entrega === null || g.tasa_entrega === undefined
+        ? `${fmt.n(n.pendientes)} pendientes`
+        : `Entrega ${fmt.pct(g.tasa_entrega)} · ${fmt.n(n.pendientes)} pendientes`,
+    ),
+    tile('fallidas', 'Fallidas', n.fallidas, `${fmt.n(n.canceladas)} canceladas (ya no aplicaban)`),
+  );
+}
+
+function renderByDay(el, g) {
+  const days = g.por_dia;
+  if (!Array.isArray(days)) {
+    mount(el, h('h2', null, 'Notificaciones por día'), unavailable('El gráfico por día'));
+    return;
+  }
+  const any = days.some((d) => d.creadas || d.enviadas || d.fallidas);
+  mount(
+    el,
+    h('h2', null, 'Notificaciones por día'),
+    h('p', { class: 'muted small' }, `Del ${fmt.date(g.desde)} al ${fmt.date(g.hasta)}`),
+    any
+      ? dailyBars(days, SERIES)
+      : h('p', { class: 'muted' }, 'Todavía no hay notificaciones en este periodo.'),
+  );
+}
+
+function renderFailures(el, g) {
+  const reasons = g.fallos_por_motivo;
+  if (!Array.isArray(reasons)) {
+    mount(el, h('h2', null, 'Fallos por motivo'), unavailable('Los fallos por motivo'));
+    return;
+  }
+  const cancelled = g.cancelaciones_por_motivo ?? [];
+  mount(
+    el,
+    h('h2', null, 'Fallos por motivo'),
+    reasons.length
+      ? barList(
+          reasons.map((r) => ({
+            etiqueta: LABELS.motivo[r.motivo] ?? r.motivo.replaceAll('_', ' '),
+            valor: r.total,
+          })),
+        )
+      : h('p', { class: 'muted' }, 'Ningún envío ha fallado en este periodo.'),
+    cancelled.length
+      ? [
+          h('h3', null, 'Canceladas antes de salir'),
+          barList(
+            cancelled.map((r) => ({ etiqueta: r.motivo.replaceAll('_', ' '), valor: r.total })),
+            '#a4adb9',
+          ),
+        ]
+      : null,
+  );
+}
+
+/** Due and overdue clients Telegram cannot reach (no link, blocked): staff call them. */
+async function renderUnreachable(el, opt) {
+  const head = h('h2', null, 'Deben y Telegram no les llega');
+  try {
+    const r = await api('/api/notificaciones/sin-telegram/?por_pagina=8', opt);
+    mount(
+      el,
+      head,
+      h(
+        'p',
+        { class: 'muted small' },
+        h('strong', { dataset: { cifra: 'sin_telegram_deben', valor: r.total } }, fmt.n(r.total)),
+        ' clientes por vencer o vencidos sin un Telegram que funcione: hay que llamarlos.',
+      ),
+      r.clientes.length
+        ? h(
+            'ul',
+            { class: 'list-plain' },
+            r.clientes.map((c) =>
+              h(
+                'li',
+                null,
+                h(
+                  'div',
+                  null,
+                  h('a', { href: `#/clientes/${c.id}` }, c.nombre),
+                  h(
+                    'div',
+                    { class: 'small muted' },
+                    badge('estado_pago', c.estado_pago),
+                    ' ',
+                    c.estado_pago === 'vencido'
+                      ? `hace ${fmt.n(Math.abs(c.dias))} días`
+                      : `en ${fmt.n(Math.abs(c.dias))} días`,
+                    ' · ',
+                    LABELS.motivo[c.motivo] ?? c.motivo,
+                  ),
+                ),
+                h('span', { class: 'mono small' }, c.telefono ?? 'sin teléfono'),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'Ninguno. ¡Bien!'),
+      r.total > r.clientes.length
+        ? h('a', { href: '#/clientes?telegram=no&estado_pago=vencido' }, 'Ver los vencidos sin Telegram')
+        : null,
+    );
+  } catch (err) {
+    mount(el, head, isUnavailable(err) ? unavailable('La lista de clientes sin Telegram') : errorBox(err));
+  }
+}
+
+const JOB_NAMES = {
+  generacion_diaria: 'Avisos de pago del día',
+  limpieza_idempotencia: 'Limpieza de claves de idempotencia',
+};
+
+async function renderRuns(el, ajustes) {
+  const head = h('h2', null, 'Próximas ejecuciones');
+  try {
+    const a = await ajustes;
+    mount(
+      el,
+      head,
+      h(
+        'ul',
+        { class: 'list-plain' },
+        a.planificador.map((j) =>
+          h(
+            'li',
+            { style: 'display:block' },
+            h(
+              'div',
+              { class: 'row' },
+              h('strong', null, JOB_NAMES[j.tarea] ?? j.tarea),
+              h('span', { class: 'spacer' }),
+              h('span', null, fmt.dateTime(j.proxima)),
+            ),
+            h(
+              'div',
+              { class: 'small muted' },
+              j.ultima
+                ? `Última: ${fmt.dateTime(j.ultima.fecha)}${lastResult(j)}`
+                : 'Aún no se ha ejecutado.',
+            ),
+          ),
+        ),
+      ),
+      h(
+        'p',
+        { class: 'small muted' },
+        `Envíos automáticos de ${a.envio.ventana.inicio} a ${a.envio.ventana.fin} (${a.zona_horaria}).`,
+      ),
+    );
+  } catch (err) {
+    mount(el, head, isUnavailable(err) ? unavailable('El planificador') : errorBox(err));
+  }
+}
+
+function lastResult(job) {
+  const r = job.ultima?.resultado ?? {};
+  return typeof r.total_creadas === 'number' ? ` · ${fmt.n(r.total_creadas)} avisos creados` : '';
+}
+
+async function renderTelegram(el, tg, ajustes, opt) {
+  const head = h('h2', null, 'Telegram');
+  const funnel = tg.embudo
+    ? h(
+        'p',
+        { class: 'small', dataset: { cifra: 'embudo' } },
+        'Invitaciones: ',
+        h('strong', null, fmt.n(tg.embudo.invitados)),
+        ' enviadas → ',
+        h('strong', null, fmt.n(tg.embudo.abrieron_el_bot)),
+        ' abrieron el bot → ',
+        h('strong', null, fmt.n(tg.embudo.vinculados)),
+        ' vinculados.',
+      )
+    : null;
+  try {
+    const a = await ajustes;
+    if (a.modo_telegram === 'sin_bot') {
+      mount(el, head, noBot(), funnel);
+      return;
+    }
+    const w = await api('/api/notificaciones/telegram/configurar-webhook/', opt);
+    mount(
+      el,
+      head,
+      h(
+        'dl',
+        { class: 'kv' },
+        h('dt', null, 'Modo'),
+        h('dd', null, w.modo === 'webhook' ? 'Webhook' : 'Long polling (el servicio consulta a Telegram)'),
+        w.url ? [h('dt', null, 'Webhook'), h('dd', { class: 'mono small' }, w.url)] : null,
+        h('dt', null, 'Pendientes'),
+        h('dd', { dataset: { cifra: 'pendientes_telegram', valor: w.pendientes } }, fmt.n(w.pendientes)),
+        h('dt', null, 'Último error'),
+        h(
+          'dd',
+          null,
+          w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',
+        ),
+      ),
+      funnel,
+    );
+  } catch (err) {
+    mount(
+      el,
+      head,
+      isUnavailable(err)
+        ? unavailable('El estado del webhook')
+        : h('div', { class: 'notice warn' }, err.message),
+      funnel,
+    );
+  }
+}
+
+/** No TELEGRAM_BOT_TOKEN (and not the sandbox): say what to do instead of asking Telegram. */
+function noBot() {
+  return h(
+    'div',
+    { class: 'notice warn', dataset: { modo: 'sin_bot' } },
+    'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
+  );
+}

@@ -1,0 +1,562 @@
+import { api, isUnavailable, qs, session } from './api.js';
+import { loginForm } from './login.js';
+import { debounce, field, fmt, h, mount, timeFmt, toast, unavailable } from './ui.js';
+
+// The sandbox chat: a person plays a client of TelTec in a Telegram simulated inside the service.
+// Messages go through /api/sandbox/chats/<chat>/… (admin token), replies arrive by long polling.
+
+const view = document.getElementById('view');
+const salir = document.getElementById('salir');
+const CHAT_KEY = 'teltec.sandbox.chat';
+const PERSONA_KEY = 'teltec.sandbox.persona';
+
+salir.addEventListener('click', () => {
+  session.clear();
+  start();
+});
+window.addEventListener('teltec:sesion-terminada', () => start());
+
+let stopPolling = () => {};
+
+function newChatId() {
+  // 15 digits starting with 8: never a real Telegram user, and distinct from the demo clients (9…).
+  return 800_000_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
+}
+
+function persona() {
+  try {
+    return JSON.parse(sessionStorage.getItem(PERSONA_KEY) ?? '') ?? {};
+  } catch {
+    return {};
+  }
+}
+function savePersona(p) {
+  sessionStorage.setItem(PERSONA_KEY, JSON.stringify(p));
+}
+
+async function start() {
+  stopPolling();
+  if (!session.token) {
+    salir.hidden = true;
+    mount(view, loginForm(start));
+    return;
+  }
+  salir.hidden = false;
+  let status;
+  try {
+    status = await api('/api/sandbox');
+  } catch (err) {
+    if (err.status !== 401) mount(view, h('div', { class: 'notice bad' }, err.message));
+    return;
+  }
+  if (!status.activo) {
+    mount(
+      view,
+      h(
+        'div',
+        { class: 'card' },
+        h('h1', null, 'El sandbox no está activo'),
+        h(
+          'p',
+          null,
+          'Este servicio usa un bot de Telegram real (TELEGRAM_BOT_TOKEN), así que no hay chat de prueba: escriba al bot desde Telegram.',
+        ),
+        h('a', { href: '/#/' }, 'Volver a la administración'),
+      ),
+    );
+    return;
+  }
+  let chatId = Number(sessionStorage.getItem(CHAT_KEY));
+  if (!chatId) {
+    chatId = newChatId();
+    sessionStorage.setItem(CHAT_KEY, String(chatId));
+  }
+  renderPage(status.bot, chatId);
+}
+
+function renderPage(bot, initialChat) {
+  let chatId = initialChat;
+  let version = -1;
+  const p = persona();
+  const messages = h('div', { class: 'messages', id: 'mensajes', role: 'log', 'aria-live': 'polite' });
+  const replyKb = h('div', { class: 'reply-kb', id: 'teclado', hidden: true });
+  const input = h('input', {
+    type: 'text',
+    name: 'texto',
+    id: 'texto',
+    placeholder: 'Mensaje',
+    autocomplete: 'off',
+    'aria-label': 'Mensaje',
+  });
+  const nameInput = h('input', {
+    type: 'text',
+    name: 'nombre',
+    value: p.nombre ?? 'Cliente de prueba',
+    maxlength: 64,
+  });
+  const phoneInput = h('input', {
+    type: 'tel',
+    name: 'telefono',
+    id: 'mi-telefono',
+    value: p.telefono ?? '',
+    placeholder: '0987654321',
+  });
+  const chatLabel = h('span', { class: 'mono', id: 'chat-id' }, String(chatId));
+  const remember = () => savePersona({ nombre: nameInput.value, telefono: phoneInput.value });
+  nameInput.addEventListener('change', remember);
+  phoneInput.addEventListener('change', remember);
+
+  const act = async (path, body) => {
+    try {
+      const conv = await api(`/api/sandbox/chats/${chatId}/${path}`, {
+        method: 'POST',
+        body: { ...body, nombre: nameInput.value || undefined },
+      });
+      show(conv);
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+  };
+  const sendText = (text) => act('mensajes', { texto: text });
+  const shareContact = () => {
+    const tel = phoneInput.value.trim();
+    if (!tel) {
+      toast('Escriba primero su número en «Su teléfono» (panel de la derecha).', 'bad');
+      phoneInput.focus();
+      return;
+    }
+    act('contacto', { telefono: tel });
+  };
+
+  const composer = h(
+    'form',
+    {
+      class: 'composer',
+      id: 'composer',
+      onsubmit(e) {
+        e.preventDefault();
+        const text = input.value.trim();
+        if (!text) return;
+        input.value = '';
+        sendText(text);
+      },
+    },
+    input,
+    h('button', { type: 'submit', class: 'primary', 'aria-label': 'Enviar' }, 'Enviar'),
+  );
+
+  const phone = h(
+    'section',
+    { class: 'phone', 'aria-label': 'Chat con el bot' },
+    h(
+      'div',
+      { class: 'phone-head' },
+      h('div', { class: 'avatar' }, 'T'),
+      h(
+        'div',
+        { class: 'who' },
+        h('strong', null, bot.nombre),
+        h('br'),
+        h('small', null, `@${bot.username} · bot`),
+      ),
+    ),
+    messages,
+    replyKb,
+    composer,
+  );
+
+  let refreshLists = () => {};
+  function show(conv) {
+    if (conv.chat_id !== chatId || conv.version === version) return;
+    const first = version < 0;
+    version = conv.version;
+    if (!first) refreshLists();
+    mount(
+      messages,
+      conv.mensajes.length === 0
+        ? h('div', { class: 'system-line' }, 'Escriba /start para empezar.')
+        : conv.mensajes.map((m) => bubble(m, (data) => act('botones', { data, message_id: m.message_id }))),
+    );
+    if (conv.teclado?.length) {
+      replyKb.hidden = false;
+      mount(
+        replyKb,
+        conv.teclado.map((row) =>
+          h(
+            'div',
+            { class: 'kb-row' },
+            row.map((b) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: b.contacto ? 'contact' : '',
+                  dataset: { contacto: b.contacto ? '1' : '' },
+                  onclick: () => (b.contacto ? shareContact() : sendText(b.texto)),
+                },
+                b.contacto ? `📞 ${b.texto}` : b.texto,
+              ),
+            ),
+          ),
+        ),
+      );
+    } else {
+      replyKb.hidden = true;
+      replyKb.replaceChildren();
+    }
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  // Long polling: the server answers when the chat changes, or after 20 s with nothing new.
+  let stopped = false;
+  let round = new AbortController();
+  const controller = new AbortController();
+  stopPolling = () => {
+    stopped = true;
+    controller.abort();
+  };
+  (async () => {
+    while (!stopped) {
+      const current = chatId;
+      round = new AbortController();
+      const wait = version < 0 ? 0 : 20;
+      try {
+        const conv = await api(
+          `/api/sandbox/chats/${current}${qs({ version: wait ? version : '', esperar: wait })}`,
+          {
+            signal: AbortSignal.any([controller.signal, round.signal]),
+          },
+        );
+        if (current === chatId) show(conv);
+      } catch (err) {
+        if (stopped || err?.status === 401) return;
+        if (err?.name === 'AbortError') continue;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+
+  const switchChat = (id, who) => {
+    chatId = id;
+    version = -1;
+    chatLabel.textContent = String(id);
+    sessionStorage.setItem(CHAT_KEY, String(id));
+    if (who) {
+      nameInput.value = who.nombre;
+      phoneInput.value = who.telefono ?? '';
+      remember();
+    }
+    mount(messages, h('div', { class: 'system-line' }, 'Cargando…'));
+    // Wake the poll: it is waiting on the old chat.
+    round.abort();
+  };
+
+  const guide = h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'card' },
+      h('h2', null, 'Usted es un cliente'),
+      h(
+        'ol',
+        { class: 'small' },
+        h('li', null, 'Escriba ', h('code', null, '/start'), '.'),
+        h('li', null, 'Envíe la cédula de un cliente de prueba (lista de abajo).'),
+        h('li', null, 'Si el bot lo pide, toque «Compartir contacto»: se envía el número de «Su teléfono».'),
+        h(
+          'li',
+          null,
+          'Pruebe ',
+          h('code', null, '/status'),
+          ', ',
+          h('code', null, '/preferencias'),
+          ', ',
+          h('code', null, '/contact'),
+          ' y los botones.',
+        ),
+        h(
+          'li',
+          null,
+          'En la administración, el cliente aparece como «Vinculado»; las campañas y avisos llegan aquí.',
+        ),
+      ),
+      h(
+        'div',
+        { class: 'form-grid' },
+        field('Su nombre en Telegram', nameInput),
+        field('Su teléfono', phoneInput, 'El que se comparte con «Compartir contacto»'),
+      ),
+      h(
+        'p',
+        { class: 'small muted' },
+        'Chat nº ',
+        chatLabel,
+        ' · ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            onclick: () => switchChat(newChatId(), { nombre: 'Cliente de prueba', telefono: '' }),
+          },
+          'Empezar otro chat',
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'card', id: 'clientes-prueba' },
+      h('h2', null, 'Clientes de prueba sin Telegram'),
+      h('div', { class: 'loading' }, 'Cargando…'),
+    ),
+    h(
+      'div',
+      { class: 'card', id: 'clientes-vinculados' },
+      h('h2', null, 'Chats de clientes ya vinculados'),
+      h('div', { class: 'loading' }, 'Cargando…'),
+    ),
+    h('div', { class: 'card', id: 'motor' }, h('h2', null, 'Hacer que lleguen avisos'), engineButtons()),
+  );
+
+  mount(view, h('div', { class: 'sandbox-layout' }, phone, guide));
+  // On a phone the on-screen keyboard would cover the chat: focus only on wide screens.
+  if (matchMedia('(min-width: 821px)').matches) input.focus({ preventScroll: true });
+
+  // Who to play: unlinked clients (to register) and linked ones (to watch their notices arrive).
+  // Refreshed when the conversation changes: a client who just linked moves from one list to the other.
+  const loadLists = () => {
+    api(`/api/clientes${qs({ telegram: 'no', estado: 'activo', por_pagina: 6 })}`).then(
+      (r) => {
+        mount(
+          guide.querySelector('#clientes-prueba'),
+          h('h2', null, 'Clientes de prueba sin Telegram'),
+          r.clientes.length
+            ? h(
+                'ul',
+                { class: 'list-plain persona-list' },
+                r.clientes.map((c) =>
+                  h(
+                    'li',
+                    { dataset: { cedula: c.cedula } },
+                    h(
+                      'div',
+                      { class: 'who' },
+                      h('strong', null, c.nombre),
+                      h(
+                        'div',
+                        { class: 'small muted' },
+                        'cédula ',
+                        h('span', { class: 'mono' }, c.cedula),
+                        ' · tel. ',
+                        h('span', { class: 'mono' }, c.telefono ?? 'ninguno'),
+                      ),
+                    ),
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'small',
+                        onclick() {
+                          nameInput.value = c.nombre.split(' ')[0];
+                          phoneInput.value = c.telefono ?? '';
+                          remember();
+                          input.value = c.cedula;
+                          input.focus();
+                          toast(`Ahora usted es ${c.nombre}. Envíe la cédula cuando el bot la pida.`);
+                        },
+                      },
+                      'Ser este cliente',
+                    ),
+                  ),
+                ),
+              )
+            : h(
+                'p',
+                { class: 'muted' },
+                'Todos los clientes tienen Telegram. Cree uno nuevo en la administración.',
+              ),
+        );
+      },
+      () => {},
+    );
+    api(`/api/clientes${qs({ telegram: 'si', por_pagina: 5 })}`).then(
+      (r) => {
+        mount(
+          guide.querySelector('#clientes-vinculados'),
+          h('h2', null, 'Chats de clientes ya vinculados'),
+          r.clientes.length
+            ? h(
+                'ul',
+                { class: 'list-plain persona-list' },
+                r.clientes.map((c) =>
+                  h(
+                    'li',
+                    null,
+                    h(
+                      'div',
+                      { class: 'who' },
+                      h('strong', null, c.nombre),
+                      h(
+                        'div',
+                        { class: 'small muted' },
+                        `${c.sector ?? ''} · vence ${fmt.date(c.fecha_vencimiento)}`,
+                      ),
+                    ),
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'small',
+                        onclick: () =>
+                          switchChat(Number(c.telegram.chat_id), {
+                            nombre: c.nombre.split(' ')[0],
+                            telefono: c.telefono,
+                          }),
+                      },
+                      'Abrir su chat',
+                    ),
+                  ),
+                ),
+              )
+            : h('p', { class: 'muted' }, 'Nadie se ha vinculado todavía.'),
+        );
+      },
+      () => {},
+    );
+  };
+  loadLists();
+  refreshLists = debounce(loadLists, 1500);
+}
+
+function engineButtons() {
+  const out = h('div', { class: 'small section', id: 'resultado-motor', 'aria-live': 'polite' });
+  const run = (path, label, describe) => async () => {
+    mount(out, h('div', { class: 'loading' }, `${label}…`));
+    try {
+      const r = await api(path, { method: 'POST', body: {} });
+      mount(out, h('div', { class: 'notice ok' }, describe(r)));
+    } catch (err) {
+      mount(out, isUnavailable(err) ? unavailable(label) : h('div', { class: 'notice bad' }, err.message));
+    }
+  };
+  const generated = (r) => {
+    const t = r.por_tipo ?? {};
+    return `Se crearon ${fmt.n(r.total_creadas)} avisos: ${fmt.n(t.recordatorio_pago?.creadas ?? 0)} recordatorios y ${fmt.n(t.pago_vencido?.creadas ?? 0)} de pago vencido (${fmt.n((t.recordatorio_pago?.ya_notificadas ?? 0) + (t.pago_vencido?.ya_notificadas ?? 0))} ya se habían avisado). Salen en la ventana de envío.`;
+  };
+  const processed = (r) =>
+    `Enviadas ${fmt.n(r.enviadas)}, fallidas ${fmt.n(r.fallidas)}, por reintentar ${fmt.n(r.reintentos)}.${r.en_ventana === false ? ' Fuera del horario de envío: los avisos automáticos esperan; los urgentes salen igual.' : ''}`;
+  return h(
+    'div',
+    null,
+    h(
+      'p',
+      { class: 'small muted' },
+      'Los avisos de pago se generan solos una vez al día y se envían continuamente; aquí puede pedirlos ya. Las campañas se lanzan desde la administración (Campañas).',
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: run('/api/notificaciones/generar-automaticas/', 'Generar avisos de pago', generated),
+        },
+        'Generar avisos de pago',
+      ),
+      h(
+        'button',
+        { type: 'button', onclick: run('/api/notificaciones/procesar/', 'Enviar lo pendiente', processed) },
+        'Enviar lo pendiente',
+      ),
+      h('a', { class: 'btn', href: '/#/campanas' }, 'Nueva campaña'),
+    ),
+    out,
+  );
+}
+
+/** One message bubble, with Telegram's formatting entities as elements (never as HTML). */
+function bubble(m, press) {
+  if (m.de === 'sistema') return h('div', { class: 'system-line' }, m.texto);
+  const time = timeFmt.format(new Date(m.fecha));
+  const box = h(
+    'div',
+    { class: `bubble ${m.de}`, dataset: { de: m.de, id: m.id } },
+    formatEntities(m.texto, m.entidades),
+    h('span', { class: 'time' }, m.editado ? `editado ${time}` : time),
+  );
+  if (!m.botones?.length) return box;
+  return [
+    box,
+    h(
+      'div',
+      { class: 'inline-kb', dataset: { mensaje: m.id } },
+      m.botones.map((row) =>
+        h(
+          'div',
+          { class: 'kb-row' },
+          row.map((b) =>
+            b.url
+              ? h('a', { href: b.url, target: '_blank', rel: 'noopener noreferrer' }, `${b.texto} ↗`)
+              : h(
+                  'button',
+                  { type: 'button', dataset: { data: b.data ?? '' }, onclick: () => press(b.data) },
+                  b.texto,
+                ),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+const TAGS = {
+  bold: 'strong',
+  italic: 'em',
+  underline: 'u',
+  strikethrough: 's',
+  code: 'code',
+  pre: 'pre',
+  spoiler: 'span',
+  blockquote: 'blockquote',
+  expandable_blockquote: 'blockquote',
+  text_link: 'a',
+  url: 'a',
+};
+
+export function formatEntities(text, entities = []) {
+  const points = new Set([0, text.length]);
+  for (const e of entities) {
+    points.add(e.offset);
+    points.add(e.offset + e.length);
+  }
+  const sorted = [...points].filter((p) => p >= 0 && p <= text.length).sort((a, b) => a - b);
+  const frag = document.createDocumentFragment();
+  for (let i = 0; i < sorted.length - 1; i++) {
+    const a = sorted[i];
+    const b = sorted[i + 1];
+    let node = document.createTextNode(text.slice(a, b));
+    for (const e of entities) {
+      if (e.offset > a || e.offset + e.length < b) continue;
+      const tag = TAGS[e.type];
+      if (!tag) continue;
+      const el = document.createElement(tag);
+      if (e.type === 'spoiler') el.className = 'spoiler';
+      if (tag === 'a') {
+        const href = e.type === 'url' ? text.slice(e.offset, e.offset + e.length) : e.url;
+        if (/^https?:\/\//i.test(href ?? '') || /^tg:/i.test(href ?? '')) {
+          el.href = href;
+          el.target = '_blank';
+          el.rel = 'noopener noreferrer';
+        }
+      }
+      el.append(node);
+      node = el;
+    }
+    frag.append(node);
+  }
+  return frag;
+}
+
+start();

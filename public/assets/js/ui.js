@@ -1,0 +1,329 @@
+// Small DOM helpers. Text always goes in as text nodes (never innerHTML), so data cannot inject markup.
+
+/** h('a', { href: '#/', class: 'x', onclick }, 'text', child, [more]) → element. */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    // Through CSSOM: the page's CSP refuses style="" attributes.
+    else if (k === 'style') el.style.cssText = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value' && 'value' in el) el.value = v;
+    else if (k === 'checked' || k === 'selected' || k === 'disabled' || k === 'hidden') el[k] = Boolean(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces the children of `el`. */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined) el.setAttribute(k, String(v));
+  append(el, children);
+  return el;
+}
+
+// ------------------------------------------------------------------------------------ formatting
+const nf = new Intl.NumberFormat('es-EC');
+const money = new Intl.NumberFormat('es-EC', { style: 'currency', currency: 'USD' });
+// Calendar dates carry no zone; instants are shown in the provider's zone (written into the page).
+const zone = document.body?.dataset.zona;
+const timeZone = zone && !zone.includes('{') ? zone : undefined;
+const dateFmt = new Intl.DateTimeFormat('es-EC', { day: 'numeric', month: 'short', year: 'numeric' });
+const dateTimeFmt = new Intl.DateTimeFormat('es-EC', {
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone,
+});
+export const timeFmt = new Intl.DateTimeFormat('es-EC', { hour: '2-digit', minute: '2-digit', timeZone });
+
+export const fmt = {
+  n: (v) => (v === null || v === undefined ? '—' : nf.format(v)),
+  money: (v) => (v === null || v === undefined ? '—' : money.format(v)),
+  pct: (v) => (v === null || v === undefined ? '—' : `${nf.format(Math.round(v * 10) / 10)} %`),
+  /** 'YYYY-MM-DD' (a calendar date, no time zone) → '5 mar 2026'. */
+  date(v) {
+    if (!v) return '—';
+    const [y, m, d] = v.slice(0, 10).split('-').map(Number);
+    return dateFmt.format(new Date(y, m - 1, d));
+  },
+  dateTime: (v) => (v ? dateTimeFmt.format(new Date(v)) : '—'),
+};
+
+export const LABELS = {
+  estado_pago: { sin_fecha: 'Sin fecha', al_dia: 'Al día', por_vencer: 'Por vencer', vencido: 'Vencido' },
+  estado: { activo: 'Activo', suspendido: 'Suspendido', retirado: 'Retirado' },
+  notif_estado: { pendiente: 'Pendiente', enviado: 'Enviado', fallido: 'Fallido', cancelado: 'Cancelado' },
+  tipo: {
+    recordatorio_pago: 'Recordatorio de pago',
+    pago_vencido: 'Pago vencido',
+    mantenimiento: 'Mantenimiento',
+    oferta: 'Oferta',
+    bienvenida: 'Bienvenida',
+    manual: 'Manual',
+    pago_recibido: 'Pago recibido',
+  },
+  campana_estado: { en_curso: 'En curso', completada: 'Completada', cancelada: 'Cancelada' },
+  /** Why a notification failed or was cancelled, or why Telegram cannot reach a client. */
+  motivo: {
+    blocked: 'El cliente bloqueó el bot',
+    deactivated: 'Cuenta de Telegram eliminada',
+    chat_not_found: 'Chat no encontrado',
+    rejected: 'Telegram rechazó el mensaje',
+    reintentos_agotados: 'Reintentos agotados (Telegram no respondía)',
+    mensaje_invalido: 'Mensaje inválido',
+    mensaje_vacio: 'Mensaje vacío',
+    mensaje_demasiado_largo: 'Mensaje demasiado largo',
+    sin_telegram: 'Sin Telegram',
+    bloqueado: 'Bloqueó el bot',
+    inalcanzable: 'Telegram no llega',
+    pago_recibido: 'Cancelada: llegó el pago',
+    reemplazada: 'Cancelada: reemplazada por un aviso más reciente',
+    campana_cancelada: 'Cancelada con su campaña',
+    cancelada_por_usuario: 'Cancelada por el personal',
+    ya_no_aplica: 'Cancelada: ya no aplicaba',
+  },
+};
+
+const TONE = {
+  al_dia: 'ok',
+  por_vencer: 'warn',
+  vencido: 'bad',
+  enviado: 'ok',
+  pendiente: 'info',
+  fallido: 'bad',
+  cancelado: '',
+  activo: 'ok',
+  suspendido: 'warn',
+  retirado: '',
+  completada: 'ok',
+  en_curso: 'info',
+  cancelada: '',
+};
+
+/** A coloured badge for a known state value. */
+export function badge(group, value) {
+  const text = LABELS[group]?.[value] ?? value ?? '—';
+  return h('span', { class: `badge ${TONE[value] ?? ''}`, dataset: { valor: value ?? '' } }, text);
+}
+
+/** The Telegram state of a client as one badge. */
+export function telegramBadge(t) {
+  if (!t?.vinculado) return h('span', { class: 'badge', dataset: { valor: 'sin_vincular' } }, 'Sin vincular');
+  if (t.bloqueado)
+    return h('span', { class: 'badge bad', dataset: { valor: 'bloqueado' } }, 'Bloqueó el bot');
+  if (t.inalcanzable) {
+    return h('span', { class: 'badge bad', dataset: { valor: 'inalcanzable' } }, 'Inalcanzable');
+  }
+  return h(
+    'span',
+    {
+      class: 'badge ok',
+      dataset: { valor: 'vinculado' },
+      title: t.verificado ? 'Verificado' : 'Sin verificar',
+    },
+    t.verificado ? 'Vinculado ✓' : 'Vinculado',
+  );
+}
+
+// ------------------------------------------------------------------------------------ states
+export const loading = (text = 'Cargando…') => h('div', { class: 'loading', role: 'status' }, text);
+
+/** The honest state of a feature whose endpoint is not in this server yet. */
+export function unavailable(what, detail) {
+  return h(
+    'div',
+    { class: 'unavailable', dataset: { estado: 'no-disponible' } },
+    h('strong', null, `${what}: no disponible aún.`),
+    ' ',
+    detail ?? 'Esta función llega con una próxima versión del servicio.',
+  );
+}
+
+export function errorBox(err) {
+  return h('div', { class: 'notice bad', role: 'alert' }, err?.message ?? String(err));
+}
+
+// ------------------------------------------------------------------------------------ feedback
+export function toast(text, tone = '') {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const el = h('div', { class: `toast ${tone}`, role: 'status' }, text);
+  box.append(el);
+  setTimeout(() => el.remove(), tone === 'bad' ? 7000 : 3500);
+}
+
+/** A modal yes/no question; resolves true when confirmed. */
+export function confirmDialog(title, text, { ok = 'Confirmar', danger = false } = {}) {
+  return new Promise((resolve) => {
+    const dlg = h(
+      'dialog',
+      null,
+      h('h2', null, title),
+      text ? h('p', null, text) : null,
+      h(
+        'form',
+        { method: 'dialog', class: 'row', style: 'justify-content:flex-end;margin-top:1rem' },
+        h('button', { value: 'no' }, 'Cancelar'),
+        h('button', { value: 'si', class: danger ? 'danger' : 'primary' }, ok),
+      ),
+    );
+    dlg.addEventListener('close', () => {
+      resolve(dlg.returnValue === 'si');
+      dlg.remove();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+export function debounce(fn, ms = 250) {
+  let t;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** A labelled form field around an input. */
+export function field(labelText, input, hint) {
+  const id = input.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  input.id = id;
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, labelText),
+    input,
+    hint ? h('div', { class: 'hint' }, hint) : null,
+  );
+}
+
+/** <select> with [value, label] options; `empty` adds a first option with value ''. */
+export function select(name, options, value, empty) {
+  return h(
+    'select',
+    { name },
+    empty !== undefined ? h('option', { value: '' }, empty) : null,
+    options.map(([v, label]) =>
+      h('option', { value: v, selected: String(v) === String(value ?? '') }, label),
+    ),
+  );
+}
+
+/** Shows the API's per-field validation details next to the form's inputs. */
+export function showFieldErrors(form, err) {
+  for (const e of form.querySelectorAll('.field .error')) e.remove();
+  const detalles = Array.isArray(err?.detalles) ? err.detalles : [];
+  let shown = 0;
+  for (const d of detalles) {
+    const input = form.querySelector(`[name="${CSS.escape(String(d.campo ?? ''))}"]`);
+    if (input?.parentElement) {
+      input.parentElement.append(h('div', { class: 'error' }, d.mensaje));
+      shown++;
+    }
+  }
+  return shown;
+}
+
+/** Pagination bar: "1–50 de 100.000", previous/next. */
+export function pager({ pagina, porPagina, total, onPage }) {
+  const pages = Math.max(1, Math.ceil(total / porPagina));
+  const from = total === 0 ? 0 : (pagina - 1) * porPagina + 1;
+  const to = Math.min(total, pagina * porPagina);
+  return h(
+    'div',
+    { class: 'pager' },
+    h('span', { class: 'muted small', dataset: { total } }, `${fmt.n(from)}–${fmt.n(to)} de ${fmt.n(total)}`),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { class: 'small', disabled: pagina <= 1, onclick: () => onPage(pagina - 1) }, '← Anterior'),
+      h('span', { class: 'small muted' }, `Página ${fmt.n(pagina)} de ${fmt.n(pages)}`),
+      h(
+        'button',
+        { class: 'small', disabled: pagina >= pages, onclick: () => onPage(pagina + 1) },
+        'Siguiente →',
+      ),
+    ),
+  );
+}
+
+/** Today as YYYY-MM-DD in the browser's zone. */
+export function todayIso() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+const TG_TAGS = {
+  b: 'strong',
+  strong: 'strong',
+  i: 'em',
+  em: 'em',
+  u: 'u',
+  ins: 'u',
+  s: 's',
+  strike: 's',
+  del: 's',
+  code: 'code',
+  pre: 'pre',
+  blockquote: 'blockquote',
+  'tg-spoiler': 'span',
+  a: 'a',
+};
+
+/**
+ * Telegram's HTML subset (what templates are written in) as safe elements: parsed inert, and only
+ * Telegram's own tags are rebuilt; everything else becomes its text.
+ */
+export function telegramHtml(html) {
+  const doc = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
+  const walk = (node) => {
+    const out = document.createDocumentFragment();
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        out.append(child.textContent);
+        continue;
+      }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const tag = TG_TAGS[child.tagName.toLowerCase()];
+      if (!tag) {
+        out.append(walk(child));
+        continue;
+      }
+      const el = document.createElement(tag);
+      if (tag === 'a') {
+        const href = child.getAttribute('href') ?? '';
+        if (/^(https?|tg):/i.test(href)) {
+          el.href = href;
+          el.target = '_blank';
+          el.rel = 'noopener noreferrer';
+        }
+      }
+      if (child.tagName.toLowerCase() === 'tg-spoiler') el.className = 'spoiler';
+      el.append(walk(child));
+      out.append(el);
+    }
+    return out;
+  };
+  return walk(doc.body);
+}

@@ -1,0 +1,140 @@
+import { Cron } from 'croner';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDeps } from '../http/types.js';
+import { engineJobs, toEngineSettings } from '../notifications/index.js';
+
+/** Read-only data the admin page's filters and settings page need (behind the admin token). */
+export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  app.get(
+    '/api/sectores',
+    {
+      schema: {
+        tags: ['clientes'],
+        summary: 'Sectores con clientes (para filtros y campañas), con cuántos clientes tiene cada uno',
+        response: {
+          200: z.object({ sectores: z.array(z.object({ nombre: z.string(), clientes: z.number() })) }),
+        },
+      },
+    },
+    async () => {
+      // Sectors compare case-insensitively everywhere (filters, campaigns): group the same way.
+      const { rows } = await deps.db.query<{ nombre: string; clientes: number }>(
+        `SELECT min(sector) AS nombre, count(*)::int AS clientes
+           FROM clients WHERE sector IS NOT NULL AND sector <> ''
+          GROUP BY lower(sector) ORDER BY lower(min(sector))`,
+      );
+      return { sectores: rows };
+    },
+  );
+
+  const jobs = engineJobs({
+    settings: toEngineSettings(deps.config),
+    dailyRunAt: deps.config.engine.dailyRunAt,
+  }).map((j) => ({ name: j.name, dailyAt: j.dailyAt }));
+
+  app.get(
+    '/api/ajustes',
+    {
+      schema: {
+        tags: ['ajustes'],
+        summary:
+          'Ajustes en uso (solo lectura: se cambian con variables de entorno): envío, ciclo de cobro, ' +
+          'planificador con sus próximas ejecuciones, datos de la empresa, modo de Telegram',
+        response: {
+          200: z.object({
+            modo_telegram: z.enum(['sandbox', 'webhook', 'long_polling', 'sin_bot']),
+            bot: z.string().nullable(),
+            zona_horaria: z.string(),
+            envio: z.object({
+              ventana: z.object({ inicio: z.string(), fin: z.string() }),
+              mensajes_por_segundo: z.number(),
+              por_chat_por_segundo: z.number(),
+              concurrencia: z.number(),
+              intentos_maximos: z.number(),
+              envio_pagado: z.boolean(),
+            }),
+            ciclo: z.object({
+              dias: z.number(),
+              recordatorio_dias_antes: z.number(),
+              vencido_repetir_cada_dias: z.number(),
+              vencido_maximo_avisos: z.number(),
+              avisar_suspendidos: z.boolean(),
+              confirmar_pago: z.boolean(),
+            }),
+            planificador: z.array(
+              z.object({
+                tarea: z.string(),
+                hora: z.string(),
+                proxima: z.string().nullable(),
+                ultima: z
+                  .object({ fecha: z.string(), resultado: z.record(z.string(), z.unknown()) })
+                  .nullable(),
+              }),
+            ),
+            empresa: z.object({
+              nombre: z.string(),
+              telefono: z.string(),
+              whatsapp: z.string(),
+              email: z.string(),
+              horario: z.string(),
+              direccion: z.string(),
+            }),
+            invitaciones_dias: z.number(),
+          }),
+        },
+      },
+    },
+    async () => {
+      const c = deps.config;
+      const now = deps.clock.now();
+      const { rows } = await deps.db.query<{
+        job: string;
+        finished_at: Date;
+        resultado: Record<string, unknown>;
+      }>(`SELECT DISTINCT ON (job) job, finished_at, resultado FROM job_runs ORDER BY job, finished_at DESC`);
+      const last = new Map(rows.map((r) => [r.job, r]));
+      const modo = deps.sandbox
+        ? ('sandbox' as const)
+        : !c.telegram.token
+          ? ('sin_bot' as const)
+          : c.telegram.publicUrl
+            ? ('webhook' as const)
+            : ('long_polling' as const);
+      return {
+        modo_telegram: modo,
+        bot: deps.bot?.username() ?? deps.sandbox?.bot.username ?? null,
+        zona_horaria: c.timeZone,
+        envio: {
+          ventana: { inicio: c.engine.sendWindow.start, fin: c.engine.sendWindow.end },
+          mensajes_por_segundo: c.engine.ratePerSecond,
+          por_chat_por_segundo: c.engine.perChatPerSecond,
+          concurrencia: c.engine.concurrency,
+          intentos_maximos: c.engine.maxAttempts,
+          envio_pagado: c.engine.paidBroadcast,
+        },
+        ciclo: {
+          dias: c.engine.cycleDays,
+          recordatorio_dias_antes: c.engine.reminderDaysBefore,
+          vencido_repetir_cada_dias: c.engine.overdueRepeatDays,
+          vencido_maximo_avisos: c.engine.overdueMaxNotices,
+          avisar_suspendidos: c.engine.notifySuspended,
+          confirmar_pago: c.engine.paymentConfirmation,
+        },
+        planificador: jobs.map((j) => {
+          const [h, m] = j.dailyAt.split(':').map(Number);
+          const next = new Cron(`${m} ${h} * * *`, { timezone: c.timeZone, paused: true }).nextRun(now);
+          const l = last.get(j.name);
+          return {
+            tarea: j.name,
+            hora: j.dailyAt,
+            proxima: next?.toISOString() ?? null,
+            ultima: l ? { fecha: l.finished_at.toISOString(), resultado: l.resultado } : null,
+          };
+        }),
+        empresa: c.company,
+        invitaciones_dias: c.inviteTtlDays,
+      };
+    },
+  );
+};

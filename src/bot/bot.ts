@@ -1,0 +1,373 @@
+import { type Api, Bot, BotError, GrammyError, HttpError } from 'grammy';
+import type { Update, UserFromGetMe } from 'grammy/types';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/index.js';
+import type { Logger } from '../logger.js';
+import { redactBotToken } from '../logger.js';
+import { createAttemptsStore } from './attempts.js';
+import { createBatcher } from './batch.js';
+import { createChatStateStore } from './chat-state.js';
+import { type BotContext, createConversation } from './conversation.js';
+import { isDatabaseUnavailable } from './db-errors.js';
+import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
+import { createInvitationsStore } from './invitations.js';
+import { createLinksStore } from './links.js';
+import { sleep } from './sleep.js';
+import { commandMenu, createTexts, type Texts } from './texts.js';
+
+/** grammY types its AbortSignal with a shim; a native one works at run time. */
+export type GrammySignal = Parameters<Api['getUpdates']>[1];
+
+/** Update kinds asked from Telegram (setWebhook and getUpdates). */
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
+
+export interface BotDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  /** Default: config.telegram.token (required one way or the other). */
+  token?: string;
+  /** Default: config.telegram.apiRoot. */
+  apiRoot?: string;
+  /** Known bot identity (tests); otherwise `init()` asks getMe. */
+  botInfo?: UserFromGetMe;
+  /** The secret Telegram must send to the webhook. Default: config.telegram.webhookSecret. */
+  webhookSecret?: string;
+  /** Updates handled at the same time (updates of one chat always one after another). Default 8. */
+  concurrency?: number;
+  /**
+   * Updates held in memory waiting for their turn. Beyond it an update is still recorded (and
+   * answered 200) but left in the inbox, where the sweeper takes it once its lease ends. Default 10,000.
+   */
+  maxQueued?: number;
+  /** How long a received update is reserved for this process before the sweeper retries it. */
+  leaseMs?: number;
+  /** Attempts at an update whose handling hit a database failure. Default 5. */
+  maxAttempts?: number;
+  /** Called after each update is handled (metrics, benchmarks). */
+  onUpdate?: (e: HandledUpdate) => void;
+}
+
+export interface HandledUpdate {
+  updateId: number;
+  chatId: number | null;
+  tipo: string;
+  outcome: 'procesado' | 'fallido' | 'reintentar';
+  /** From "received" to "handled", in ms. */
+  ms: number;
+}
+
+export type ReceiveOutcome = 'aceptado' | 'duplicado' | 'ignorado';
+
+export interface BotService {
+  /** The grammY bot (its middleware is the conversation). */
+  readonly bot: Bot<BotContext>;
+  readonly api: Api;
+  /** Telegram's id of the bot (the digits before ':' in the token). */
+  readonly botId: number;
+  readonly webhookSecret: string | undefined;
+  readonly texts: Texts;
+  /** @username, known once initialised. */
+  username(): string | undefined;
+  /** getMe (unless botInfo was given). */
+  init(signal?: AbortSignal): Promise<void>;
+  /** setMyCommands; a failure is logged and reported as false, never thrown. */
+  registerCommands(): Promise<boolean>;
+  /**
+   * Records an update in the inbox (once per update_id) and schedules its handling; resolves
+   * as soon as it is recorded. 'ignorado' = not an update (logged). Throws only when the
+   * update could not be recorded (the database is down), so that Telegram delivers it again.
+   */
+  receive(body: unknown, rawJson?: string): Promise<ReceiveOutcome>;
+  /** Resolves when every scheduled update has been handled. */
+  drain(): Promise<void>;
+  /** One sweep: re-handles updates whose handling died (lease expired), forgets old ones. */
+  runOnce(): Promise<{ reclaimed: number; pruned: number }>;
+  /** Sweeps every `intervalMs` until the signal aborts. */
+  run(signal: AbortSignal, intervalMs?: number): Promise<void>;
+  /** Stops taking updates and waits (up to `timeoutMs`) for those in hand. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Handled updates are remembered this long for de-duplication (Telegram retries for 24 h). */
+const KEEP_UPDATES_MS = 7 * 86_400_000;
+
+/** Builds the bot (not started: no network until `init`, `receive` or a runner uses it). */
+export function createBot(deps: BotDeps): BotService {
+  const token = deps.token ?? deps.config.telegram.token;
+  if (!token) throw new Error('createBot: no bot token');
+  const botId = Number(token.split(':')[0]);
+  const log = deps.logger.child({ component: 'bot' });
+  const leaseMs = deps.leaseMs ?? 60_000;
+  const maxAttempts = deps.maxAttempts ?? 5;
+  const concurrency = Math.max(1, deps.concurrency ?? 8);
+  const maxQueued = Math.max(1, deps.maxQueued ?? 10_000);
+  const texts = createTexts(deps.config.company);
+
+  const bot = new Bot<BotContext>(token, {
+    client: { apiRoot: deps.apiRoot ?? deps.config.telegram.apiRoot, timeoutSeconds: 30 },
+    ...(deps.botInfo && { botInfo: deps.botInfo }),
+  });
+
+  // A reply that meets a short 429 waits once and tries again; anything else fails as it is.
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    const res = await prev(method, payload, signal);
+    if (!res.ok && res.error_code === 429 && method !== 'getUpdates') {
+      const wait = res.parameters?.retry_after ?? 1;
+      if (wait <= 5) {
+        await sleep(wait * 1000, signal as unknown as AbortSignal | undefined);
+        return prev(method, payload, signal);
+      }
+    }
+    return res;
+  });
+
+  const { db, clock } = deps;
+  const inbox = createInbox(db, botId);
+  // Group commit: concurrent webhook deliveries share one INSERT, handled updates one UPDATE.
+  const recorder = createBatcher<IncomingUpdate, boolean>((us) => inbox.recordMany(us, clock.now(), leaseMs));
+  const finisher = createBatcher<number, void>(async (ids) => {
+    await inbox.finishMany(ids, clock.now());
+    return ids.map(() => ({ ok: true, value: undefined }));
+  });
+  const links = createLinksStore(db);
+
+  bot.use(async (ctx, next) => {
+    ctx.log = log.child({ updateId: ctx.update.update_id, chatId: ctx.chat?.id });
+    await next();
+  });
+  bot.use(
+    createConversation({
+      db,
+      config: deps.config,
+      clock,
+      texts,
+      links,
+      chats: createChatStateStore(db),
+      attempts: createAttemptsStore(db),
+      invitations: createInvitationsStore(db, { ttlDays: deps.config.inviteTtlDays }),
+      username: () => bot.botInfo.username,
+      async tellPreviousChat(chatId) {
+        try {
+          await bot.api.sendMessage(chatId, texts.movedAway);
+        } catch (err) {
+          log.warn({ chatId, err: describe(err) }, 'no se pudo avisar al chat anterior');
+        }
+      },
+    }),
+  );
+
+  // ------------------------------------------------------------------ handling queue
+  let inited: Promise<void> | undefined = deps.botInfo ? Promise.resolve() : undefined;
+  let stopping = false;
+  const inFlight = new Set<number>();
+  /** Tail of each chat's queue: a chat's updates run one after another, in arrival order. */
+  const tails = new Map<string, Promise<void>>();
+  let active = 0;
+  const slots: Array<() => void> = [];
+  const idleWaiters: Array<() => void> = [];
+
+  async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    if (active >= concurrency) await new Promise<void>((r) => slots.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      slots.shift()?.();
+    }
+  }
+
+  function schedule(
+    u: { updateId: number; chatId: number | null; tipo: string; update: Update },
+    t0: number,
+  ) {
+    if (inFlight.has(u.updateId)) return;
+    inFlight.add(u.updateId);
+    const key = u.chatId === null ? `u${u.updateId}` : `c${u.chatId}`;
+    const run = (tails.get(key) ?? Promise.resolve())
+      .then(() => withSlot(() => handle(u, t0)))
+      .catch((err) =>
+        log.error({ err, updateId: u.updateId }, 'error inesperado al atender una actualización'),
+      )
+      .finally(() => {
+        inFlight.delete(u.updateId);
+        if (tails.get(key) === run) tails.delete(key);
+        if (inFlight.size === 0) for (const w of idleWaiters.splice(0)) w();
+      });
+    tails.set(key, run);
+  }
+
+  async function handle(
+    u: { updateId: number; chatId: number | null; tipo: string; update: Update },
+    t0: number,
+  ) {
+    const scoped = log.child({ updateId: u.updateId, chatId: u.chatId ?? undefined });
+    let outcome: HandledUpdate['outcome'] = 'procesado';
+    let error: string | null = null;
+    try {
+      await ensureInit();
+      await bot.handleUpdate(u.update);
+    } catch (thrown) {
+      const err = thrown instanceof BotError ? thrown.error : thrown;
+      error = describe(err);
+      if (isDatabaseUnavailable(err)) {
+        outcome = 'reintentar';
+        scoped.warn({ err: error }, 'base de datos no disponible: la actualización se reintentará');
+      } else {
+        outcome = 'fallido';
+        if (err instanceof GrammyError || err instanceof HttpError) {
+          scoped.warn({ err: error }, 'Telegram no aceptó la respuesta');
+        } else {
+          scoped.error({ err }, 'error al atender la actualización');
+        }
+      }
+    }
+    try {
+      const now = clock.now();
+      if (outcome === 'reintentar') await inbox.retryLater(u.updateId, error ?? '', maxAttempts, now);
+      else if (outcome === 'fallido') await inbox.finish(u.updateId, outcome, error, now);
+      else await finisher.push(u.updateId);
+    } catch (err) {
+      // The row stays 'pendiente'; the sweeper takes it again when its lease ends.
+      scoped.warn({ err: describe(err) }, 'no se pudo registrar el resultado de la actualización');
+    }
+    deps.onUpdate?.({
+      updateId: u.updateId,
+      chatId: u.chatId,
+      tipo: u.tipo,
+      outcome,
+      ms: performance.now() - t0,
+    });
+  }
+
+  function ensureInit(signal?: AbortSignal): Promise<void> {
+    inited ??= bot.init(signal as unknown as GrammySignal).catch((err) => {
+      inited = undefined;
+      throw err;
+    });
+    return inited;
+  }
+
+  /** Schedules claimed inbox rows; returns how many. */
+  async function reschedule(rows: InboxRow[], now: Date): Promise<number> {
+    let n = 0;
+    for (const row of rows) {
+      if (inFlight.has(row.updateId)) continue;
+      let update: Update;
+      try {
+        update = JSON.parse(row.json) as Update;
+      } catch {
+        await inbox.finish(row.updateId, 'fallido', 'JSON ilegible en la bandeja', now);
+        continue;
+      }
+      n++;
+      schedule({ updateId: row.updateId, chatId: row.chatId, tipo: row.tipo, update }, performance.now());
+    }
+    return n;
+  }
+
+  const service: BotService = {
+    bot,
+    api: bot.api,
+    botId,
+    webhookSecret: deps.webhookSecret ?? deps.config.telegram.webhookSecret,
+    texts,
+    username: () => (bot.isInited() ? bot.botInfo.username : undefined),
+    init: (signal) => ensureInit(signal),
+
+    async registerCommands() {
+      try {
+        await bot.api.setMyCommands([...commandMenu]);
+        return true;
+      } catch (err) {
+        log.warn({ err: describe(err) }, 'no se pudieron registrar los comandos del bot (setMyCommands)');
+        return false;
+      }
+    },
+
+    async receive(body, rawJson) {
+      const t0 = performance.now();
+      const parsed = parseIncoming(body, rawJson);
+      if (!parsed.ok) {
+        log.warn(
+          { reason: parsed.reason },
+          'cuerpo recibido que no es una actualización de Telegram: ignorado',
+        );
+        return 'ignorado';
+      }
+      const u: IncomingUpdate = parsed.incoming;
+      if (stopping) throw Object.assign(new Error('el bot se está deteniendo'), { code: 'BOT_STOPPING' });
+      const fresh = await recorder.push(u);
+      if (!fresh) {
+        log.debug({ updateId: u.updateId }, 'actualización repetida: ya se había recibido');
+        return 'duplicado';
+      }
+      if (u.tipo === 'otro' || !u.wellFormed) {
+        log.info(
+          { updateId: u.updateId, tipo: u.tipo },
+          'actualización no atendida (tipo o forma inesperados)',
+        );
+        return 'aceptado';
+      }
+      if (inFlight.size < maxQueued) schedule(u, t0);
+      else log.warn({ updateId: u.updateId }, 'demasiadas actualizaciones en espera: queda en la bandeja');
+      return 'aceptado';
+    },
+
+    drain() {
+      if (inFlight.size === 0) return Promise.resolve();
+      return new Promise((r) => idleWaiters.push(r));
+    },
+
+    async runOnce() {
+      const now = clock.now();
+      let reclaimed = 0;
+      for (;;) {
+        const room = Math.min(100, maxQueued - inFlight.size);
+        if (room <= 0) break;
+        const rows = await inbox.claimStale(now, leaseMs, room);
+        reclaimed += await reschedule(rows, now);
+        if (rows.length < room) break;
+      }
+      if (reclaimed > 0) log.info({ reclaimed }, 'actualizaciones retomadas de la bandeja');
+      const pruned = await inbox.prune(now, KEEP_UPDATES_MS);
+      await db.query('DELETE FROM bot_failed_attempts WHERE at < $1', [new Date(now.getTime() - 86_400_000)]);
+      return { reclaimed, pruned };
+    },
+
+    async run(signal, intervalMs = 30_000) {
+      while (!signal.aborted) {
+        try {
+          await service.runOnce();
+        } catch (err) {
+          log.warn({ err: describe(err) }, 'barrido de la bandeja del bot fallido; se reintentará');
+        }
+        await sleep(intervalMs, signal);
+      }
+    },
+
+    async stop(timeoutMs = 10_000) {
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        service.drain(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+  return service;
+}
+
+/** A short, token-free description of an error for logs and the inbox row. */
+export function describe(err: unknown): string {
+  if (err instanceof GrammyError) return `Telegram ${err.error_code}: ${err.description}`;
+  if (err instanceof HttpError) return redactBotToken(`Sin conexión con Telegram: ${String(err.error)}`);
+  if (err instanceof Error) return redactBotToken(err.message);
+  return redactBotToken(String(err));
+}

@@ -1,0 +1,92 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { ALLOWED_UPDATES, type BotService, describe } from './bot.js';
+import { createPollingRunner } from './polling.js';
+import { sleep } from './sleep.js';
+
+export type BotMode = 'webhook' | 'polling';
+
+/** The webhook route, relative to PUBLIC_URL. */
+export const WEBHOOK_ROUTE = '/api/notificaciones/telegram/webhook/';
+
+export interface BotRuntime {
+  mode: BotMode;
+  /** The webhook URL set at start (webhook mode). */
+  webhookUrl?: string;
+  /** Settles once the signal aborted and every loop ended. */
+  done: Promise<void>;
+}
+
+/**
+ * Starts the bot for `main.ts`: webhook mode with PUBLIC_URL (setWebhook with our secret,
+ * retried until Telegram accepts), long polling without it. In both: getMe and setMyCommands
+ * (a failure is logged and retried, never fatal), and the inbox sweeper. Says which mode.
+ */
+export function startBotRuntime(
+  bot: BotService,
+  opts: { config: Config; logger: Logger; signal: AbortSignal },
+): BotRuntime {
+  const { config, logger, signal } = opts;
+  const log = logger.child({ component: 'bot' });
+  const publicUrl = config.telegram.publicUrl;
+  const mode: BotMode = publicUrl ? 'webhook' : 'polling';
+  const webhookUrl = publicUrl ? publicUrl + WEBHOOK_ROUTE : undefined;
+  if (webhookUrl) {
+    log.info({ mode, webhookUrl }, `bot de Telegram en modo webhook: Telegram entregará en ${webhookUrl}`);
+  } else {
+    log.info(
+      { mode },
+      'bot de Telegram en modo long polling (sin PUBLIC_URL): el servicio consulta a Telegram',
+    );
+  }
+
+  /** Runs `step` until it succeeds or the service stops, backing off from 1 s to 60 s. */
+  async function untilDone(what: string, step: () => Promise<void>): Promise<boolean> {
+    let wait = 1000;
+    while (!signal.aborted) {
+      try {
+        await step();
+        return true;
+      } catch (err) {
+        if (signal.aborted) break;
+        log.warn({ err: describe(err), retryMs: wait }, `${what}: falló, se reintentará`);
+        await sleep(wait, signal);
+        wait = Math.min(wait * 2, 60_000);
+      }
+    }
+    return false;
+  }
+
+  const setup = (async () => {
+    if (!(await untilDone('conexión con Telegram (getMe)', () => bot.init()))) return;
+    log.info({ username: bot.username() }, `bot conectado como @${bot.username()}`);
+    await bot.registerCommands();
+    if (webhookUrl) {
+      const secret = bot.webhookSecret;
+      if (!secret) {
+        log.error('no hay secreto para el webhook: no se configura (defina TELEGRAM_WEBHOOK_SECRET)');
+        return;
+      }
+      const ok = await untilDone('configurar el webhook (setWebhook)', async () => {
+        await bot.api.setWebhook(webhookUrl, {
+          secret_token: secret,
+          allowed_updates: [...ALLOWED_UPDATES],
+          max_connections: 40,
+        });
+      });
+      if (ok) log.info({ webhookUrl }, 'webhook configurado en Telegram');
+    }
+  })();
+
+  const loops: Promise<void>[] = [setup, bot.run(signal)];
+  if (!webhookUrl) {
+    loops.push(
+      setup.then(() => (signal.aborted ? undefined : createPollingRunner(bot, { logger }).run(signal))),
+    );
+  }
+  const done = Promise.all(loops).then(
+    () => undefined,
+    (err) => log.error({ err }, 'el bot se detuvo por un error'),
+  );
+  return { mode, webhookUrl, done };
+}

@@ -1,0 +1,214 @@
+/**
+ * Every text the bot shows, in one place (Spanish, Ecuador). Plain text: replies are sent
+ * without parse_mode, so no value needs escaping. Before a chat is linked, no text here receives
+ * a client's data: only what the person typed themselves.
+ */
+
+import { normalizePhone } from '../clients/index.js';
+import type { Config } from '../config.js';
+
+export type Company = Config['company'];
+
+/** Commands shown in Telegram's menu (setMyCommands). Spanish aliases are accepted too. */
+export const commandMenu = [
+  { command: 'start', description: 'Vincular este chat con su cuenta de TelTec' },
+  { command: 'status', description: 'Estado de su servicio y de su pago' },
+  { command: 'preferencias', description: 'Elegir qué avisos recibir' },
+  { command: 'contact', description: 'Teléfono, WhatsApp, correo y horario de atención' },
+  { command: 'help', description: 'Ayuda' },
+  { command: 'baja', description: 'Dejar de recibir avisos en este chat' },
+] as const;
+
+export const buttons = {
+  shareContact: '📱 Compartir mi número',
+  cancel: 'Cancelar',
+  bajaYes: 'Sí, dejar de recibir avisos',
+  bajaNo: 'No, seguir recibiendo avisos',
+  prefOn: (what: string) => `🔔 Activar ${what}`,
+  prefOff: (what: string) => `🔕 Desactivar ${what}`,
+};
+
+const prefNames = { ofertas: 'ofertas', mantenimiento: 'avisos de mantenimiento' } as const;
+export type PreferenceKey = keyof typeof prefNames;
+
+const money = new Intl.NumberFormat('es-EC', { style: 'currency', currency: 'USD' });
+export const formatMoney = (n: number) => money.format(n);
+
+/** 'YYYY-MM-DD' → 'dd/mm/aaaa'. */
+export function formatDate(iso: string): string {
+  const [y, m, d] = iso.split('-');
+  return `${d}/${m}/${y}`;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The company's contact lines, leaving out what is not configured. */
+export function contactLines(c: Company): string[] {
+  const lines: string[] = [];
+  if (c.telefono) lines.push(`📞 Teléfono: ${c.telefono}`);
+  if (c.whatsapp) {
+    const wa = normalizePhone(c.whatsapp);
+    lines.push(`💬 WhatsApp: ${c.whatsapp}${wa ? ` (https://wa.me/${wa})` : ''}`);
+  }
+  if (c.email) lines.push(`✉️ Correo: ${c.email}`);
+  if (c.horario) lines.push(`🕘 Horario: ${c.horario}`);
+  if (c.direccion) lines.push(`📍 Oficina: ${c.direccion}`);
+  return lines;
+}
+
+/** "comuníquese con TelTec (0999…)" with the first way to reach the office that is configured. */
+function reachUs(c: Company): string {
+  const via = c.telefono || c.whatsapp || c.email;
+  return via ? `comuníquese con ${c.nombre} (${via})` : `comuníquese con ${c.nombre}`;
+}
+
+export function createTexts(company: Company) {
+  const empresa = company.nombre;
+  return {
+    // --- registration
+    askCedula:
+      `👋 ¡Hola! Soy el asistente de ${empresa}.\n\n` +
+      'Para recibir aquí sus recordatorios de pago y avisos, escriba su número de cédula (10 dígitos).',
+    askCedulaAgain: 'Escriba su número de cédula (10 dígitos) para vincular este chat.',
+    alreadyLinkedAskOther: (nombre: string) =>
+      `Este chat ya está vinculado a la cuenta de ${nombre}. Use /status para ver su servicio.\n\n` +
+      'Si quiere vincular otra cédula en su lugar, escríbala ahora.',
+    cedulaInvalid: (reason: string) => `❌ ${reason}\n\nEscriba la cédula otra vez, solo los 10 dígitos.`,
+    cedulaNotFound: (left: number) =>
+      `No encontramos un cliente con esa cédula. Revise el número e inténtelo de nuevo` +
+      (left > 0 ? ` (le quedan ${plural(left, 'intento', 'intentos')} en esta hora).` : '.') +
+      `\n\nSi el problema sigue, ${reachUs(company)}.`,
+    askContact:
+      '🔒 Por seguridad, confirme que es usted: toque el botón «📱 Compartir mi número» de abajo.\n\n' +
+      `Su número de Telegram debe ser el mismo que tiene registrado en ${empresa}.`,
+    contactNotOwn:
+      'Ese contacto no es el suyo. Toque el botón «📱 Compartir mi número» para enviar su propio número.',
+    contactMismatch: (left: number) =>
+      `El número de este Telegram no coincide con el que tenemos registrado` +
+      (left > 0 ? ` (le quedan ${plural(left, 'intento', 'intentos')} en esta hora).` : '.') +
+      `\n\nSi cambió de número, ${reachUs(company)} para actualizarlo.`,
+    useTheButton:
+      'Para continuar toque el botón «📱 Compartir mi número» (no hace falta escribirlo), ' +
+      'o «Cancelar» para empezar de nuevo.',
+    contactUnexpected: 'Gracias, pero no necesito su contacto ahora. Envíe /start para vincular este chat.',
+    cancelled: 'Listo, cancelado. Envíe /start cuando quiera vincular este chat.',
+    linkedElsewhereNoPhone:
+      'Esa cédula ya está vinculada a otro chat de Telegram y no tenemos un número registrado ' +
+      `para confirmar que es usted. Para cambiarla, ${reachUs(company)}.`,
+    alreadyLinkedSame: 'Este chat ya está vinculado a esa cédula. Use /status para ver su servicio.',
+    linked: (nombre: string, verified: boolean) =>
+      `✅ ¡Listo, ${nombre}! Este chat quedó vinculado a su cuenta de ${empresa}.` +
+      (verified ? '' : '\n\nPara mayor seguridad, registre su número de celular en nuestra oficina.') +
+      '\n\nUse /status para ver su servicio, /preferencias para elegir sus avisos y /help para ayuda.',
+    linkedReplacedOther: 'Este chat dejó de recibir los avisos de la cuenta que tenía vinculada antes.',
+    movedAway:
+      `⚠️ Su cuenta de ${empresa} se vinculó a otro chat de Telegram: desde ahora los avisos ` +
+      `llegarán allí y no a este chat.\n\nSi no fue usted, ${reachUs(company)} de inmediato.`,
+    welcome: (nombre: string) =>
+      `🎉 Bienvenido/a a las notificaciones de ${empresa}, ${nombre}.\n\n` +
+      'Desde ahora recibirá por aquí los recordatorios antes de su fecha de pago, los avisos de ' +
+      'pago vencido y los avisos de mantenimiento de su sector.\n\n' +
+      'Comandos: /status (estado de su servicio), /preferencias (qué avisos recibir), ' +
+      '/contact (cómo comunicarse con nosotros), /baja (dejar de recibir avisos).',
+    tooManyAttempts: (minutes: number) =>
+      '⏳ Por seguridad, alcanzó el máximo de 5 intentos en una hora. ' +
+      `Inténtelo de nuevo en ${plural(minutes, 'minuto', 'minutos')}` +
+      `, o ${reachUs(company)}.`,
+
+    // --- invitations
+    invitationInvalid: 'Este enlace de invitación no es válido.',
+    invitationUsed: 'Este enlace de invitación ya fue usado.',
+    invitationExpired: 'Este enlace de invitación ya venció.',
+    invitationRevoked: 'Este enlace de invitación fue anulado.',
+
+    // --- self-service
+    notLinked:
+      'Este chat todavía no está vinculado a una cuenta. Envíe /start para vincularlo con su cédula.',
+    help:
+      `ℹ️ Asistente de ${empresa}\n\n` +
+      '/start – vincular este chat con su cédula\n' +
+      '/status – estado de su servicio y de su pago\n' +
+      '/preferencias – elegir si recibe ofertas y avisos de mantenimiento\n' +
+      '/contact – teléfono, WhatsApp, correo y horario\n' +
+      '/baja – dejar de recibir avisos en este chat\n\n' +
+      'Los recordatorios de pago llegan solos: no necesita escribir nada.',
+    contact: () => {
+      const lines = contactLines(company);
+      return `📇 ${empresa}\n\n` + (lines.length ? lines.join('\n') : 'Visítenos en nuestra oficina.');
+    },
+    hint: 'No entendí ese mensaje. Use /status, /preferencias, /contact o /help.',
+    hintNotLinked: 'Para empezar, envíe /start y luego su número de cédula.',
+    unknownButton: 'Esta opción ya no está disponible.',
+    preferences: (p: { ofertas: boolean; mantenimiento: boolean }) =>
+      '⚙️ Sus avisos\n\n' +
+      `• Ofertas y promociones: ${p.ofertas ? '✅ sí' : '🔕 no'}\n` +
+      `• Avisos de mantenimiento: ${p.mantenimiento ? '✅ sí' : '🔕 no'}\n` +
+      '• Avisos de pago: siempre activos\n\n' +
+      'Toque un botón para cambiar.',
+    preferenceButton: (key: PreferenceKey, on: boolean) =>
+      on ? buttons.prefOff(prefNames[key]) : buttons.prefOn(prefNames[key]),
+    preferenceChanged: (key: PreferenceKey, on: boolean) =>
+      key === 'ofertas'
+        ? `Ofertas ${on ? 'activadas' : 'desactivadas'}`
+        : `Avisos de mantenimiento ${on ? 'activados' : 'desactivados'}`,
+    bajaConfirm:
+      `¿Quiere dejar de recibir los avisos de ${empresa} en este chat?\n\n` +
+      'Dejará de recibir también los recordatorios de pago.',
+    bajaDone:
+      'Listo: este chat ya no está vinculado y no recibirá más avisos. ' +
+      'Si cambia de opinión, envíe /start.',
+    bajaKept: 'Perfecto, seguirá recibiendo sus avisos.',
+    bajaDoneShort: 'Chat desvinculado',
+
+    // --- groups
+    privateOnly: (username: string) =>
+      `Por privacidad solo atiendo en chats privados. Escríbame directamente: https://t.me/${username}`,
+    privateOnlyShort: 'Solo atiendo en chats privados.',
+  };
+}
+
+export type Texts = ReturnType<typeof createTexts>;
+
+export interface StatusFacts {
+  nombre: string;
+  plan: string | null;
+  precio: number | null;
+  estado: 'activo' | 'suspendido' | 'retirado';
+  fechaUltimoPago: string | null;
+  fechaVencimiento: string | null;
+  estadoPago: 'sin_fecha' | 'al_dia' | 'por_vencer' | 'vencido';
+  /** Days from today to the due date (negative = overdue). Null without a due date. */
+  diasRestantes: number | null;
+  montoPendiente: number | null;
+}
+
+const serviceStates = { activo: '🟢 activo', suspendido: '🔴 suspendido', retirado: '⚪ retirado' };
+
+/** The /status answer. Only ever built for the client linked to the asking chat. */
+export function statusText(s: StatusFacts, company: Company): string {
+  const lines = [`📋 Estado de su servicio – ${s.nombre}`, ''];
+  if (s.plan) lines.push(`Plan: ${s.plan}${s.precio !== null ? ` (${formatMoney(s.precio)} al mes)` : ''}`);
+  lines.push(`Servicio: ${serviceStates[s.estado]}`);
+  lines.push(`Último pago: ${s.fechaUltimoPago ? formatDate(s.fechaUltimoPago) : 'sin registro'}`);
+  if (s.fechaVencimiento && s.diasRestantes !== null) {
+    lines.push(`Próximo vencimiento: ${formatDate(s.fechaVencimiento)}`);
+    const d = s.diasRestantes;
+    if (s.estadoPago === 'vencido') {
+      lines.push(d === 0 ? '⚠️ Su pago vence hoy.' : `⚠️ Pago vencido hace ${plural(-d, 'día', 'días')}.`);
+    } else if (s.estadoPago === 'por_vencer') {
+      lines.push(d === 1 ? '⏰ Su pago vence mañana.' : `⏰ Su pago vence en ${plural(d, 'día', 'días')}.`);
+    } else {
+      lines.push(`✅ Al día: faltan ${plural(d, 'día', 'días')} para su próximo pago.`);
+    }
+    if (s.montoPendiente !== null) {
+      lines.push(
+        s.estadoPago === 'al_dia'
+          ? `Valor a pagar: ${formatMoney(0)} (próximo pago: ${formatMoney(s.montoPendiente)})`
+          : `Valor a pagar: ${formatMoney(s.montoPendiente)}`,
+      );
+    }
+  } else {
+    lines.push(`No tenemos registrado su último pago: ${reachUs(company)}.`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,292 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  type BotService,
+  createInvitationsStore,
+  type Invitation,
+  invitationState,
+  inviteLink,
+  qrPng,
+  qrSvg,
+} from '../../bot/index.js';
+import { AppError } from '../../errors/index.js';
+import { localDate } from '../../time.js';
+import { audit } from '../audit.js';
+import { errorResponses, errorSchema, idParams } from '../schemas.js';
+import type { ApiDeps } from '../types.js';
+
+const tags = ['invitaciones'];
+
+const invitationSchema = z.object({
+  id: z.number(),
+  cliente_id: z.number(),
+  enlace: z.string(),
+  token: z.string(),
+  estado: z.enum(['activa', 'usada', 'vencida', 'revocada']),
+  creada_en: z.string(),
+  expira_en: z.string(),
+  abierta_en: z.string().nullable(),
+  usada_en: z.string().nullable(),
+  revocada_en: z.string().nullable(),
+  qr_png: z.string(),
+  qr_svg: z.string(),
+});
+
+const unlinkedQuery = z.object({
+  sector: z.string().trim().min(1).max(100).optional(),
+  plan_id: z.coerce.number().int().positive().optional(),
+  estado: z.enum(['activo', 'suspendido', 'retirado']).optional(),
+});
+
+const botErrors = { 503: errorSchema };
+
+/** The bot's @username (needed in every link); asks getMe once if the bot has not yet. */
+async function botUsername(bot: BotService | undefined): Promise<string> {
+  if (!bot) throw new AppError('BOT_NO_CONFIGURADO');
+  if (!bot.username()) {
+    try {
+      await bot.init();
+    } catch {
+      throw new AppError('BOT_NO_INICIADO');
+    }
+  }
+  const name = bot.username();
+  if (!name) throw new AppError('BOT_NO_INICIADO');
+  return name;
+}
+
+function view(inv: Invitation, username: string, now: Date) {
+  const base = `/api/clientes/${inv.clientId}/invitacion`;
+  return {
+    id: inv.id,
+    cliente_id: inv.clientId,
+    enlace: inviteLink(username, inv.token),
+    token: inv.token,
+    estado: invitationState(inv, now),
+    creada_en: inv.createdAt.toISOString(),
+    expira_en: inv.expiresAt.toISOString(),
+    abierta_en: inv.openedAt?.toISOString() ?? null,
+    usada_en: inv.usedAt?.toISOString() ?? null,
+    revocada_en: inv.revokedAt?.toISOString() ?? null,
+    qr_png: `${base}/qr.png`,
+    qr_svg: `${base}/qr.svg`,
+  };
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  // Quote when needed; neutralise spreadsheet formulas.
+  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
+  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * Invitations to the bot: one per client (link + QR), and in bulk for every unlinked client
+ * (CSV of links, printable page of QR codes). Getting them is idempotent: a client keeps the
+ * same active invitation until it is used, expires, is revoked or replaced with POST.
+ */
+export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const ttlDays = deps.config.inviteTtlDays;
+
+  async function ensureFor(clientId: number, actor: string | undefined): Promise<Invitation> {
+    return deps.db.transaction(async (tx) => {
+      const exists = await tx.query('SELECT 1 FROM clients WHERE id = $1', [clientId]);
+      if (exists.rows.length === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${clientId}.`);
+      return createInvitationsStore(tx, { ttlDays }).ensure(clientId, deps.clock.now(), actor);
+    });
+  }
+
+  app.get(
+    '/api/clientes/:id/invitacion',
+    {
+      schema: {
+        tags,
+        summary: 'Invitación al bot de un cliente (enlace t.me y QR); se crea si no tiene una activa',
+        params: idParams,
+        response: { 200: invitationSchema, ...errorResponses, ...botErrors },
+      },
+    },
+    async (request) => {
+      const username = await botUsername(deps.bot);
+      const inv = await ensureFor(request.params.id, request.actor);
+      return view(inv, username, deps.clock.now());
+    },
+  );
+
+  app.post(
+    '/api/clientes/:id/invitacion',
+    {
+      schema: {
+        tags,
+        summary: 'Crear una invitación nueva (las anteriores sin usar dejan de valer)',
+        params: idParams,
+        response: { 201: invitationSchema, ...errorResponses, ...botErrors },
+      },
+    },
+    async (request, reply) => {
+      const username = await botUsername(deps.bot);
+      const id = request.params.id;
+      const inv = await deps.db.transaction(async (tx) => {
+        const exists = await tx.query('SELECT 1 FROM clients WHERE id = $1', [id]);
+        if (exists.rows.length === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+        const created = await createInvitationsStore(tx, { ttlDays }).create(
+          id,
+          deps.clock.now(),
+          request.actor,
+        );
+        await audit(tx, { actor: request.actor, accion: 'invitacion.crear', objeto: `cliente:${id}` });
+        return created;
+      });
+      return reply.status(201).send(view(inv, username, deps.clock.now()));
+    },
+  );
+
+  app.delete(
+    '/api/clientes/:id/invitacion',
+    {
+      schema: {
+        tags,
+        summary: 'Revocar las invitaciones sin usar de un cliente',
+        params: idParams,
+        response: { 200: z.object({ ok: z.literal(true), revocadas: z.number() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      const revocadas = await deps.db.transaction(async (tx) => {
+        const exists = await tx.query('SELECT 1 FROM clients WHERE id = $1', [id]);
+        if (exists.rows.length === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+        const n = await createInvitationsStore(tx, { ttlDays }).revokeAll(
+          id,
+          deps.clock.now(),
+          request.actor,
+        );
+        await audit(tx, {
+          actor: request.actor,
+          accion: 'invitacion.revocar',
+          objeto: `cliente:${id}`,
+          detalles: { revocadas: n },
+        });
+        return n;
+      });
+      return { ok: true as const, revocadas };
+    },
+  );
+
+  for (const format of ['png', 'svg'] as const) {
+    app.get(
+      `/api/clientes/:id/invitacion/qr.${format}`,
+      {
+        schema: {
+          tags,
+          summary: `Código QR (${format.toUpperCase()}) de la invitación activa del cliente`,
+          params: idParams,
+        },
+      },
+      async (request, reply) => {
+        const username = await botUsername(deps.bot);
+        const inv = await ensureFor(request.params.id, request.actor);
+        const link = inviteLink(username, inv.token);
+        reply.header('cache-control', 'no-store');
+        if (format === 'png') return reply.type('image/png').send(await qrPng(link));
+        return reply.type('image/svg+xml; charset=utf-8').send(await qrSvg(link));
+      },
+    );
+  }
+
+  app.get(
+    '/api/invitaciones/enlaces.csv',
+    {
+      schema: {
+        tags,
+        summary: 'CSV con el enlace de invitación de cada cliente sin Telegram (crea los que falten)',
+        querystring: unlinkedQuery,
+      },
+    },
+    async (request, reply) => {
+      const username = await botUsername(deps.bot);
+      const now = deps.clock.now();
+      const rows = await deps.db.transaction((tx) =>
+        createInvitationsStore(tx, { ttlDays }).ensureForUnlinked(request.query, now, request.actor),
+      );
+      const header = ['cliente_id', 'cedula', 'nombre', 'telefono', 'sector', 'enlace', 'expira_en'];
+      const lines = [header.join(',')];
+      for (const r of rows) {
+        lines.push(
+          [
+            r.clientId,
+            r.cedula,
+            r.nombre,
+            r.telefono,
+            r.sector,
+            inviteLink(username, r.token),
+            r.expiresAt.toISOString(),
+          ]
+            .map(csvCell)
+            .join(','),
+        );
+      }
+      const day = localDate(now, deps.config.timeZone);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="invitaciones-${day}.csv"`)
+        .send('\uFEFF' + lines.join('\r\n') + '\r\n');
+    },
+  );
+
+  app.get(
+    '/api/invitaciones/imprimir',
+    {
+      schema: {
+        tags,
+        summary: 'Página imprimible con el QR y el nombre de cada cliente sin Telegram (crea los que falten)',
+        querystring: unlinkedQuery.extend({
+          pagina: z.coerce.number().int().min(1).default(1),
+          por_pagina: z.coerce.number().int().min(1).max(1000).default(300),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const username = await botUsername(deps.bot);
+      const now = deps.clock.now();
+      const { pagina, por_pagina, ...filters } = request.query;
+      const all = await deps.db.transaction((tx) =>
+        createInvitationsStore(tx, { ttlDays }).ensureForUnlinked(filters, now, request.actor),
+      );
+      const rows = all.slice((pagina - 1) * por_pagina, pagina * por_pagina);
+      const empresa = escapeHtml(deps.config.company.nombre);
+      const cards: string[] = [];
+      for (const r of rows) {
+        const link = inviteLink(username, r.token);
+        cards.push(
+          `<figure class="card">${await qrSvg(link)}<figcaption><strong>${escapeHtml(r.nombre)}</strong>` +
+            `<span>Escanee con la cámara para recibir sus avisos de ${empresa} por Telegram.</span>` +
+            `<small>${escapeHtml(link)}</small>` +
+            `<small>Válido hasta ${localDate(r.expiresAt, deps.config.timeZone)}</small></figcaption></figure>`,
+        );
+      }
+      const html = `<!doctype html>
+<html lang="es"><head><meta charset="utf-8"><title>Invitaciones a Telegram – ${empresa}</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 1cm; color: #111; }
+  header { margin-bottom: .5cm; } header p { margin: .2em 0; color: #444; }
+  .grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6cm; }
+  .card { margin: 0; border: 1px dashed #999; border-radius: 6px; padding: .4cm; text-align: center;
+          break-inside: avoid; page-break-inside: avoid; }
+  .card svg { width: 4.2cm; height: 4.2cm; }
+  figcaption { display: flex; flex-direction: column; gap: .15cm; font-size: 10pt; }
+  small { font-size: 7pt; color: #555; word-break: break-all; }
+  @media print { header { display: none; } body { margin: .5cm; } }
+</style></head>
+<body><header><h1>Invitaciones a Telegram – ${empresa}</h1>
+<p>${all.length} clientes sin Telegram${rows.length < all.length ? `; página ${pagina} (${rows.length})` : ''}. Recorte cada tarjeta o imprima esta página.</p></header>
+<main class="grid">
+${cards.join('\n')}
+</main></body></html>`;
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    },
+  );
+};

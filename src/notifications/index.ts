@@ -1,0 +1,68 @@
+export {
+  type CampaignFilters,
+  type CampaignInput,
+  type CampaignView,
+  cancelCampaign,
+  countAudience,
+  createCampaign,
+  getCampaign,
+  listCampaigns,
+  previewCampaign,
+} from './campaigns.js';
+export {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherDeps,
+  type DispatcherEvent,
+  type DispatcherOptions,
+  type PassReport,
+} from './dispatcher.js';
+export {
+  type GenerationReport,
+  generatePaymentNotices,
+  listUnreachableDue,
+  type RuleCount,
+  type UnreachableClient,
+  withGenerationLock,
+} from './generator.js';
+export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idempotency.js';
+export { engineJobs } from './jobs.js';
+export { createManualNotification, type ManualInput } from './manual.js';
+export { createEngineMetrics, type EngineMetrics } from './metrics.js';
+export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
+export {
+  cancelNotification,
+  getNotification,
+  listNotifications,
+  type NotificationFilters,
+  type NotificationStats,
+  type NotificationView,
+  notificationStats,
+  retryNotification,
+} from './repository.js';
+export {
+  defaultTemplates,
+  deleteTemplate,
+  listTemplateRows,
+  loadTemplates,
+  renderPlainText,
+  renderTemplate,
+  saveTemplate,
+  TELEGRAM_MAX_CHARS,
+  templateValues,
+  templateVariables,
+  validateTemplate,
+  visibleLength,
+} from './templates.js';
+export {
+  type CampaignType,
+  campaignTypes,
+  type EngineSettings,
+  type NotificationState,
+  type NotificationType,
+  notificationStates,
+  notificationTypes,
+  paymentNoticeTypes,
+  toEngineSettings,
+} from './types.js';
+export { createCalendar, isInSendWindow, isTimeInWindow } from './window.js';

@@ -1,0 +1,38 @@
+import type { ScheduledJob } from '../scheduler/index.js';
+import { type GenerationReport, generatePaymentNotices } from './generator.js';
+import { purgeIdempotencyKeys } from './idempotency.js';
+import type { EngineMetrics } from './metrics.js';
+import type { EngineSettings } from './types.js';
+import { createCalendar } from './window.js';
+
+/** The engine's scheduled jobs: daily generation of payment notices, and housekeeping. */
+export function engineJobs(deps: {
+  settings: EngineSettings;
+  dailyRunAt: string;
+  metrics?: EngineMetrics;
+  /** Called after a generation that created rows (wakes the dispatcher). */
+  onGenerated?: (report: GenerationReport) => void;
+}): ScheduledJob[] {
+  const calendar = createCalendar(deps.settings.timeZone);
+  return [
+    {
+      name: 'generacion_diaria',
+      dailyAt: deps.dailyRunAt,
+      async run(tx, { now }) {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
+        const report = await generatePaymentNotices(tx, deps.settings, { today: calendar.date(now), now });
+        for (const [tipo, c] of Object.entries(report.por_tipo))
+          deps.metrics?.generated.inc({ tipo }, c.creadas);
+        if (report.total_creadas > 0) deps.onGenerated?.(report);
+        return { ...report };
+      },
+    },
+    {
+      name: 'limpieza_idempotencia',
+      dailyAt: '03:00',
+      async run(tx, { now }) {
+        return { borradas: await purgeIdempotencyKeys(tx, now) };
+      },
+    },
+  ];
+}

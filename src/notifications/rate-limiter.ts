@@ -1,0 +1,141 @@
+/**
+ * Pacing of sends. Two limits, both must allow a send:
+ * - global: send slots `1000 / rate` ms apart, reserved in small chunks from a source shared by
+ *   every instance (the `dispatch_pacer` row), so several instances together stay under the rate;
+ * - per chat: one message per `1000 / perChatRate` ms to the same client, inside this process
+ *   (across instances the claim never hands out a client another instance is sending to).
+ * Times are wall-clock epoch milliseconds from a `PaceClock` (real time: Telegram counts real seconds).
+ */
+
+export interface PaceClock {
+  now(): number;
+}
+
+export const realPaceClock: PaceClock = { now: () => Date.now() };
+
+/** Reserves `n` slots `intervalMs` apart from the shared pacer; resolves to the first slot's time. */
+export type ReserveSlots = (n: number, intervalMs: number, nowMs: number) => Promise<number>;
+
+export class SlotPacer {
+  readonly intervalMs: number;
+  // Invariant: slots ascending; every slot was reserved for this process and is used at most once.
+  private slots: number[] = [];
+  private pausedUntil = 0;
+
+  constructor(
+    ratePerSecond: number,
+    private readonly reserve: ReserveSlots | undefined,
+    private readonly chunk: number,
+  ) {
+    this.intervalMs = Number.isFinite(ratePerSecond) ? 1000 / ratePerSecond : 0;
+  }
+
+  get unlimited(): boolean {
+    return this.intervalMs === 0;
+  }
+
+  /** Epoch ms at which the next send may start (reserving slots when none is left). */
+  async next(nowMs: number, wanted: number): Promise<number> {
+    if (this.unlimited) return Math.max(nowMs, this.pausedUntil);
+    // A slot that passed unused is not banked: using it late would let a burst through.
+    while (this.slots.length && this.slots[0]! < nowMs - this.intervalMs) this.slots.shift();
+    while (this.slots.length && this.slots[0]! < this.pausedUntil) this.slots.shift();
+    if (this.slots.length === 0) {
+      const n = Math.max(1, Math.min(this.chunk, wanted));
+      const from = Math.max(nowMs, this.pausedUntil);
+      const start = this.reserve ? await this.reserve(n, this.intervalMs, from) : this.localStart(from, n);
+      for (let i = 0; i < n; i++) this.slots.push(start + i * this.intervalMs);
+    }
+    return Math.max(this.slots.shift()!, this.pausedUntil);
+  }
+
+  /** Pauses every send of this process until `untilMs` (a 429). */
+  pause(untilMs: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, untilMs);
+  }
+
+  pausedUntilMs(): number {
+    return this.pausedUntil;
+  }
+
+  // Without a shared source: this process alone keeps the pace.
+  private localNext = 0;
+  private localStart(from: number, n: number): number {
+    const start = Math.max(this.localNext, from);
+    this.localNext = start + n * this.intervalMs;
+    return start;
+  }
+}
+
+export class ChatPacer {
+  private readonly gapMs: number;
+  private readonly last = new Map<number, number>();
+
+  constructor(perChatPerSecond: number) {
+    this.gapMs = 1000 / perChatPerSecond;
+  }
+
+  /** Milliseconds until this client may get another message (0 = now). */
+  waitMs(key: number, nowMs: number): number {
+    const at = this.last.get(key);
+    return at === undefined ? 0 : Math.max(0, at + this.gapMs - nowMs);
+  }
+
+  mark(key: number, nowMs: number): void {
+    this.last.set(key, nowMs);
+    if (this.last.size > 50_000) this.prune(nowMs);
+  }
+
+  prune(nowMs: number): void {
+    for (const [k, at] of this.last) if (at + this.gapMs <= nowMs) this.last.delete(k);
+  }
+}
+
+/** A counting semaphore shared by every dispatch pass of one dispatcher (total concurrency). */
+export class Semaphore {
+  private free: number;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  get available(): number {
+    return this.free;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** Something to wait on that wakes up early when notified (a send finished, a row was queued, stop). */
+export class Wakeup {
+  private waiters = new Set<() => void>();
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiters.add(done);
+    });
+  }
+
+  notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}

@@ -1,0 +1,213 @@
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors/index.js';
+import type { NotificationState } from './types.js';
+
+/** A notification as the API shows it (seed field names). */
+export interface NotificationView {
+  id: number;
+  cliente_id: number | null;
+  cliente_nombre: string | null;
+  tipo: string;
+  canal: string;
+  mensaje: string | null;
+  estado: string;
+  urgente: boolean;
+  intentos: number;
+  proximo_intento: string;
+  ultimo_error: string | null;
+  motivo: string | null;
+  telegram_message_id: number | null;
+  campana_id: number | null;
+  ciclo: string | null;
+  paso: number | null;
+  creado_en: string;
+  enviado_en: string | null;
+}
+
+export interface NotificationFilters {
+  estado?: NotificationState;
+  tipo?: string;
+  cliente_id?: number;
+  campana_id?: number;
+  motivo?: string;
+  /** Local dates (inclusive) on created_at. */
+  desde?: string;
+  hasta?: string;
+  pagina: number;
+  por_pagina: number;
+}
+
+type Row = Record<string, unknown>;
+
+function toView(r: Row): NotificationView {
+  return {
+    id: r['id'] as number,
+    cliente_id: r['client_id'] as number | null,
+    cliente_nombre: r['cliente_nombre'] as string | null,
+    tipo: r['tipo'] as string,
+    canal: r['canal'] as string,
+    mensaje: r['mensaje'] as string | null,
+    estado: r['estado'] as string,
+    urgente: r['urgente'] as boolean,
+    intentos: r['intentos'] as number,
+    proximo_intento: (r['proximo_intento'] as Date).toISOString(),
+    ultimo_error: r['ultimo_error'] as string | null,
+    motivo: r['motivo'] as string | null,
+    telegram_message_id: r['telegram_message_id'] as number | null,
+    campana_id: r['campaign_id'] as number | null,
+    ciclo: r['ciclo'] as string | null,
+    paso: r['paso'] as number | null,
+    creado_en: (r['created_at'] as Date).toISOString(),
+    enviado_en: (r['sent_at'] as Date | null)?.toISOString() ?? null,
+  };
+}
+
+export async function listNotifications(
+  db: Queryable,
+  f: NotificationFilters,
+  timeZone: string,
+): Promise<{ notificaciones: NotificationView[]; total: number }> {
+  const { rows } = await db.query<Row & { total: number }>(
+    `SELECT n.*, c.nombre AS cliente_nombre, count(*) OVER ()::int AS total
+       FROM notifications n LEFT JOIN clients c ON c.id = n.client_id
+      WHERE ($1::text IS NULL OR n.estado = $1) AND ($2::text IS NULL OR n.tipo = $2)
+        AND ($3::int IS NULL OR n.client_id = $3) AND ($4::int IS NULL OR n.campaign_id = $4)
+        AND ($5::text IS NULL OR n.motivo = $5)
+        AND ($6::date IS NULL OR n.created_at >= ($6::date::timestamp AT TIME ZONE $9))
+        AND ($7::date IS NULL OR n.created_at < (($7::date + 1)::timestamp AT TIME ZONE $9))
+      ORDER BY n.id DESC LIMIT $8 OFFSET $10`,
+    [
+      f.estado ?? null,
+      f.tipo ?? null,
+      f.cliente_id ?? null,
+      f.campana_id ?? null,
+      f.motivo ?? null,
+      f.desde ?? null,
+      f.hasta ?? null,
+      f.por_pagina,
+      timeZone,
+      (f.pagina - 1) * f.por_pagina,
+    ],
+  );
+  return { total: rows[0]?.total ?? 0, notificaciones: rows.map(toView) };
+}
+
+export async function getNotification(db: Queryable, id: number): Promise<NotificationView> {
+  const { rows } = await db.query<Row>(
+    `SELECT n.*, c.nombre AS cliente_nombre FROM notifications n LEFT JOIN clients c ON c.id = n.client_id
+      WHERE n.id = $1`,
+    [id],
+  );
+  if (!rows[0]) throw new AppError('NO_ENCONTRADO', `No existe la notificación ${id}.`);
+  return toView(rows[0]);
+}
+
+/** A failed notification goes back to the queue with a fresh attempt budget. */
+export async function retryNotification(db: Queryable, id: number, now: Date): Promise<NotificationView> {
+  const res = await db.query(
+    `UPDATE notifications SET estado = 'pendiente', motivo = NULL, intentos = 0, primer_intento = NULL,
+            proximo_intento = $2, locked_by = NULL, locked_until = NULL, updated_at = $2
+      WHERE id = $1 AND estado = 'fallido'`,
+    [id, now],
+  );
+  if (res.rowCount === 0) {
+    const current = await getNotification(db, id);
+    throw new AppError(
+      'NOTIFICACION_ESTADO',
+      `Solo se reintenta una notificación fallida; la ${id} está ${current.estado}.`,
+    );
+  }
+  return getNotification(db, id);
+}
+
+/** A pending notification is closed without sending (`cancelado`, reason `cancelada_por_usuario`). */
+export async function cancelNotification(db: Queryable, id: number, now: Date): Promise<NotificationView> {
+  const res = await db.query(
+    `UPDATE notifications SET estado = 'cancelado', motivo = 'cancelada_por_usuario', locked_by = NULL,
+            locked_until = NULL, updated_at = $2
+      WHERE id = $1 AND estado = 'pendiente'`,
+    [id, now],
+  );
+  if (res.rowCount === 0) {
+    const current = await getNotification(db, id);
+    throw new AppError(
+      'NOTIFICACION_ESTADO',
+      `Solo se cancela una notificación pendiente; la ${id} está ${current.estado}.`,
+    );
+  }
+  return getNotification(db, id);
+}
+
+export interface NotificationStats {
+  por_tipo: Record<string, { pendientes: number; enviadas: number; fallidas: number; canceladas: number }>;
+  por_dia: { fecha: string; creadas: number; enviadas: number; fallidas: number }[];
+  /** Sent / (sent + failed), in %, over the period; null when nothing finished. */
+  tasa_entrega: number | null;
+  fallos_por_motivo: { motivo: string; total: number }[];
+  cancelaciones_por_motivo: { motivo: string; total: number }[];
+  desde: string;
+  hasta: string;
+}
+
+/** Counts by type, by local day over [desde, hasta], delivery rate and failures by reason. */
+export async function notificationStats(
+  db: Queryable,
+  q: { desde: string; hasta: string; timeZone: string },
+): Promise<NotificationStats> {
+  const range = [q.desde, q.hasta, q.timeZone];
+  const since = `($1::date::timestamp AT TIME ZONE $3)`;
+  const until = `(($2::date + 1)::timestamp AT TIME ZONE $3)`;
+  const byType = await db.query<{
+    tipo: string;
+    pendientes: number;
+    enviadas: number;
+    fallidas: number;
+    canceladas: number;
+  }>(
+    `SELECT tipo, count(*) FILTER (WHERE estado = 'pendiente')::int AS pendientes,
+            count(*) FILTER (WHERE estado = 'enviado')::int AS enviadas,
+            count(*) FILTER (WHERE estado = 'fallido')::int AS fallidas,
+            count(*) FILTER (WHERE estado = 'cancelado')::int AS canceladas
+       FROM notifications GROUP BY tipo ORDER BY tipo`,
+  );
+  const byDay = await db.query<{ fecha: string; creadas: number; enviadas: number; fallidas: number }>(
+    `WITH days AS (
+       SELECT d::date AS fecha FROM generate_series($1::date, $2::date, interval '1 day') d
+     ), created AS (
+       SELECT (created_at AT TIME ZONE $3)::date AS fecha, count(*) AS n FROM notifications
+        WHERE created_at >= ${since} AND created_at < ${until} GROUP BY 1
+     ), sent AS (
+       SELECT (sent_at AT TIME ZONE $3)::date AS fecha, count(*) AS n FROM notifications
+        WHERE sent_at >= ${since} AND sent_at < ${until} AND estado = 'enviado' GROUP BY 1
+     ), failed AS (
+       SELECT (updated_at AT TIME ZONE $3)::date AS fecha, count(*) AS n FROM notifications
+        WHERE estado = 'fallido' AND updated_at >= ${since} AND updated_at < ${until} GROUP BY 1
+     )
+     SELECT days.fecha::text AS fecha, coalesce(created.n, 0)::int AS creadas,
+            coalesce(sent.n, 0)::int AS enviadas, coalesce(failed.n, 0)::int AS fallidas
+       FROM days LEFT JOIN created USING (fecha) LEFT JOIN sent USING (fecha) LEFT JOIN failed USING (fecha)
+      ORDER BY days.fecha`,
+    range,
+  );
+  const reasons = await db.query<{ estado: string; motivo: string; total: number }>(
+    `SELECT estado, coalesce(motivo, 'sin_motivo') AS motivo, count(*)::int AS total FROM notifications
+      WHERE estado IN ('fallido', 'cancelado') AND updated_at >= ${since} AND updated_at < ${until}
+      GROUP BY 1, 2 ORDER BY total DESC, motivo`,
+    range,
+  );
+  const sent = byDay.rows.reduce((a, r) => a + r.enviadas, 0);
+  const failed = byDay.rows.reduce((a, r) => a + r.fallidas, 0);
+  return {
+    por_tipo: Object.fromEntries(byType.rows.map(({ tipo, ...counts }) => [tipo, counts])),
+    por_dia: byDay.rows,
+    tasa_entrega: sent + failed ? Math.round((sent / (sent + failed)) * 10000) / 100 : null,
+    fallos_por_motivo: reasons.rows
+      .filter((r) => r.estado === 'fallido')
+      .map(({ motivo, total }) => ({ motivo, total })),
+    cancelaciones_por_motivo: reasons.rows
+      .filter((r) => r.estado === 'cancelado')
+      .map(({ motivo, total }) => ({ motivo, total })),
+    desde: q.desde,
+    hasta: q.hasta,
+  };
+}

@@ -1,0 +1,19 @@
+export {
+  type ChatButton,
+  type ChatEntry,
+  type Conversation,
+  createSandboxChats,
+  toConversation,
+} from './chat.js';
+export {
+  buildDemoClients,
+  DEMO_CHAT_ID_BASE,
+  DEMO_PLANS,
+  DEMO_SECTORS,
+  type DemoClient,
+  type SeedResult,
+  seedDemoData,
+  seedDemoOnStart,
+} from './demo-data.js';
+export { sandboxRoutes } from './routes.js';
+export { type Sandbox, startSandbox } from './start.js';

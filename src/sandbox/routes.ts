@@ -1,0 +1,184 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../errors/index.js';
+import { errorResponses } from '../http/schemas.js';
+import type { ApiDeps } from '../http/types.js';
+import type { Sandbox } from './start.js';
+
+const tags = ['sandbox'];
+
+const buttonSchema = z.object({
+  texto: z.string(),
+  data: z.string().optional(),
+  url: z.string().optional(),
+  contacto: z.boolean().optional(),
+});
+
+const conversationSchema = z.object({
+  chat_id: z.number(),
+  version: z.number(),
+  mensajes: z.array(
+    z.object({
+      id: z.string(),
+      de: z.enum(['bot', 'cliente', 'sistema']),
+      message_id: z.number().nullable(),
+      texto: z.string(),
+      entidades: z.array(
+        z.object({
+          type: z.string(),
+          offset: z.number(),
+          length: z.number(),
+          url: z.string().optional(),
+          language: z.string().optional(),
+        }),
+      ),
+      botones: z.array(z.array(buttonSchema)).nullable(),
+      fecha: z.string(),
+      editado: z.boolean(),
+    }),
+  ),
+  teclado: z.array(z.array(buttonSchema)).nullable(),
+});
+
+const chatParams = z.object({
+  // Positive: the sandbox plays private chats. At most 15 digits, like every chat id we accept.
+  chatId: z.coerce.number().int().positive().max(999_999_999_999_999),
+});
+const nombre = z.string().trim().max(64).optional();
+
+/**
+ * The sandbox chat page's API: act as a client in a stand-in chat and read what the bot sent there.
+ * Behind the admin token like everything else. Without the sandbox (a real bot token is set) every
+ * action answers 409: a made-up user must never reach the real Telegram.
+ */
+export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  // Long polls end at once when the server closes, so a stop never waits for them.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+
+  const active = (): Sandbox => {
+    if (!deps.sandbox) {
+      throw new AppError(
+        'CONFLICTO',
+        'El modo sandbox no está activo: el servicio usa un bot de Telegram real (TELEGRAM_BOT_TOKEN).',
+      );
+    }
+    return deps.sandbox;
+  };
+
+  app.get(
+    '/api/sandbox',
+    {
+      schema: {
+        tags,
+        summary: 'Estado del modo sandbox (Telegram simulado)',
+        response: {
+          200: z.object({
+            activo: z.boolean(),
+            bot: z.object({ username: z.string(), nombre: z.string() }).nullable(),
+          }),
+        },
+      },
+    },
+    async () => ({ activo: deps.sandbox !== undefined, bot: deps.sandbox?.bot ?? null }),
+  );
+
+  app.get(
+    '/api/sandbox/chats/:chatId',
+    {
+      schema: {
+        tags,
+        summary: 'Conversación de un chat del sandbox (espera cambios con version y esperar)',
+        params: chatParams,
+        querystring: z.object({
+          version: z.coerce.number().int().min(0).optional(),
+          esperar: z.coerce.number().int().min(0).max(25).default(0),
+        }),
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const sandbox = active();
+      const { chatId } = request.params;
+      const { version, esperar } = request.query;
+      if (version !== undefined && esperar > 0) {
+        const signal = AbortSignal.any([closing.signal, abortOnClose(reply.raw)]);
+        await sandbox.chats.waitForChange(chatId, version, esperar * 1000, signal);
+      }
+      return sandbox.chats.conversation(chatId);
+    },
+  );
+
+  app.post(
+    '/api/sandbox/chats/:chatId/mensajes',
+    {
+      schema: {
+        tags,
+        summary: 'Escribir en el chat como el cliente (texto o /comando)',
+        params: chatParams,
+        body: z.object({ texto: z.string().trim().min(1, 'escriba un mensaje').max(4096), nombre }),
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const sandbox = active();
+      await sandbox.chats.sendText(request.params.chatId, request.body.texto, request.body.nombre);
+      return sandbox.chats.conversation(request.params.chatId);
+    },
+  );
+
+  app.post(
+    '/api/sandbox/chats/:chatId/contacto',
+    {
+      schema: {
+        tags,
+        summary: 'Compartir el contacto (teléfono) del cliente con el bot',
+        params: chatParams,
+        body: z.object({
+          telefono: z
+            .string()
+            .trim()
+            .regex(/^\+?[\d\s()-]{6,20}$/, 'escriba un número de teléfono, por ejemplo 0987654321'),
+          nombre,
+        }),
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const sandbox = active();
+      await sandbox.chats.shareContact(request.params.chatId, request.body.telefono, request.body.nombre);
+      return sandbox.chats.conversation(request.params.chatId);
+    },
+  );
+
+  app.post(
+    '/api/sandbox/chats/:chatId/botones',
+    {
+      schema: {
+        tags,
+        summary: 'Tocar un botón de un mensaje del bot',
+        params: chatParams,
+        body: z.object({
+          data: z.string().min(1).max(64),
+          message_id: z.number().int().positive(),
+          nombre,
+        }),
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const sandbox = active();
+      const { data, message_id } = request.body;
+      await sandbox.chats.press(request.params.chatId, data, message_id, request.body.nombre);
+      return sandbox.chats.conversation(request.params.chatId);
+    },
+  );
+};
+
+/** Aborts when the client hangs up (a closed tab must not keep a long poll waiting). */
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.once('close', () => ac.abort());
+  return ac.signal;
+}
