@@ -1,16 +1,34 @@
 import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
 import { importClientsCsv } from './clients/index.js';
+import { type Clock, systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, migrate, openDatabase } from './db/index.js';
+import { audit } from './http/audit.js';
 import { notificationCounts } from './http/routes/notificaciones.js';
+import { createLogger } from './logger.js';
+import {
+  createDispatcher,
+  generatePaymentNotices,
+  toEngineSettings,
+  withGenerationLock,
+} from './notifications/index.js';
+import { createTelegramSender } from './telegram/send.js';
+import { localDate } from './time.js';
 
 const usage = `Uso: teltec <comando>
   migrate                 aplica las migraciones pendientes
   importar <archivo.csv>  importa clientes (actualiza por cédula)
-  estadisticas            muestra clientes con y sin Telegram y notificaciones por estado`;
+  estadisticas            muestra clientes con y sin Telegram y notificaciones por estado
+  generar                 genera hoy los recordatorios y avisos de vencido (idempotente)
+  procesar                envía ahora lo que está en cola (una pasada; necesita TELEGRAM_BOT_TOKEN)`;
 
 /** Staff's hand-run operations; the same code the API runs. Returns the exit code. */
-export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+export async function runCli(
+  argv: string[],
+  out: (line: string) => void = console.log,
+  clock: Clock = systemClock,
+): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'ayuda' || command === '--help') {
     out(usage);
@@ -43,6 +61,51 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
       case 'estadisticas':
         out(JSON.stringify(await notificationCounts({ db }), null, 2));
         return 0;
+      case 'generar': {
+        const now = clock.now();
+        const settings = toEngineSettings(config);
+        const report = await withGenerationLock(db, (tx) =>
+          generatePaymentNotices(tx, settings, { today: localDate(now, config.timeZone), now }),
+        );
+        await audit(db, {
+          actor: 'cli',
+          accion: 'notificaciones.generar',
+          detalles: { total_creadas: report.total_creadas },
+        });
+        out(JSON.stringify(report, null, 2));
+        return 0;
+      }
+      case 'procesar': {
+        if (!config.telegram.token) {
+          out('Sin TELEGRAM_BOT_TOKEN no hay a quién enviar: defínalo (o use el servicio en modo sandbox).');
+          return 2;
+        }
+        const leaseMs = config.engine.leaseSeconds * 1000;
+        const dispatcher = createDispatcher({
+          db,
+          sender: createTelegramSender({
+            token: config.telegram.token,
+            apiRoot: config.telegram.apiRoot,
+            timeoutMs: Math.min(30_000, leaseMs / 2),
+          }),
+          clock,
+          // Logs go to stderr: stdout carries the report.
+          logger: createLogger({ level: config.logLevel, destination: pino.destination(2) }),
+          settings: toEngineSettings(config),
+          options: {
+            ratePerSecond: config.engine.ratePerSecond,
+            perChatPerSecond: config.engine.perChatPerSecond,
+            concurrency: config.engine.concurrency,
+            maxAttempts: config.engine.maxAttempts,
+            paidBroadcast: config.engine.paidBroadcast,
+            leaseMs,
+          },
+        });
+        const report = await dispatcher.runOnce();
+        await dispatcher.stop();
+        out(JSON.stringify(report, null, 2));
+        return dispatcher.state === 'token_invalido' ? 1 : 0;
+      }
       default:
         out(`Comando desconocido: ${command}\n${usage}`);
         return 2;

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
+import { createManualClock } from '../../src/clock.js';
+import { openDatabase } from '../../src/db/index.js';
+import { startStandin } from '../../src/telegram/standin/index.js';
 import { cedulaFor } from '../support/fixtures.js';
 
 describe('CLI', () => {
@@ -23,5 +26,64 @@ describe('CLI', () => {
     expect(await runCli(['estadisticas'], out)).toBe(0);
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ total_clientes: 2, con_telegram: 0 });
     expect(await runCli(['volar'], out)).toBe(2);
+  });
+});
+
+describe('CLI: the engine by hand', () => {
+  it('generar creates the day’s notices once; procesar sends them through Telegram once', async () => {
+    const standin = await startStandin();
+    const dir = mkdtempSync(path.join(tmpdir(), 'teltec-cli-'));
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      DATA_DIR: dir,
+      TELEGRAM_BOT_TOKEN: standin.token,
+      TELEGRAM_API_ROOT: standin.url,
+      SEND_WINDOW: '08:00-20:00',
+      LOG_LEVEL: 'warn',
+    });
+    // 10:00 in Guayaquil on 2026-03-10: inside the send window.
+    const clock = createManualClock('2026-03-10T15:00:00Z');
+    const lines: string[] = [];
+    const out = (l: string) => lines.push(l);
+    try {
+      expect(await runCli(['migrate'], out, clock)).toBe(0);
+      const csv = path.join(dir, 'c.csv');
+      // Paid 27 days ago (reminder window), 35 days ago (overdue), 3 days ago (nothing due).
+      writeFileSync(
+        csv,
+        'cedula,nombre,fecha_ultimo_pago\n' +
+          `${cedulaFor(11)},Ana Recordatorio,2026-02-11\n` +
+          `${cedulaFor(12)},Beto Vencido,2026-02-03\n` +
+          `${cedulaFor(13)},Carla Al Día,2026-03-07\n`,
+      );
+      expect(await runCli(['importar', csv], out, clock)).toBe(0);
+      // Linked to Telegram (as the bot would do), chat = 5100 + n.
+      const db = await openDatabase({ dataDir: dir });
+      for (const n of [11, 12, 13]) {
+        await db.query('UPDATE clients SET chat_id = $1 WHERE cedula = $2', [5100 + n, cedulaFor(n)]);
+      }
+      await db.close();
+
+      expect(await runCli(['generar'], out, clock)).toBe(0);
+      const first = JSON.parse(lines.at(-1)!);
+      expect(first.por_tipo.recordatorio_pago.creadas).toBe(1);
+      expect(first.por_tipo.pago_vencido.creadas).toBe(1);
+      expect(await runCli(['generar'], out, clock)).toBe(0);
+      expect(JSON.parse(lines.at(-1)!).total_creadas).toBe(0);
+
+      expect(await runCli(['procesar'], out, clock)).toBe(0);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ enviadas: 2, fallidas: 0 });
+      expect(standin.sent.map((m) => m.chat_id).sort()).toEqual([5111, 5112]);
+      expect(await runCli(['procesar'], out, clock)).toBe(0);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ enviadas: 0 });
+      expect(standin.sent).toHaveLength(2);
+
+      delete process.env.TELEGRAM_BOT_TOKEN;
+      expect(await runCli(['procesar'], out, clock)).toBe(2);
+      expect(lines.at(-1)).toContain('TELEGRAM_BOT_TOKEN');
+    } finally {
+      process.env = saved;
+      await standin.close();
+    }
   });
 });

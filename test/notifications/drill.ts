@@ -116,6 +116,7 @@ export async function runCrashDrill(o: DrillOptions): Promise<DrillReport> {
       body: JSON.stringify({ mensaje: 'Simulacro {nombre}', urgente: true, filtros: {} }),
     });
     if (res.status !== 201) throw new Error(`masiva: ${res.status} ${await res.text()}`);
+    const campaignId = ((await res.json()) as { campana: { id: number } }).campana.id;
     log(`campaña de ${o.messages} creada`);
 
     const unique = () => new Set(standin.sent.map((m) => m.chat_id)).size;
@@ -135,9 +136,17 @@ export async function runCrashDrill(o: DrillOptions): Promise<DrillReport> {
       await standin.waitForSent(() => standin.sent.length > before, 120_000);
       resumeMs.push(Date.now() - killedAt);
     }
+    // Done when the database says so: every row recorded (the sends in flight at a kill were
+    // delivered but not recorded; their rows come back when the lease expires and go again).
     const deadline = Date.now() + 180_000;
-    while (unique() < o.messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 300));
+    const pending = async () => {
+      const r = await fetch(`${svc!.address}/api/campanas/${campaignId}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const body = (await r.json()) as { progreso: { pendientes: number } };
+      return body.progreso.pendientes;
+    };
+    while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     svc.child.kill('SIGTERM');
     const exit = await svc.exit;
     svc = undefined;
