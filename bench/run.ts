@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   despacho: async () => (await import('./engine-dispatch.js')).run(),
   simulacro: async () => (await import('./engine-crash.js')).run(),
   webhook: async () => (await import('./webhook.js')).benchWebhook(),
+  admin: async () => (await import('./admin.js')).run(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

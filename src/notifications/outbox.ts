@@ -107,6 +107,14 @@ export interface AttemptRow {
 /** Reasons a row is not sent that mean "it was never deliverable" (fallido) rather than "no longer true". */
 export const UNDELIVERABLE = ['sin_telegram', 'blocked', 'deactivated', 'chat_not_found'] as const;
 
+export interface AttemptOptions {
+  worker: string;
+  now: Date;
+  leaseMs: number;
+  today: string;
+  settings: EngineSettings;
+}
+
 /**
  * Begins one attempt: re-checks that the row is still ours and pending and that it is still true
  * (payment notices: same cycle, still the current step, client eligible; campaigns: not
@@ -116,30 +124,42 @@ export const UNDELIVERABLE = ['sin_telegram', 'blocked', 'deactivated', 'chat_no
  */
 export async function beginAttempt(
   db: Queryable,
-  a: {
+  a: AttemptOptions & {
     id: number;
-    worker: string;
-    now: Date;
-    leaseMs: number;
-    today: string;
-    settings: EngineSettings;
     /** false when retrying a send Telegram refused with 429: that is not the row's attempt. */
     countAttempt: boolean;
   },
 ): Promise<AttemptRow | undefined> {
-  const { rows } = await db.query<AttemptRow>(
-    `WITH cur AS (
-       SELECT n.id, n.tipo, n.ciclo, n.paso, n.client_id AS cid, c.id AS client_exists,
+  return (await beginAttempts(db, [{ id: a.id, countAttempt: a.countAttempt }], a))[0];
+}
+
+/**
+ * `beginAttempt` for many rows in one statement (the dispatcher gathers the rows about to be sent
+ * while the previous statement runs: group commit). Returns the rows that are still ours, in no
+ * particular order; a row missing from the answer is no longer ours.
+ */
+export async function beginAttempts(
+  db: Queryable,
+  rows: readonly { id: number; countAttempt: boolean }[],
+  a: AttemptOptions,
+): Promise<AttemptRow[]> {
+  if (rows.length === 0) return [];
+  const { rows: out } = await db.query<AttemptRow>(
+    `WITH req AS (
+       SELECT * FROM unnest($1::bigint[], $10::boolean[]) AS r(id, count_attempt)
+     ), cur AS (
+       SELECT n.id, req.count_attempt, n.tipo, n.ciclo, n.paso, n.client_id AS cid, c.id AS client_exists,
               c.chat_id AS client_chat, n.chat_id AS row_chat, c.telegram_blocked, c.telegram_unreachable,
               c.estado AS client_estado, c.pref_ofertas, c.pref_mantenimiento,
               c.nombre, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
               teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $6) AS due,
               cp.estado AS campana_estado, cp.mensaje AS campana_mensaje, cp.plantilla AS campana_plantilla
-         FROM notifications n
+         FROM req
+         JOIN notifications n ON n.id = req.id
          LEFT JOIN clients c ON c.id = n.client_id
          LEFT JOIN plans p ON p.id = c.plan_id
          LEFT JOIN campaigns cp ON cp.id = n.campaign_id
-        WHERE n.id = $1 AND n.estado = 'pendiente' AND n.locked_by = $2
+        WHERE n.estado = 'pendiente' AND n.locked_by = $2
      ), v AS (
        SELECT cur.*, CASE
            WHEN campana_estado = 'cancelada' THEN 'campana_cancelada'
@@ -162,7 +182,7 @@ export async function beginAttempt(
                        WHEN v.why IN ('sin_telegram', 'blocked', 'deactivated', 'chat_not_found') THEN 'fallido'
                        ELSE 'cancelado' END,
          motivo = v.why,
-         intentos = n.intentos + CASE WHEN v.why IS NULL AND $10::boolean THEN 1 ELSE 0 END,
+         intentos = n.intentos + CASE WHEN v.why IS NULL AND v.count_attempt THEN 1 ELSE 0 END,
          primer_intento = CASE WHEN v.why IS NULL THEN COALESCE(n.primer_intento, $3) ELSE n.primer_intento END,
          locked_until = CASE WHEN v.why IS NULL THEN $3::timestamptz + $4 * interval '1 millisecond' END,
          locked_by = CASE WHEN v.why IS NULL THEN n.locked_by END,
@@ -174,7 +194,7 @@ export async function beginAttempt(
                n.ciclo, n.client_id, n.campaign_id, n.chat_id, v.nombre, v.plan_id, v.plan, v.precio,
                v.velocidad, v.due AS vencimiento, v.campana_mensaje, v.campana_plantilla`,
     [
-      a.id,
+      rows.map((r) => r.id),
       a.worker,
       a.now,
       a.leaseMs,
@@ -183,10 +203,10 @@ export async function beginAttempt(
       a.settings.overdueRepeatDays,
       a.settings.overdueMaxNotices,
       a.settings.notifySuspended,
-      a.countAttempt,
+      rows.map((r) => r.countAttempt),
     ],
   );
-  return rows[0];
+  return out;
 }
 
 /** The end of an attempt (or of a claim that was never attempted). */

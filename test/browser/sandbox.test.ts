@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type ServiceProcess, spawnService } from '../support/process.js';
 import { describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
-import { screenshotOnFailure, signIn, watchErrors } from './support/page.js';
+import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support/page.js';
 
 const TOKEN = 'sandbox-admin-token-0123456789';
 
@@ -159,6 +159,34 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
     expect(chat.mensajes.some((m: { texto: string }) => m.texto.includes('mantenimiento en Cumbayá'))).toBe(
       true,
     );
+    expect(errors).toEqual([]);
+  });
+  it('payment notices on demand from the sandbox page; the dashboard then shows what was sent', async () => {
+    const p = await open();
+    await signIn(p, svc.address, TOKEN);
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const stats = async () =>
+      (await (await fetch(`${svc.address}/api/notificaciones/estadisticas/`, { headers })).json()) as {
+        notificaciones: { enviadas: number; pendientes: number };
+      };
+    const before = (await stats()).notificaciones.enviadas;
+    await p.goto(`${svc.address}/sandbox`);
+    await p.click('button:has-text("Generar avisos de pago")');
+    const report = p.locator('text=/Se crearon \\d+ avisos/');
+    await report.waitFor();
+    const created = Number((await report.textContent())!.match(/Se crearon (\d+)/)![1]);
+    expect(created).toBeGreaterThan(0);
+    // The dispatcher sends them on its own (the send window is the whole day here).
+    await expect.poll(async () => (await stats()).notificaciones.pendientes, { timeout: 20_000 }).toBe(0);
+    const after = (await stats()).notificaciones.enviadas;
+    expect(after).toBeGreaterThan(before);
+
+    await p.goto(`${svc.address}/#/`);
+    await p.waitForSelector('[data-cifra=enviadas] [data-valor]');
+    expect(await shownNumber(p, 'enviadas')).toBe(after);
+    expect(await shownNumber(p, 'vinculados')).toBeGreaterThan(0);
+    await p.waitForSelector('#por-dia svg');
+    await screenshot(p, 'sandbox-resumen');
     expect(errors).toEqual([]);
   });
 });
