@@ -220,6 +220,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   async function flushLoop(): Promise<void> {
     let failures = 0;
+    await new Promise((r) => setImmediate(r)); // gather the outcomes of one burst (see beginLoop)
     while (buffer.length) {
       const batch = buffer.splice(0, 1000);
       try {
@@ -270,6 +271,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   async function beginLoop(): Promise<void> {
+    // One turn of the event loop first: the embedded database answers within microtasks, so
+    // without it the rows of one burst would never meet in a statement.
+    await new Promise((r) => setImmediate(r));
     while (beginQueue.length) {
       const batch = beginQueue.splice(0, 500);
       const now = clock.now();

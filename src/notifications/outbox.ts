@@ -154,12 +154,12 @@ export async function beginAttempts(
               c.nombre, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
               teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $6) AS due,
               cp.estado AS campana_estado, cp.mensaje AS campana_mensaje, cp.plantilla AS campana_plantilla
-         FROM req
-         JOIN notifications n ON n.id = req.id
+         FROM notifications n
+         JOIN req ON req.id = n.id
          LEFT JOIN clients c ON c.id = n.client_id
          LEFT JOIN plans p ON p.id = c.plan_id
          LEFT JOIN campaigns cp ON cp.id = n.campaign_id
-        WHERE n.estado = 'pendiente' AND n.locked_by = $2
+        WHERE n.id = ANY($1::bigint[]) AND n.estado = 'pendiente' AND n.locked_by = $2
      ), v AS (
        SELECT cur.*, CASE
            WHEN campana_estado = 'cancelada' THEN 'campana_cancelada'
