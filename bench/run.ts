@@ -8,6 +8,7 @@ import { benchStartup } from './startup.js';
 const benches: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   generacion: async () => (await import('./engine-generation.js')).run(),
+  memoria: async () => (await import('./memory.js')).run(),
   reclamo: async () => (await import('./engine-claim.js')).run(),
   despacho: async () => (await import('./engine-dispatch.js')).run(),
   simulacro: async () => (await import('./engine-crash.js')).run(),

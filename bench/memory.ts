@@ -1,0 +1,120 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPgliteDb, createPostgresDb, type Db, migrate } from '../src/db/index.js';
+import { fmt, heading, line, postgresAvailable, postgresUrl, seedManyClients } from './engine-support.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const TOKEN = 'bench-admin-token-0123456789';
+
+function memMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/**
+ * Memory of the built service holding 100,000 clients: at rest, after the day's generation, and
+ * after the heaviest reads staff do (a page of clients, statistics, the CSV export of all).
+ * Target: ≤ 512 MB. On PGlite (the database lives inside the process) and on PostgreSQL.
+ */
+export async function run(): Promise<void> {
+  heading('Memoria del servicio con 100.000 clientes');
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.mjs')], { stdio: 'inherit' });
+  const kinds: ('pglite' | 'postgres')[] = ['pglite'];
+  if (await postgresAvailable()) kinds.push('postgres');
+  for (const kind of kinds) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'teltec-mem-'));
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'warn',
+    };
+    let dropDb: (() => Promise<void>) | undefined;
+    let db: Db;
+    if (kind === 'pglite') {
+      db = await createPgliteDb(path.join(dataDir, 'pglite'));
+    } else {
+      const name = `teltec_mem_${randomBytes(4).toString('hex')}`;
+      const admin = await createPostgresDb(postgresUrl, { max: 1 });
+      await admin.exec(`CREATE DATABASE ${name}`);
+      await admin.close();
+      const url = new URL(postgresUrl);
+      url.pathname = `/${name}`;
+      env.DATABASE_URL = url.toString();
+      db = await createPostgresDb(env.DATABASE_URL, { max: 1 });
+      dropDb = async () => {
+        const a = await createPostgresDb(postgresUrl, { max: 1 });
+        await a.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await a.close();
+      };
+    }
+    await migrate(db);
+    await seedManyClients(db, 100_000);
+    await db.close();
+
+    // LOG_LEVEL=warn: the address comes from the listening line, so ask for info on stdout.
+    const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const address = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /"address":"([^"]+)"/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', () => reject(new Error(`exited: ${out}`)));
+      });
+      child.stdout!.resume();
+      const get = async (p: string, method = 'GET') => {
+        const r = await fetch(`${address}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+        const body = Buffer.from(await r.arrayBuffer());
+        if (!r.ok) throw new Error(`${method} ${p}: ${r.status}`);
+        return body;
+      };
+      const pending = async () =>
+        JSON.parse((await get('/api/notificaciones/estadisticas/')).toString()).notificaciones.pendientes;
+      await new Promise((r) => setTimeout(r, 2000));
+      // At start the scheduler catches up today's generation if 08:00 has passed; the POST then
+      // creates nothing. Either way the day's notices exist after it.
+      const rest = memMb(child.pid!);
+      const startPending = await pending();
+      const report = JSON.parse((await get('/api/notificaciones/generar-automaticas/', 'POST')).toString());
+      const gen = memMb(child.pid!);
+      const queued = await pending();
+      await get('/api/clientes?pagina=2000&por_pagina=50');
+      await get('/api/clientes?buscar=Cliente%209999');
+      await get('/api/notificaciones/estadisticas/');
+      await get('/api/notificaciones/telegram/estadisticas/');
+      await get('/api/notificaciones/?por_pagina=100');
+      await get('/api/clientes/exportar');
+      const after = memMb(child.pid!);
+      line(
+        `${kind}: en reposo tras arrancar (${fmt(startPending)} avisos ya en cola)`,
+        `${fmt(rest.rss)} MB RSS`,
+      );
+      line(
+        `${kind}: tras POST generar-automaticas (creó ${fmt(report.total_creadas)}; ${fmt(queued)} en cola)`,
+        `${fmt(gen.rss)} MB RSS`,
+      );
+      line(
+        `${kind}: tras listas, estadísticas y exportar el CSV de todos`,
+        `${fmt(after.rss)} MB RSS, pico ${fmt(after.peak)} MB (meta ≤ 512 MB)`,
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await dropDb?.();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
