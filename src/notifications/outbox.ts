@@ -144,57 +144,14 @@ export async function beginAttempts(
   a: AttemptOptions,
 ): Promise<AttemptRow[]> {
   if (rows.length === 0) return [];
+  // The statement lives in teltec_begin_attempts (migrations/004): a PL/pgSQL function keeps its
+  // plan for the session, and planning it cost more than running it.
   const { rows: out } = await db.query<AttemptRow>(
-    `WITH req AS (
-       SELECT * FROM unnest($1::bigint[], $10::boolean[]) AS r(id, count_attempt)
-     ), cur AS (
-       SELECT n.id, req.count_attempt, n.tipo, n.ciclo, n.paso, n.client_id AS cid, c.id AS client_exists,
-              c.chat_id AS client_chat, n.chat_id AS row_chat, c.telegram_blocked, c.telegram_unreachable,
-              c.estado AS client_estado, c.pref_ofertas, c.pref_mantenimiento,
-              c.nombre, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
-              teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $6) AS due,
-              cp.estado AS campana_estado, cp.mensaje AS campana_mensaje, cp.plantilla AS campana_plantilla
-         FROM notifications n
-         JOIN req ON req.id = n.id
-         LEFT JOIN clients c ON c.id = n.client_id
-         LEFT JOIN plans p ON p.id = c.plan_id
-         LEFT JOIN campaigns cp ON cp.id = n.campaign_id
-        WHERE n.id = ANY($1::bigint[]) AND n.estado = 'pendiente' AND n.locked_by = $2
-     ), v AS (
-       SELECT cur.*, CASE
-           WHEN campana_estado = 'cancelada' THEN 'campana_cancelada'
-           WHEN tipo IN ('recordatorio_pago', 'pago_vencido') AND NOT (client_estado = 'activo'
-                OR ($9::boolean AND client_estado = 'suspendido')) THEN 'cliente_' || client_estado
-           WHEN tipo IN ('recordatorio_pago', 'pago_vencido') AND due IS DISTINCT FROM ciclo THEN 'pago_recibido'
-           WHEN tipo = 'recordatorio_pago' AND $5::date >= ciclo THEN 'vencido_antes_de_enviar'
-           WHEN tipo = 'pago_vencido' AND LEAST(($5::date - ciclo) / $7::int, $8::int - 1) <> paso THEN 'reemplazada'
-           WHEN tipo = 'oferta' AND NOT pref_ofertas THEN 'preferencia'
-           WHEN tipo = 'mantenimiento' AND NOT pref_mantenimiento THEN 'preferencia'
-           WHEN cid IS NOT NULL AND client_chat IS NULL THEN 'sin_telegram'
-           WHEN cid IS NULL AND row_chat IS NULL THEN 'sin_telegram'
-           WHEN telegram_blocked THEN 'blocked'
-           WHEN telegram_unreachable IS NOT NULL THEN telegram_unreachable
-         END AS why
-         FROM cur
-     )
-     UPDATE notifications n SET
-         estado = CASE WHEN v.why IS NULL THEN 'pendiente'
-                       WHEN v.why IN ('sin_telegram', 'blocked', 'deactivated', 'chat_not_found') THEN 'fallido'
-                       ELSE 'cancelado' END,
-         motivo = v.why,
-         intentos = n.intentos + CASE WHEN v.why IS NULL AND v.count_attempt THEN 1 ELSE 0 END,
-         primer_intento = CASE WHEN v.why IS NULL THEN COALESCE(n.primer_intento, $3) ELSE n.primer_intento END,
-         locked_until = CASE WHEN v.why IS NULL THEN $3::timestamptz + $4 * interval '1 millisecond' END,
-         locked_by = CASE WHEN v.why IS NULL THEN n.locked_by END,
-         chat_id = COALESCE(v.client_chat, n.chat_id),
-         updated_at = $3
-       FROM v
-      WHERE n.id = v.id AND n.estado = 'pendiente' AND n.locked_by = $2
-     RETURNING n.id, n.estado, n.motivo, n.intentos, n.primer_intento, n.tipo, n.urgente, n.mensaje, n.datos,
-               n.ciclo, n.client_id, n.campaign_id, n.chat_id, v.nombre, v.plan_id, v.plan, v.precio,
-               v.velocidad, v.due AS vencimiento, v.campana_mensaje, v.campana_plantilla`,
+    `SELECT * FROM teltec_begin_attempts($1::bigint[], $2::boolean[], $3::text, $4::timestamptz,
+                                         $5::float8, $6::date, $7::int, $8::int, $9::int, $10::boolean)`,
     [
       rows.map((r) => r.id),
+      rows.map((r) => r.countAttempt),
       a.worker,
       a.now,
       a.leaseMs,
@@ -203,7 +160,6 @@ export async function beginAttempts(
       a.settings.overdueRepeatDays,
       a.settings.overdueMaxNotices,
       a.settings.notifySuspended,
-      rows.map((r) => r.countAttempt),
     ],
   );
   return out;
