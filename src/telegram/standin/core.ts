@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ApiError, badRequest, forbidden, tooManyRequests } from './errors.js';
 import { FaultPlan } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
@@ -78,6 +79,8 @@ export class StandinCore implements UserHost {
   private callbackQuerySeq = 0;
 
   constructor(opts: StandinOptions) {
+    // Every request in flight sleeps on this signal: hundreds at once is normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
     this.token = opts.token ?? DEFAULT_TOKEN;
     this.botInfo = { ...DEFAULT_BOT_INFO, ...opts.botInfo, is_bot: true };
     this.latencyMs = nonNegative(opts.latencyMs ?? 0, 'latencyMs');

@@ -277,7 +277,15 @@ async function renderTelegram(el, tg, ajustes, opt) {
         'dl',
         { class: 'kv' },
         h('dt', null, 'Modo'),
-        h('dd', null, w.modo === 'webhook' ? 'Webhook' : 'Long polling (el servicio consulta a Telegram)'),
+        h(
+          'dd',
+          { dataset: { modo: a.modo_telegram } },
+          a.modo_telegram === 'sandbox'
+            ? 'Sandbox: Telegram simulado dentro del servicio'
+            : w.modo === 'webhook'
+              ? 'Webhook'
+              : 'Long polling (el servicio consulta a Telegram)',
+        ),
         w.url ? [h('dt', null, 'Webhook'), h('dd', { class: 'mono small' }, w.url)] : null,
         h('dt', null, 'Pendientes'),
         h('dd', { dataset: { cifra: 'pendientes_telegram', valor: w.pendientes } }, fmt.n(w.pendientes)),
