@@ -30,8 +30,8 @@ describeEachDb('two dispatchers on one database', (ctx) => {
 
   it('send each row exactly once and together stay under the global rate', async () => {
     // PostgreSQL: two pools, as two service instances would have. PGlite: one database, two senders.
-    const rows = ctx.kind === 'postgres' ? 2000 : 1000;
-    const rate = ctx.kind === 'postgres' ? 600 : 400;
+    const rows = ctx.kind === 'postgres' ? 5000 : 1000;
+    const rate = ctx.kind === 'postgres' ? 1000 : 400;
     const chats = Array.from({ length: rows }, () => nextChatId());
     await seedClients(
       ctx.db,

@@ -244,6 +244,29 @@ describeEachDb('outbox dispatcher', (ctx) => {
     expect(await metrics.registry.getSingleMetricAsString('teltec_telegram_429_total')).toContain(' 2');
   });
 
+  it('a 429 storm (sender far above the limit Telegram enforces): it waits each time and loses nothing', async () => {
+    const { chats } = await linkedClients(ctx.db, 60);
+    await queueManual(
+      ctx.db,
+      (await ctx.db.query<{ id: number }>('SELECT id FROM clients')).rows.map((r) => r.id),
+    );
+    // Telegram allows 20 msg/s; the sender is set to 200 msg/s: every burst ends in 429s.
+    standin.setLimits({ globalPerSecond: 20, burst: 20 });
+    const d = track(testDispatcher(ctx.db, sender, { options: { concurrency: 8, ratePerSecond: 200 } }));
+    const report = await d.runOnce();
+    expect(report.enviadas).toBe(60);
+    expect(report.fallidas).toBe(0);
+    expect(report.limitadas).toBeGreaterThanOrEqual(2);
+    expect(standin.stats.tooMany).toBe(report.limitadas);
+    expect(await countByState(ctx.db)).toEqual({ enviado: 60 });
+    for (const chat of chats) expect(standin.sentTo(chat)).toHaveLength(1);
+    // A 429 is Telegram's pacing, not the row's failure: no attempt counted for it.
+    const { rows } = await ctx.db.query<{ max: number }>(
+      'SELECT max(intentos)::int AS max FROM notifications',
+    );
+    expect(rows[0]!.max).toBe(1);
+  });
+
   it('an absurd retry_after is capped and the row re-queued', async () => {
     const { ids, chats } = await linkedClients(ctx.db, 2);
     await queueManual(ctx.db, ids);
