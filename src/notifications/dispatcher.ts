@@ -261,12 +261,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     resolve: (a: AttemptRow | undefined) => void;
     reject: (err: unknown) => void;
   }[] = [];
-  let beginning: Promise<void> | undefined;
+  let beginning = false;
 
   function begin(row: QueuedRow): Promise<AttemptRow | undefined> {
     return new Promise((resolve, reject) => {
       beginQueue.push({ id: row.id, countAttempt: row.countAttempt, resolve, reject });
-      beginning ??= beginLoop();
+      if (!beginning) {
+        beginning = true;
+        void beginLoop();
+      }
     });
   }
 
@@ -291,7 +294,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         for (const b of batch) b.reject(err);
       }
     }
-    beginning = undefined;
+    beginning = false;
   }
 
   // ------------------------------------------------------------------ one row
