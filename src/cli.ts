@@ -7,13 +7,7 @@ import { DataDirLockedError, migrate, openDatabase } from './db/index.js';
 import { audit } from './http/audit.js';
 import { notificationCounts } from './http/routes/notificaciones.js';
 import { createLogger } from './logger.js';
-import {
-  createDispatcher,
-  generatePaymentNotices,
-  toEngineSettings,
-  withGenerationLock,
-} from './notifications/index.js';
-import { createTelegramSender } from './telegram/send.js';
+import { dispatcherFromConfig, generateUnderLock, toEngineSettings } from './notifications/index.js';
 import { localDate } from './time.js';
 
 const usage = `Uso: teltec <comando>
@@ -63,44 +57,33 @@ export async function runCli(
         return 0;
       case 'generar': {
         const now = clock.now();
-        const settings = toEngineSettings(config);
-        const report = await withGenerationLock(db, (tx) =>
-          generatePaymentNotices(tx, settings, { today: localDate(now, config.timeZone), now }),
-        );
-        await audit(db, {
-          actor: 'cli',
-          accion: 'notificaciones.generar',
-          detalles: { total_creadas: report.total_creadas },
+        const report = await db.transaction(async (tx) => {
+          const r = await generateUnderLock(tx, toEngineSettings(config), {
+            today: localDate(now, config.timeZone),
+            now,
+          });
+          await audit(tx, {
+            actor: 'cli',
+            accion: 'notificaciones.generar',
+            detalles: { total_creadas: r.total_creadas },
+          });
+          return r;
         });
         out(JSON.stringify(report, null, 2));
         return 0;
       }
       case 'procesar': {
-        if (!config.telegram.token) {
-          out('Sin TELEGRAM_BOT_TOKEN no hay a quién enviar: defínalo (o use el servicio en modo sandbox).');
-          return 2;
-        }
-        const leaseMs = config.engine.leaseSeconds * 1000;
-        const dispatcher = createDispatcher({
+        const dispatcher = dispatcherFromConfig({
           db,
-          sender: createTelegramSender({
-            token: config.telegram.token,
-            apiRoot: config.telegram.apiRoot,
-            timeoutMs: Math.min(30_000, leaseMs / 2),
-          }),
+          config,
           clock,
           // Logs go to stderr: stdout carries the report.
           logger: createLogger({ level: config.logLevel, destination: pino.destination(2) }),
-          settings: toEngineSettings(config),
-          options: {
-            ratePerSecond: config.engine.ratePerSecond,
-            perChatPerSecond: config.engine.perChatPerSecond,
-            concurrency: config.engine.concurrency,
-            maxAttempts: config.engine.maxAttempts,
-            paidBroadcast: config.engine.paidBroadcast,
-            leaseMs,
-          },
         });
+        if (!dispatcher) {
+          out('Sin TELEGRAM_BOT_TOKEN no hay a quién enviar: defínalo (o use el servicio en modo sandbox).');
+          return 2;
+        }
         const report = await dispatcher.runOnce();
         await dispatcher.stop();
         out(JSON.stringify(report, null, 2));

@@ -6,14 +6,13 @@ import { DataDirLockedError, type Db, migrate, openDatabase } from './db/index.j
 import { buildApi } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import {
-  createDispatcher,
   createEngineMetrics,
+  dispatcherFromConfig,
   engineJobs,
   toEngineSettings,
 } from './notifications/index.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
-import { createTelegramSender } from './telegram/send.js';
 
 /**
  * The only place that reads config, wires the parts, starts them and stops them.
@@ -65,31 +64,15 @@ export async function startService(config: Config, logger: Logger) {
   // The dispatcher sends the outbox (always on); the scheduler runs the daily generation.
   const engineSettings = toEngineSettings(config);
   const metrics = createEngineMetrics();
-  const leaseMs = config.engine.leaseSeconds * 1000;
-  const dispatcher = config.telegram.token
-    ? createDispatcher({
-        db,
-        sender: createTelegramSender({
-          token: config.telegram.token,
-          apiRoot: config.telegram.apiRoot,
-          timeoutMs: Math.min(30_000, leaseMs / 2),
-        }),
-        clock: systemClock,
-        logger,
-        settings: engineSettings,
-        metrics,
-        options: {
-          ratePerSecond: config.engine.ratePerSecond,
-          perChatPerSecond: config.engine.perChatPerSecond,
-          concurrency: config.engine.concurrency,
-          maxAttempts: config.engine.maxAttempts,
-          paidBroadcast: config.engine.paidBroadcast,
-          leaseMs,
-          // One process owns an embedded database: what it finds claimed, a dead process claimed.
-          releaseOrphansAtStart: db.kind === 'pglite',
-        },
-      })
-    : undefined;
+  // One process owns an embedded database: what it finds claimed, a dead process claimed.
+  const dispatcher = dispatcherFromConfig({
+    db,
+    config,
+    clock: systemClock,
+    logger,
+    metrics,
+    releaseOrphansAtStart: db.kind === 'pglite',
+  });
   if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
   const scheduler = createScheduler({
     db,

@@ -19,3 +19,14 @@ export const errorResponses = {
   409: errorSchema,
   422: errorSchema,
 } as const;
+
+/** Telegram chat ids: the seed sends them as strings ("123456789"); numbers are accepted too. */
+export const chatIdSchema = z
+  .union([
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d{1,15}$/, 'debe ser un número de chat de Telegram'),
+    z.number().int(),
+  ])
+  .transform((v) => Number(v));

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.js';
+import type { EngineMetrics } from './metrics.js';
 import type { EngineSettings } from './types.js';
 
 /**
@@ -131,7 +132,7 @@ export function ruleParams(settings: EngineSettings, today: string, now: Date): 
 /**
  * Runs every rule for `today` (the provider's local date). Idempotent; safe to run concurrently
  * with the sender. Callers that may run at the same time as another instance SHOULD hold the
- * generation lock (see `withGenerationLock`).
+ * generation lock (see `generateUnderLock`).
  */
 export async function generatePaymentNotices(
   db: Queryable,
@@ -149,15 +150,21 @@ export async function generatePaymentNotices(
   };
 }
 
-/** Runs `fn` in a transaction holding the generation lock: one generation at a time across instances. */
-export async function withGenerationLock<T>(
-  db: { transaction<R>(fn: (tx: Queryable) => Promise<R>): Promise<R> },
-  fn: (tx: Queryable) => Promise<T>,
-): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
-    return fn(tx);
-  });
+/**
+ * `generatePaymentNotices` holding the generation lock until the end of the transaction `tx`
+ * (one generation at a time across instances), with the created rows counted in the metrics.
+ * The API, the CLI and the daily job all generate through here.
+ */
+export async function generateUnderLock(
+  tx: Queryable,
+  settings: EngineSettings,
+  at: { today: string; now: Date },
+  metrics?: EngineMetrics,
+): Promise<GenerationReport> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
+  const report = await generatePaymentNotices(tx, settings, at);
+  for (const [tipo, c] of Object.entries(report.por_tipo)) metrics?.generated.inc({ tipo }, c.creadas);
+  return report;
 }
 
 export interface UnreachableClient {

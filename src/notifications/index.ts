@@ -17,13 +17,14 @@ export {
   type DispatcherOptions,
   type PassReport,
 } from './dispatcher.js';
+export { dispatcherFromConfig } from './from-config.js';
 export {
   type GenerationReport,
   generatePaymentNotices,
+  generateUnderLock,
   listUnreachableDue,
   type RuleCount,
   type UnreachableClient,
-  withGenerationLock,
 } from './generator.js';
 export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idempotency.js';
 export { engineJobs } from './jobs.js';

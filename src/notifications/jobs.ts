@@ -1,5 +1,5 @@
 import type { ScheduledJob } from '../scheduler/index.js';
-import { type GenerationReport, generatePaymentNotices } from './generator.js';
+import { type GenerationReport, generateUnderLock } from './generator.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
 import type { EngineMetrics } from './metrics.js';
 import type { EngineSettings } from './types.js';
@@ -19,10 +19,12 @@ export function engineJobs(deps: {
       name: 'generacion_diaria',
       dailyAt: deps.dailyRunAt,
       async run(tx, { now }) {
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
-        const report = await generatePaymentNotices(tx, deps.settings, { today: calendar.date(now), now });
-        for (const [tipo, c] of Object.entries(report.por_tipo))
-          deps.metrics?.generated.inc({ tipo }, c.creadas);
+        const report = await generateUnderLock(
+          tx,
+          deps.settings,
+          { today: calendar.date(now), now },
+          deps.metrics,
+        );
         if (report.total_creadas > 0) deps.onGenerated?.(report);
         return { ...report };
       },

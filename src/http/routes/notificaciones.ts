@@ -9,7 +9,7 @@ import {
   createCampaign,
   createManualNotification,
   fingerprintOf,
-  generatePaymentNotices,
+  generateUnderLock,
   getNotification,
   listNotifications,
   listUnreachableDue,
@@ -19,13 +19,12 @@ import {
   previewCampaign,
   retryNotification,
   toEngineSettings,
-  withGenerationLock,
   withIdempotencyKey,
 } from '../../notifications/index.js';
 import { daysBetween, localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
-import { errorResponses, errorSchema, idParams } from '../schemas.js';
+import { chatIdSchema, errorResponses, errorSchema, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 import { campaignSchema } from './campaigns.js';
 import { clientViewSchema } from './clients.js';
@@ -52,17 +51,6 @@ const notificationSchema = z.object({
   creado_en: z.string(),
   enviado_en: z.string().nullable(),
 });
-
-/** Telegram chat ids: the seed sends them as strings ("123456789"); numbers are accepted too. */
-export const chatIdSchema = z
-  .union([
-    z
-      .string()
-      .trim()
-      .regex(/^-?\d{1,15}$/, 'debe ser un número de chat de Telegram'),
-    z.number().int(),
-  ])
-  .transform((v) => Number(v));
 
 /** Pending = the seed's "pendiente"; counts by state as the old /estadisticas/ answered them. */
 export async function notificationCounts(deps: Pick<ApiDeps, 'db'>) {
@@ -280,12 +268,14 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     },
     async (request) => {
       const now = deps.clock.now();
-      const report = await withGenerationLock(deps.db, (tx) =>
-        generatePaymentNotices(tx, settings, { today: localDate(now, deps.config.timeZone), now }),
+      const report = await deps.db.transaction((tx) =>
+        generateUnderLock(
+          tx,
+          settings,
+          { today: localDate(now, deps.config.timeZone), now },
+          deps.engine?.metrics,
+        ),
       );
-      for (const [tipo, c] of Object.entries(report.por_tipo)) {
-        deps.engine?.metrics?.generated.inc({ tipo }, c.creadas);
-      }
       await audit(deps.db, {
         actor: request.actor,
         accion: 'notificaciones.generar',

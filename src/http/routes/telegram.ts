@@ -14,23 +14,12 @@ import { AppError } from '../../errors/index.js';
 import { redactBotToken } from '../../logger.js';
 import { audit } from '../audit.js';
 import { secretEquals } from '../auth.js';
-import { errorResponses, errorSchema } from '../schemas.js';
+import { chatIdSchema, errorResponses, errorSchema } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
 const tags = ['telegram'];
 
 export const WEBHOOK_PATH = WEBHOOK_ROUTE;
-
-/** Telegram chat ids: the seed sends them as strings ("123456789"); numbers are accepted too. */
-const chatId = z
-  .union([
-    z
-      .string()
-      .trim()
-      .regex(/^-?\d{1,15}$/, 'debe ser un número de chat de Telegram'),
-    z.number().int(),
-  ])
-  .transform((v) => Number(v));
 
 const telegramErrors = { 502: errorSchema, 503: errorSchema };
 
@@ -311,7 +300,7 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
       schema: {
         tags,
         summary: 'Enviar un mensaje de prueba por Telegram y ver la respuesta',
-        body: z.object({ chat_id: chatId, mensaje: z.string().trim().min(1).max(4096) }),
+        body: z.object({ chat_id: chatIdSchema, mensaje: z.string().trim().min(1).max(4096) }),
         response: {
           200: z.object({
             ok: z.literal(true),
