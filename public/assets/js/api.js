@@ -25,11 +25,6 @@ export class ApiError extends Error {
   }
 }
 
-/** True when the endpoint does not exist yet or answers 501: the page shows "no disponible aún". */
-export function isUnavailable(err) {
-  return err instanceof ApiError && (err.status === 501 || err.code === 'RUTA_NO_ENCONTRADA');
-}
-
 /**
  * fetch + Bearer token + JSON. `body` objects go as JSON, strings as they are (with `type`).
  * A 401 ends the session (the page shows the sign-in again).
@@ -107,33 +102,4 @@ export async function download(path, fallbackName) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-let openapi;
-/** The OpenAPI document, fetched once: which endpoints and parameters this server has. */
-export async function capabilities() {
-  openapi ??= api('/api/openapi.json').catch((err) => {
-    openapi = undefined;
-    throw err;
-  });
-  const doc = await openapi;
-  const norm = (p) => p.replace(/\/+$/, '');
-  const paths = new Map(Object.entries(doc.paths ?? {}).map(([p, ops]) => [norm(p), ops]));
-  return {
-    /** The operation for `method` on `path` ('/api/clientes/{id}' style), or undefined. */
-    op(method, path) {
-      return paths.get(norm(path))?.[method.toLowerCase()];
-    },
-    has(method, path) {
-      return this.op(method, path) !== undefined;
-    },
-    /** Query parameter names the operation accepts. */
-    params(method, path) {
-      return new Set((this.op(method, path)?.parameters ?? []).map((p) => p.name));
-    },
-    /** Paths starting with a prefix. */
-    pathsUnder(prefix) {
-      return [...paths.keys()].filter((p) => p.startsWith(prefix));
-    },
-  };
 }

@@ -1,6 +1,6 @@
-import { api, isUnavailable, qs, session } from './api.js';
+import { api, qs, session } from './api.js';
 import { loginForm } from './login.js';
-import { debounce, field, fmt, h, mount, timeFmt, toast, unavailable } from './ui.js';
+import { debounce, field, fmt, h, mount, timeFmt, toast } from './ui.js';
 
 // The sandbox chat: a person plays a client of TelTec in a Telegram simulated inside the service.
 // Messages go through /api/sandbox/chats/<chat>/… (admin token), replies arrive by long polling.
@@ -437,7 +437,7 @@ function engineButtons() {
       const r = await api(path, { method: 'POST', body: {} });
       mount(out, h('div', { class: 'notice ok' }, describe(r)));
     } catch (err) {
-      mount(out, isUnavailable(err) ? unavailable(label) : h('div', { class: 'notice bad' }, err.message));
+      mount(out, h('div', { class: 'notice bad' }, err.message));
     }
   };
   const generated = (r) => {

@@ -149,17 +149,6 @@ export function telegramBadge(t) {
 // ------------------------------------------------------------------------------------ states
 export const loading = (text = 'Cargando…') => h('div', { class: 'loading', role: 'status' }, text);
 
-/** The honest state of a feature whose endpoint is not in this server yet. */
-export function unavailable(what, detail) {
-  return h(
-    'div',
-    { class: 'unavailable', dataset: { estado: 'no-disponible' } },
-    h('strong', null, `${what}: no disponible aún.`),
-    ' ',
-    detail ?? 'Esta función llega con una próxima versión del servicio.',
-  );
-}
-
 export function errorBox(err) {
   return h('div', { class: 'notice bad', role: 'alert' }, err?.message ?? String(err));
 }
@@ -243,6 +232,37 @@ export function showFieldErrors(form, err) {
     }
   }
   return shown;
+}
+
+/** No TELEGRAM_BOT_TOKEN (and not the sandbox): what to do, instead of asking Telegram. */
+export function noBotNotice() {
+  return h(
+    'div',
+    { class: 'notice warn', dataset: { modo: 'sin_bot' } },
+    'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
+  );
+}
+
+/** A table that turns into labelled cards at phone width: header texts and the body rows. */
+export function dataTable(headers, rows) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'responsive' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          headers.map((t) => h('th', null, t)),
+        ),
+      ),
+      h('tbody', null, rows),
+    ),
+  );
 }
 
 /** Pagination bar: "1–50 de 100.000", previous/next. */

@@ -1,7 +1,4 @@
-import { ApiError, api, isUnavailable, qs } from '../api.js';
-
-const NO_BOT = 'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.';
-
+import { api, qs } from '../api.js';
 import {
   confirmDialog,
   debounce,
@@ -12,10 +9,10 @@ import {
   LABELS,
   loading,
   mount,
+  noBotNotice,
   select,
   telegramHtml,
   toast,
-  unavailable,
 } from '../ui.js';
 
 // Ajustes: message templates with a live preview on a real client, the schedule and send window,
@@ -97,21 +94,21 @@ async function renderTelegram(el, s, signal) {
     ['Bot', s.bot ? `@${s.bot}` : '—'],
   ];
   let webhook = null;
-  try {
-    if (s.modo_telegram === 'sin_bot') throw new ApiError(503, 'BOT_NO_CONFIGURADO', NO_BOT);
-    const w = await api('/api/notificaciones/telegram/configurar-webhook/', { signal });
-    rows.push(
-      ['Webhook', w.url || 'no (long polling)'],
-      ['Actualizaciones pendientes', fmt.n(w.pendientes)],
-      [
-        'Último error',
-        w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',
-      ],
-    );
-  } catch (err) {
-    webhook = isUnavailable(err)
-      ? unavailable('El estado del webhook')
-      : h('div', { class: 'notice warn' }, err.message);
+  if (s.modo_telegram === 'sin_bot') webhook = noBotNotice();
+  else {
+    try {
+      const w = await api('/api/notificaciones/telegram/configurar-webhook/', { signal });
+      rows.push(
+        ['Webhook', w.url || 'no (long polling)'],
+        ['Actualizaciones pendientes', fmt.n(w.pendientes)],
+        [
+          'Último error',
+          w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',
+        ],
+      );
+    } catch (err) {
+      webhook = h('div', { class: 'notice warn' }, err.message);
+    }
   }
   mount(
     el,
@@ -224,7 +221,7 @@ async function renderTemplates(el, signal) {
       api(`/api/clientes${qs({ por_pagina: 30 })}`, { signal }).then((r) => r.clientes),
     ]);
   } catch (err) {
-    mount(el, head, isUnavailable(err) ? unavailable('Las plantillas') : errorBox(err));
+    mount(el, head, errorBox(err));
     return;
   }
   const types = [...new Set(data.plantillas.map((t) => t.tipo))];

@@ -1,7 +1,8 @@
-import { api, isUnavailable, qs } from '../api.js';
+import { api, qs } from '../api.js';
 import {
   badge,
   confirmDialog,
+  dataTable,
   debounce,
   errorBox,
   field,
@@ -14,7 +15,6 @@ import {
   select,
   telegramHtml,
   toast,
-  unavailable,
 } from '../ui.js';
 
 // Campañas: compose from a template or free text, pick the audience with filters (live count and a
@@ -55,62 +55,44 @@ async function renderList(el, pagina, signal) {
   try {
     r = await api(`/api/campanas${qs({ pagina, por_pagina: 10 })}`, { signal });
   } catch (err) {
-    mount(el, head, isUnavailable(err) ? unavailable('La lista de campañas') : errorBox(err));
+    mount(el, head, errorBox(err));
     return;
   }
   mount(
     el,
     head,
     r.campanas.length
-      ? h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'responsive' },
-            h(
-              'thead',
-              null,
+      ? dataTable(
+          ['Creada', 'Nombre', 'Tipo', 'Estado', 'Progreso'],
+          r.campanas.map((c) => {
+            const p = progressOf(c);
+            return h(
+              'tr',
+              {
+                class: 'clickable',
+                dataset: { id: c.id },
+                onclick: () => (location.hash = `#/campanas/${c.id}`),
+              },
+              h('td', { 'data-label': 'Creada' }, fmt.dateTime(c.creado_en)),
               h(
-                'tr',
-                null,
-                ['Creada', 'Nombre', 'Tipo', 'Estado', 'Progreso'].map((t) => h('th', null, t)),
+                'td',
+                { class: 'primary-cell', 'data-label': 'Nombre' },
+                h('a', { href: `#/campanas/${c.id}` }, c.nombre),
               ),
-            ),
-            h(
-              'tbody',
-              null,
-              r.campanas.map((c) => {
-                const p = progressOf(c);
-                return h(
-                  'tr',
-                  {
-                    class: 'clickable',
-                    dataset: { id: c.id },
-                    onclick: () => (location.hash = `#/campanas/${c.id}`),
-                  },
-                  h('td', { 'data-label': 'Creada' }, fmt.dateTime(c.creado_en)),
-                  h(
-                    'td',
-                    { class: 'primary-cell', 'data-label': 'Nombre' },
-                    h('a', { href: `#/campanas/${c.id}` }, c.nombre),
-                  ),
-                  h(
-                    'td',
-                    { 'data-label': 'Tipo' },
-                    LABELS.tipo[c.tipo] ?? c.tipo,
-                    c.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
-                  ),
-                  h('td', { 'data-label': 'Estado' }, badge('campana_estado', c.estado)),
-                  h(
-                    'td',
-                    { 'data-label': 'Progreso' },
-                    `${fmt.n(p.sent)} de ${fmt.n(p.total)} enviadas (${p.pct} %)`,
-                  ),
-                );
-              }),
-            ),
-          ),
+              h(
+                'td',
+                { 'data-label': 'Tipo' },
+                LABELS.tipo[c.tipo] ?? c.tipo,
+                c.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
+              ),
+              h('td', { 'data-label': 'Estado' }, badge('campana_estado', c.estado)),
+              h(
+                'td',
+                { 'data-label': 'Progreso' },
+                `${fmt.n(p.sent)} de ${fmt.n(p.total)} enviadas (${p.pct} %)`,
+              ),
+            );
+          }),
         )
       : h('p', { class: 'muted' }, 'Todavía no hay campañas.'),
     r.total > 10
@@ -223,7 +205,7 @@ async function renderComposer(el, signal, go) {
     } catch (err) {
       if (my !== previewSeq || err?.name === 'AbortError') return;
       lastPreview = null;
-      mount(preview, isUnavailable(err) ? unavailable('La vista previa del envío masivo') : errorBox(err));
+      mount(preview, errorBox(err));
     }
   }, 300);
 
@@ -272,7 +254,7 @@ async function renderComposer(el, signal, go) {
       });
       toast('Mensaje de prueba enviado.', 'ok');
     } catch (err) {
-      toast(isUnavailable(err) ? 'El mensaje de prueba no está disponible aún.' : err.message, 'bad');
+      toast(err.message, 'bad');
     }
   };
 

@@ -1,7 +1,8 @@
-import { api, capabilities, isUnavailable, qs } from '../api.js';
+import { api, qs } from '../api.js';
 import {
   badge,
   confirmDialog,
+  dataTable,
   errorBox,
   field,
   fmt,
@@ -14,7 +15,6 @@ import {
   telegramBadge,
   toast,
   todayIso,
-  unavailable,
 } from '../ui.js';
 
 // One client: details, edit, Telegram link and invitation, payments (record one), every
@@ -249,8 +249,6 @@ function clientForm(c, planes, sectores, save, cancel) {
 
 async function renderTelegram(el, c, reload, signal) {
   const t = c.telegram;
-  const caps = await capabilities();
-  const invitePath = findInvitationPath(caps);
   mount(
     el,
     h('h2', null, 'Telegram'),
@@ -295,22 +293,14 @@ async function renderTelegram(el, c, reload, signal) {
             'Desvincular',
           ),
         )
-      : invitePath
-        ? invitation(c, invitePath, signal)
-        : unavailable('La invitación con enlace y QR', 'Llega con el bot de Telegram.'),
+      : invitation(c, signal),
   );
 }
 
-/** The bot's per-client invitation endpoint, when this server has it. */
-function findInvitationPath(caps) {
-  const p = '/api/clientes/{id}/invitacion';
-  return caps.has('get', p) ? p : null;
-}
-
 /** Link and QR of the client's active invitation (the bot's one-time t.me link). */
-function invitation(c, path, signal) {
+function invitation(c, signal) {
   const box = h('div', { class: 'section', id: 'invitacion' });
-  const url = path.replace('{id}', c.id);
+  const url = `/api/clientes/${c.id}/invitacion`;
   const show = async (method) => {
     mount(box, loading(method === 'POST' ? 'Creando invitación…' : 'Buscando invitación…'));
     try {
@@ -392,10 +382,7 @@ function invitation(c, path, signal) {
         ),
       );
     } catch (err) {
-      mount(
-        box,
-        isUnavailable(err) ? unavailable('La invitación') : h('div', { class: 'notice warn' }, err.message),
-      );
+      mount(box, h('div', { class: 'notice warn' }, err.message));
     }
   };
   mount(
@@ -507,45 +494,27 @@ async function renderNotifications(el, c, signal) {
     el,
     h('h2', null, 'Notificaciones'),
     r.notificaciones.length
-      ? h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'responsive' },
+      ? dataTable(
+          ['Creada', 'Tipo', 'Estado', 'Mensaje'],
+          r.notificaciones.map((n) =>
             h(
-              'thead',
+              'tr',
               null,
+              h('td', { 'data-label': 'Creada' }, fmt.dateTime(n.creado_en)),
+              h('td', { 'data-label': 'Tipo' }, LABELS.tipo[n.tipo] ?? n.tipo),
               h(
-                'tr',
-                null,
-                ['Creada', 'Tipo', 'Estado', 'Mensaje'].map((t) => h('th', null, t)),
+                'td',
+                { 'data-label': 'Estado' },
+                badge('notif_estado', n.estado),
+                n.ultimo_error ? h('div', { class: 'small muted' }, n.ultimo_error) : null,
               ),
-            ),
-            h(
-              'tbody',
-              null,
-              r.notificaciones.map((n) =>
+              h(
+                'td',
+                { 'data-label': 'Mensaje' },
                 h(
-                  'tr',
-                  null,
-                  h('td', { 'data-label': 'Creada' }, fmt.dateTime(n.creado_en)),
-                  h('td', { 'data-label': 'Tipo' }, LABELS.tipo[n.tipo] ?? n.tipo),
-                  h(
-                    'td',
-                    { 'data-label': 'Estado' },
-                    badge('notif_estado', n.estado),
-                    n.ultimo_error ? h('div', { class: 'small muted' }, n.ultimo_error) : null,
-                  ),
-                  h(
-                    'td',
-                    { 'data-label': 'Mensaje' },
-                    h(
-                      'div',
-                      { class: 'small' },
-                      n.mensaje ?? h('span', { class: 'muted' }, 'se escribe con la plantilla al enviar'),
-                    ),
-                  ),
+                  'div',
+                  { class: 'small' },
+                  n.mensaje ?? h('span', { class: 'muted' }, 'se escribe con la plantilla al enviar'),
                 ),
               ),
             ),

@@ -1,6 +1,7 @@
 import { api, download, qs } from '../api.js';
 import {
   badge,
+  dataTable,
   debounce,
   errorBox,
   fmt,
@@ -174,50 +175,32 @@ function table(r, state, reload) {
   return h(
     'div',
     null,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'responsive' },
+    dataTable(
+      ['Nombre', 'Cédula', 'Plan', 'Sector', 'Pago', 'Vence', 'Telegram'],
+      r.clientes.map((c) =>
         h(
-          'thead',
-          null,
+          'tr',
+          { class: 'clickable', dataset: { id: c.id, cedula: c.cedula }, onclick: () => open(c.id) },
           h(
-            'tr',
-            null,
-            ['Nombre', 'Cédula', 'Plan', 'Sector', 'Pago', 'Vence', 'Telegram'].map((t) => h('th', null, t)),
+            'td',
+            { class: 'primary-cell', 'data-label': 'Nombre' },
+            h('a', { href: `#/clientes/${c.id}`, onclick: (e) => e.stopPropagation() }, c.nombre),
           ),
-        ),
-        h(
-          'tbody',
-          null,
-          r.clientes.map((c) =>
+          h('td', { class: 'mono', 'data-label': 'Cédula' }, c.cedula),
+          h('td', { 'data-label': 'Plan' }, c.plan ?? '—'),
+          h('td', { 'data-label': 'Sector' }, c.sector ?? '—'),
+          h(
+            'td',
+            { 'data-label': 'Pago' },
             h(
-              'tr',
-              { class: 'clickable', dataset: { id: c.id, cedula: c.cedula }, onclick: () => open(c.id) },
-              h(
-                'td',
-                { class: 'primary-cell', 'data-label': 'Nombre' },
-                h('a', { href: `#/clientes/${c.id}`, onclick: (e) => e.stopPropagation() }, c.nombre),
-              ),
-              h('td', { class: 'mono', 'data-label': 'Cédula' }, c.cedula),
-              h('td', { 'data-label': 'Plan' }, c.plan ?? '—'),
-              h('td', { 'data-label': 'Sector' }, c.sector ?? '—'),
-              h(
-                'td',
-                { 'data-label': 'Pago' },
-                h(
-                  'span',
-                  null,
-                  badge('estado_pago', c.estado_pago),
-                  c.estado !== 'activo' ? [' ', badge('estado', c.estado)] : null,
-                ),
-              ),
-              h('td', { 'data-label': 'Vence' }, fmt.date(c.fecha_vencimiento)),
-              h('td', { 'data-label': 'Telegram', dataset: { telegram: '' } }, telegramBadge(c.telegram)),
+              'span',
+              null,
+              badge('estado_pago', c.estado_pago),
+              c.estado !== 'activo' ? [' ', badge('estado', c.estado)] : null,
             ),
           ),
+          h('td', { 'data-label': 'Vence' }, fmt.date(c.fecha_vencimiento)),
+          h('td', { 'data-label': 'Telegram', dataset: { telegram: '' } }, telegramBadge(c.telegram)),
         ),
       ),
     ),

@@ -1,5 +1,5 @@
-import { api, capabilities, download, qs } from '../api.js';
-import { errorBox, field, h, LABELS, loading, mount, select, toast, unavailable } from '../ui.js';
+import { api, download, qs } from '../api.js';
+import { errorBox, field, h, LABELS, loading, mount, select, toast } from '../ui.js';
 
 // Invitations in bulk for every client without Telegram: a CSV of links (for a mail merge or
 // WhatsApp) and printable cards with the QR and the name (for invoices and the office counter).
@@ -9,7 +9,6 @@ const PRINT = '/api/invitaciones/imprimir';
 
 export async function render(root, { signal }) {
   document.title = 'Invitaciones — TelTec Notificaciones';
-  const caps = await capabilities();
   const head = h(
     'div',
     { class: 'page-head' },
@@ -20,14 +19,6 @@ export async function render(root, { signal }) {
       h('h1', null, 'Invitaciones a Telegram'),
     ),
   );
-  if (!caps.has('get', CSV)) {
-    mount(
-      root,
-      head,
-      h('div', { class: 'card' }, unavailable('Las invitaciones', 'Llegan con el bot de Telegram.')),
-    );
-    return;
-  }
   const sectores = (await api('/api/sectores', { signal })).sectores;
   const sector = select(
     'sector',

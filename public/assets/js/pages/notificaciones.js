@@ -1,5 +1,5 @@
-import { api, capabilities, qs } from '../api.js';
-import { badge, errorBox, fmt, h, LABELS, loading, mount, pager, select, toast } from '../ui.js';
+import { api, qs } from '../api.js';
+import { badge, dataTable, errorBox, fmt, h, LABELS, loading, mount, pager, select, toast } from '../ui.js';
 
 // Notificaciones: the outbox, filtered by state, type, client, campaign and dates; each row opens to
 // the exact text and the last error; a failed one can be retried, a pending one cancelled.
@@ -9,16 +9,9 @@ const POR_PAGINA = 25;
 
 export async function render(root, { query, signal }) {
   document.title = 'Notificaciones — TelTec Notificaciones';
-  const caps = await capabilities();
-  const accepted = caps.params('get', LIST);
   const wanted = ['estado', 'tipo', 'motivo', 'cliente_id', 'campana_id', 'desde', 'hasta'];
   const state = { pagina: Number(query.get('pagina')) || 1 };
   for (const k of wanted) state[k] = query.get(k) ?? '';
-  const actions = {
-    retry: findAction(caps, ['reintentar', 'retry']),
-    cancel: findAction(caps, ['cancelar', 'cancel']),
-  };
-
   const box = h('div', { id: 'tabla-notificaciones' }, loading());
   const controls = {
     estado: select('estado', Object.entries(LABELS.notif_estado), state.estado, 'Todos los estados'),
@@ -42,11 +35,6 @@ export async function render(root, { query, signal }) {
     desde: 'Desde',
     hasta: 'Hasta',
   };
-  const missing = Object.keys(controls).filter((k) => !accepted.has(k));
-  for (const k of missing) {
-    controls[k].disabled = true;
-    controls[k].title = 'Filtro no disponible aún en este servidor';
-  }
   mount(
     root,
     h('div', { class: 'page-head' }, h('h1', null, 'Notificaciones')),
@@ -68,13 +56,6 @@ export async function render(root, { query, signal }) {
           )
         : null,
     ),
-    missing.length
-      ? h(
-          'p',
-          { class: 'muted small' },
-          `Filtros no disponibles aún: ${missing.map((k) => labels[k].toLowerCase()).join(', ')}.`,
-        )
-      : null,
     h('div', { class: 'card' }, box),
   );
 
@@ -82,7 +63,7 @@ export async function render(root, { query, signal }) {
   const load = async () => {
     const my = ++seq;
     const keep = {};
-    for (const k of wanted) if (state[k] && (accepted.has(k) || k === 'cliente_id')) keep[k] = state[k];
+    for (const k of wanted) if (state[k]) keep[k] = state[k];
     history.replaceState(
       null,
       '',
@@ -93,7 +74,7 @@ export async function render(root, { query, signal }) {
         signal,
       });
       if (my !== seq) return;
-      mount(box, list(r, state, load, actions));
+      mount(box, list(r, state, load));
     } catch (err) {
       if (err?.name !== 'AbortError') mount(box, errorBox(err));
     }
@@ -108,24 +89,12 @@ export async function render(root, { query, signal }) {
   await load();
 }
 
-/** A per-notification action path ('/api/notificaciones/{id}/reintentar'), if the server has it. */
-function findAction(caps, names) {
-  for (const p of caps.pathsUnder('/api/notificaciones/{id}')) {
-    if (names.some((n) => p.endsWith(`/${n}`)) && caps.has('post', p)) return p;
-  }
-  return null;
-}
-
-function list(r, state, reload, actions) {
+function list(r, state, reload) {
   if (r.total === 0)
     return h('p', { class: 'muted', dataset: { total: 0 } }, 'No hay notificaciones con estos filtros.');
   const rows = [];
   for (const n of r.notificaciones) {
-    const detail = h(
-      'tr',
-      { class: 'detail', hidden: true },
-      h('td', { colspan: 6 }, detailView(n, reload, actions)),
-    );
+    const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: 6 }, detailView(n, reload)));
     rows.push(
       h(
         'tr',
@@ -154,24 +123,7 @@ function list(r, state, reload, actions) {
   return h(
     'div',
     null,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'responsive' },
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Creada', 'Cliente', 'Tipo', 'Estado', 'Intentos', 'Enviada'].map((t) => h('th', null, t)),
-          ),
-        ),
-        h('tbody', null, rows),
-      ),
-    ),
+    dataTable(['Creada', 'Cliente', 'Tipo', 'Estado', 'Intentos', 'Enviada'], rows),
     pager({
       pagina: state.pagina,
       porPagina: POR_PAGINA,
@@ -184,10 +136,10 @@ function list(r, state, reload, actions) {
   );
 }
 
-function detailView(n, reload, actions) {
-  const act = async (path, verb) => {
+function detailView(n, reload) {
+  const act = async (action, verb) => {
     try {
-      await api(path.replace('{id}', n.id), { method: 'POST', body: {} });
+      await api(`/api/notificaciones/${n.id}/${action}/`, { method: 'POST', body: {} });
       toast(`Notificación ${verb}.`, 'ok');
       reload();
     } catch (err) {
@@ -225,22 +177,18 @@ function detailView(n, reload, actions) {
       'div',
       { class: 'row' },
       n.estado === 'fallido'
-        ? actions.retry
-          ? h(
-              'button',
-              { class: 'small primary', onclick: () => act(actions.retry, 'reintentada') },
-              'Reintentar',
-            )
-          : h('span', { class: 'muted small' }, 'Reintentar: no disponible aún.')
+        ? h(
+            'button',
+            { class: 'small primary', onclick: () => act('reintentar', 'reintentada') },
+            'Reintentar',
+          )
         : null,
       n.estado === 'pendiente'
-        ? actions.cancel
-          ? h(
-              'button',
-              { class: 'small danger', onclick: () => act(actions.cancel, 'cancelada') },
-              'Cancelar envío',
-            )
-          : h('span', { class: 'muted small' }, 'Cancelar: no disponible aún.')
+        ? h(
+            'button',
+            { class: 'small danger', onclick: () => act('cancelar', 'cancelada') },
+            'Cancelar envío',
+          )
         : null,
     ),
   );

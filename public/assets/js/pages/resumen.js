@@ -1,6 +1,6 @@
-import { api, isUnavailable } from '../api.js';
+import { api } from '../api.js';
 import { barList, dailyBars } from '../chart.js';
-import { badge, errorBox, fmt, h, LABELS, loading, mount, unavailable } from '../ui.js';
+import { badge, errorBox, fmt, h, LABELS, loading, mount, noBotNotice } from '../ui.js';
 
 // Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
 // cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
@@ -99,10 +99,6 @@ function renderTiles(el, g, t) {
 
 function renderByDay(el, g) {
   const days = g.por_dia;
-  if (!Array.isArray(days)) {
-    mount(el, h('h2', null, 'Notificaciones por día'), unavailable('El gráfico por día'));
-    return;
-  }
   const any = days.some((d) => d.creadas || d.enviadas || d.fallidas);
   mount(
     el,
@@ -116,11 +112,7 @@ function renderByDay(el, g) {
 
 function renderFailures(el, g) {
   const reasons = g.fallos_por_motivo;
-  if (!Array.isArray(reasons)) {
-    mount(el, h('h2', null, 'Fallos por motivo'), unavailable('Los fallos por motivo'));
-    return;
-  }
-  const cancelled = g.cancelaciones_por_motivo ?? [];
+  const cancelled = g.cancelaciones_por_motivo;
   mount(
     el,
     h('h2', null, 'Fallos por motivo'),
@@ -192,7 +184,7 @@ async function renderUnreachable(el, opt) {
         : null,
     );
   } catch (err) {
-    mount(el, head, isUnavailable(err) ? unavailable('La lista de clientes sin Telegram') : errorBox(err));
+    mount(el, head, errorBox(err));
   }
 }
 
@@ -239,7 +231,7 @@ async function renderRuns(el, ajustes) {
       ),
     );
   } catch (err) {
-    mount(el, head, isUnavailable(err) ? unavailable('El planificador') : errorBox(err));
+    mount(el, head, errorBox(err));
   }
 }
 
@@ -266,7 +258,7 @@ async function renderTelegram(el, tg, ajustes, opt) {
   try {
     const a = await ajustes;
     if (a.modo_telegram === 'sin_bot') {
-      mount(el, head, noBot(), funnel);
+      mount(el, head, noBotNotice(), funnel);
       return;
     }
     const w = await api('/api/notificaciones/telegram/configurar-webhook/', opt);
@@ -299,22 +291,6 @@ async function renderTelegram(el, tg, ajustes, opt) {
       funnel,
     );
   } catch (err) {
-    mount(
-      el,
-      head,
-      isUnavailable(err)
-        ? unavailable('El estado del webhook')
-        : h('div', { class: 'notice warn' }, err.message),
-      funnel,
-    );
+    mount(el, head, h('div', { class: 'notice warn' }, err.message), funnel);
   }
-}
-
-/** No TELEGRAM_BOT_TOKEN (and not the sandbox): say what to do instead of asking Telegram. */
-function noBot() {
-  return h(
-    'div',
-    { class: 'notice warn', dataset: { modo: 'sin_bot' } },
-    'El bot de Telegram no está configurado: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
-  );
 }
