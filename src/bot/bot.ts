@@ -3,17 +3,17 @@ import type { Update, UserFromGetMe } from 'grammy/types';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
+import { createBatcher } from '../lib/batch.js';
+import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
 import { redactBotToken } from '../logger.js';
 import { createAttemptsStore } from './attempts.js';
-import { createBatcher } from './batch.js';
 import { createChatStateStore } from './chat-state.js';
 import { type BotContext, createConversation } from './conversation.js';
 import { isDatabaseUnavailable } from './db-errors.js';
 import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
 import { createLinksStore } from './links.js';
-import { sleep } from './sleep.js';
 import { commandMenu, createTexts, type Texts } from './texts.js';
 
 /** grammY types its AbortSignal with a shim; a native one works at run time. */

@@ -1,7 +1,7 @@
 import type { Update } from 'grammy/types';
 import { z } from 'zod';
 import type { Queryable } from '../db/index.js';
-import type { ItemResult } from './batch.js';
+import type { ItemResult } from '../lib/batch.js';
 import { isDataError } from './db-errors.js';
 
 /**

@@ -1,7 +1,7 @@
 import { GrammyError, HttpError } from 'grammy';
+import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
 import { ALLOWED_UPDATES, type BotService, describe, type GrammySignal } from './bot.js';
-import { sleep } from './sleep.js';
 
 export interface PollingOptions {
   logger: Logger;

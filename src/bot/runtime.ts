@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
+import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
 import { ALLOWED_UPDATES, type BotService, describe } from './bot.js';
 import { createPollingRunner } from './polling.js';
-import { sleep } from './sleep.js';
 
 export type BotMode = 'webhook' | 'polling';
 

@@ -3,6 +3,8 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/index.js';
+import { Semaphore } from '../lib/semaphore.js';
+import { Wakeup } from '../lib/wakeup.js';
 import type { Logger } from '../logger.js';
 import {
   type BackoffOptions,
@@ -12,6 +14,7 @@ import {
   describeFailure,
   type TelegramSender,
 } from '../telegram/send.js';
+import { type ComposedMessage, composeRow } from './compose.js';
 import { type EngineMetrics, setDispatcherState } from './metrics.js';
 import {
   type AttemptRow,
@@ -25,17 +28,9 @@ import {
   releaseOrphanedClaims,
   reserveSendSlots,
 } from './outbox.js';
-import { ChatPacer, type PaceClock, realPaceClock, Semaphore, SlotPacer, Wakeup } from './rate-limiter.js';
-import {
-  loadTemplates,
-  renderPlainText,
-  renderTemplate,
-  TELEGRAM_MAX_CHARS,
-  type TemplateSet,
-  templateValues,
-  visibleLength,
-} from './templates.js';
-import type { EngineSettings, NotificationType } from './types.js';
+import { ChatPacer, type PaceClock, realPaceClock, SlotPacer } from './rate-limiter.js';
+import { loadTemplates, TELEGRAM_MAX_CHARS, type TemplateSet, visibleLength } from './templates.js';
+import type { EngineSettings } from './types.js';
 import { createCalendar, isTimeInWindow } from './window.js';
 
 /**
@@ -306,32 +301,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return templates;
   }
 
-  function compose(a: AttemptRow, set: TemplateSet, today: string): { text: string; html: boolean } {
-    if (a.mensaje !== null) return { text: a.mensaje, html: a.datos?.['formato'] === 'html' };
-    const values = templateValues(
-      {
-        tipo: a.tipo,
-        today,
-        nombre: a.nombre,
-        plan: a.plan,
-        velocidad: a.velocidad,
-        precio: a.precio,
-        vencimiento: a.ciclo ?? a.vencimiento,
-        datos: a.datos,
-        mensaje: a.campana_mensaje,
-      },
-      settings,
-    );
-    if (a.campaign_id !== null && a.campana_plantilla) {
-      const tipo = a.campana_plantilla as NotificationType;
-      return { text: renderTemplate(set.resolve(tipo, a.plan_id), values), html: true };
-    }
-    if (a.campaign_id !== null && a.campana_mensaje) {
-      return { text: renderPlainText(a.campana_mensaje, values), html: true };
-    }
-    return { text: renderTemplate(set.resolve(a.tipo, a.plan_id), values), html: true };
-  }
-
   /** Sends one claimed row and records the outcome. Never throws. Returns the row to re-queue after a 429. */
   async function processRow(row: QueuedRow, report: PassReport): Promise<QueuedRow | undefined> {
     const rowLog = () => log.child({ notificationId: row.id, clientId: row.client_id });
@@ -365,9 +334,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return undefined;
     }
 
-    let message: { text: string; html: boolean };
+    let message: ComposedMessage;
     try {
-      message = compose(a, await getTemplates(), today);
+      message = composeRow(a, await getTemplates(), today, settings);
     } catch (err) {
       rowLog().error({ err }, 'no se pudo componer el mensaje');
       await record({ kind: 'fail', id: a.id, at: now, motivo: 'mensaje_invalido', error: String(err) });

@@ -1,0 +1,8 @@
+/**
+ * General helpers with no domain knowledge, shared by every capability (engine, bot, clients):
+ * group commit, semaphore, sleep, wake-up signal. Nothing here imports from the rest of `src/`.
+ */
+export { createBatcher, type ItemResult } from './batch.js';
+export { Semaphore } from './semaphore.js';
+export { sleep } from './sleep.js';
+export { Wakeup } from './wakeup.js';
