@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import {
@@ -38,6 +39,40 @@ declare module 'fastify' {
   }
 }
 
+/** Path of the first string holding a NUL character ('a.b.0'), or null. Strings as a whole are '(cuerpo)'. */
+export function findNul(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? path || '(cuerpo)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\0')) return path ? `${path}.${k}` : k;
+    const found = findNul(v, path ? `${path}.${k}` : k);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** Node refused the request before Fastify saw it (bad request line, raw non-ASCII in the URL…). */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const appError =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('SOLICITUD_INVALIDA', 'Los encabezados de la solicitud son demasiado grandes.')
+      : new AppError(
+          'SOLICITUD_INVALIDA',
+          'La dirección de la solicitud no es válida: codifique las letras con tilde, la ñ y los espacios ' +
+            '(por ejemplo ?buscar=%C3%B1 para "ñ"; curl lo hace con --data-urlencode y -G).',
+        );
+  const body = JSON.stringify(toErrorBody(appError));
+  socket.end(
+    `HTTP/1.1 ${appError.status} Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export interface BuildApiOptions {
   /** Largest accepted body in bytes (CSV imports are the largest). */
   bodyLimit?: number;
@@ -52,6 +87,8 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 5 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // A request line Node cannot parse (a raw "ñ" in `?buscar=`) answers in our error format too.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -89,6 +126,43 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
         .send(toErrorBody(new AppError('NO_AUTORIZADO')));
     }
     request.actor = token.name;
+  });
+
+  // An empty body with a JSON content type is an empty object (the seed's curl commands post none).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, {});
+    parseJson(request, body as string, done);
+  });
+
+  // A NUL character anywhere in the input is refused before any handler sees it (PostgreSQL
+  // cannot store it in text: it used to surface as a 500).
+  app.addHook('preValidation', async (request) => {
+    for (const [where, value] of [
+      ['parámetro', request.query],
+      ['parámetro', request.params],
+      // A text body (CSV) is checked line by line by its importer, which names the line.
+      ['campo', typeof request.body === 'string' ? null : request.body],
+    ] as const) {
+      const field = findNul(value);
+      if (field !== null) {
+        throw new AppError(
+          'VALIDACION',
+          `El ${where} "${field}" contiene un carácter nulo (\\0): quítelo y reintente.`,
+          [{ campo: field, mensaje: 'contiene un carácter nulo' }],
+        );
+      }
+    }
+  });
+
+  // Security headers on every answer under /api; client data is never cached.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/api')) {
+      reply.header('x-content-type-options', 'nosniff');
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    }
+    return payload;
   });
 
   // CSV bodies arrive as text.

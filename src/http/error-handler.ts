@@ -20,6 +20,17 @@ function fromDatabase(err: PgLikeError): AppError | null {
   if (err.code === '23514' || err.code === '22P02' || err.code === '22007' || err.code === '22008') {
     return new AppError('VALIDACION');
   }
+  // 22003 numeric out of range (an id ≥ 2^31), 22021/22P05 a character the database cannot store
+  // (NUL), 22001 a text longer than its column: the caller's input, never a 500.
+  if (err.code === '22003') {
+    return new AppError('VALIDACION', 'Un número de la solicitud está fuera del rango permitido.');
+  }
+  if (err.code === '22021' || err.code === '22P05' || err.code === '22001') {
+    return new AppError(
+      'VALIDACION',
+      'Un texto de la solicitud contiene caracteres no admitidos o es demasiado largo.',
+    );
+  }
   return null;
 }
 

@@ -9,7 +9,15 @@ export const errorSchema = z.object({
   }),
 });
 
-export const idParams = z.object({ id: z.coerce.number().int().positive() });
+/** Largest id a database `integer` column holds; larger ids are refused before any query. */
+export const MAX_ID = 2_147_483_647;
+/** A row id in a path or query parameter. */
+export const idSchema = z.coerce
+  .number()
+  .int('debe ser un número entero')
+  .positive('debe ser mayor que 0')
+  .max(MAX_ID, `debe ser menor o igual que ${MAX_ID}`);
+export const idParams = z.object({ id: idSchema });
 
 /** Standard error answers for the OpenAPI document. */
 export const errorResponses = {
