@@ -13,6 +13,7 @@ import { type BotContext, createConversation } from './conversation.js';
 import { isDatabaseUnavailable } from './db-errors.js';
 import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
+import { createKeyedQueue } from './keyed-queue.js';
 import { createLinksStore } from './links.js';
 import { commandMenu, createTexts, type Texts } from './texts.js';
 
@@ -134,12 +135,9 @@ export function createBot(deps: BotDeps): BotService {
   });
   const links = createLinksStore(db);
 
-  bot.use(async (ctx, next) => {
-    ctx.log = log.child({ updateId: ctx.update.update_id, chatId: ctx.chat?.id });
-    await next();
-  });
   bot.use(
     createConversation({
+      log,
       db,
       config: deps.config,
       clock,
@@ -162,23 +160,9 @@ export function createBot(deps: BotDeps): BotService {
   // ------------------------------------------------------------------ handling queue
   let inited: Promise<void> | undefined = deps.botInfo ? Promise.resolve() : undefined;
   let stopping = false;
+  /** Update ids scheduled and not yet handled (a redelivery or a sweep never runs one twice). */
   const inFlight = new Set<number>();
-  /** Tail of each chat's queue: a chat's updates run one after another, in arrival order. */
-  const tails = new Map<string, Promise<void>>();
-  let active = 0;
-  const slots: Array<() => void> = [];
-  const idleWaiters: Array<() => void> = [];
-
-  async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-    if (active >= concurrency) await new Promise<void>((r) => slots.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      slots.shift()?.();
-    }
-  }
+  const queue = createKeyedQueue(concurrency);
 
   function schedule(
     u: { updateId: number; chatId: number | null; tipo: string; update: Update },
@@ -186,18 +170,14 @@ export function createBot(deps: BotDeps): BotService {
   ) {
     if (inFlight.has(u.updateId)) return;
     inFlight.add(u.updateId);
-    const key = u.chatId === null ? `u${u.updateId}` : `c${u.chatId}`;
-    const run = (tails.get(key) ?? Promise.resolve())
-      .then(() => withSlot(() => handle(u, t0)))
-      .catch((err) =>
-        log.error({ err, updateId: u.updateId }, 'error inesperado al atender una actualización'),
-      )
-      .finally(() => {
-        inFlight.delete(u.updateId);
-        if (tails.get(key) === run) tails.delete(key);
-        if (inFlight.size === 0) for (const w of idleWaiters.splice(0)) w();
-      });
-    tails.set(key, run);
+    // A chat's updates run one after another, in arrival order.
+    queue.push(u.chatId === null ? `u${u.updateId}` : `c${u.chatId}`, () =>
+      handle(u, t0)
+        .catch((err) =>
+          log.error({ err, updateId: u.updateId }, 'error inesperado al atender una actualización'),
+        )
+        .finally(() => inFlight.delete(u.updateId)),
+    );
   }
 
   async function handle(
@@ -317,10 +297,7 @@ export function createBot(deps: BotDeps): BotService {
       return 'aceptado';
     },
 
-    drain() {
-      if (inFlight.size === 0) return Promise.resolve();
-      return new Promise((r) => idleWaiters.push(r));
-    },
+    drain: () => queue.idle(),
 
     async runOnce() {
       const now = clock.now();

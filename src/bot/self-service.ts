@@ -1,0 +1,55 @@
+import { Composer } from 'grammy';
+import { createClientsRepository } from '../clients/index.js';
+import { daysBetween, localDate } from '../time.js';
+import type { BotContext, ConversationDeps } from './context.js';
+import { statusText } from './texts.js';
+
+/** Self-service for a linked chat: /status, /help, /contact. */
+export function createSelfService(d: ConversationDeps): Composer<BotContext> {
+  const { texts, links, db } = d;
+  const composer = new Composer<BotContext>();
+  const bot = composer.chatType('private');
+
+  bot.command(['status', 'estado'], async (ctx) => {
+    const linked = await links.linkedClient(db, ctx.chat.id);
+    if (!linked) return void (await ctx.reply(texts.notLinked));
+    const now = d.clock.now();
+    const today = localDate(now, d.config.timeZone);
+    const cycleDays = d.config.engine.cycleDays;
+    const repo = createClientsRepository(db, () => ({
+      today,
+      cycleDays,
+      reminderDaysBefore: d.config.engine.reminderDaysBefore,
+    }));
+    const c = await repo.get(linked.id);
+    if (!c) return void (await ctx.reply(texts.notLinked));
+    const dias = c.fecha_vencimiento ? daysBetween(today, c.fecha_vencimiento) : null;
+    let monto: number | null = c.precio;
+    if (monto !== null && dias !== null && dias < 0) {
+      // Each full cycle past the due date adds one more period.
+      const cycle = c.dia_pago ? 30 : cycleDays;
+      monto = Math.round(monto * (1 + Math.floor(-dias / cycle)) * 100) / 100;
+    }
+    await ctx.reply(
+      statusText(
+        {
+          nombre: c.nombre,
+          plan: c.plan,
+          precio: c.precio,
+          estado: c.estado,
+          fechaUltimoPago: c.fecha_ultimo_pago,
+          fechaVencimiento: c.fecha_vencimiento,
+          estadoPago: c.estado_pago,
+          diasRestantes: dias,
+          montoPendiente: monto,
+        },
+        d.config.company,
+      ),
+    );
+  });
+
+  bot.command(['help', 'ayuda'], (ctx) => ctx.reply(texts.help));
+  bot.command(['contact', 'contacto'], (ctx) => ctx.reply(texts.contact()));
+
+  return composer;
+}
