@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
-import { daysBetween } from '../time.js';
+import { escapeHtml, htmlProblem, TELEGRAM_MAX_CHARS, visibleLength } from '../telegram/html.js';
+import { dueStatus, formatDate, formatMoney } from './format.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
 /**
@@ -10,16 +11,19 @@ import type { EngineSettings, NotificationType } from './types.js';
  * apply when nobody edited a type.
  */
 
-/** Telegram's limit for one message, counted on the visible text (after markup), in UTF-16 units. */
-export const TELEGRAM_MAX_CHARS = 4096;
+/** Telegram HTML (escape, visible length, the 4096 limit) has one home: src/telegram/html.ts. */
+export { escapeHtml, TELEGRAM_MAX_CHARS, visibleLength };
 
 export const templateVariables = {
   nombre: 'Nombre del cliente',
   plan: 'Nombre del plan',
   velocidad: 'Velocidad del plan en Mbps',
-  monto: 'Monto con su signo ($25.00): precio del plan, o el monto del pago recibido',
+  monto:
+    'Monto con su signo ($25,50): lo adeudado (ciclos impagos × precio del plan), o el monto del pago recibido',
   fecha_vencimiento: 'Fecha de vencimiento del ciclo (dd/mm/aaaa)',
-  dias: 'Días hasta el vencimiento (recordatorio) o días de atraso (vencido)',
+  plazo:
+    'El vencimiento en palabras: «vence el 30/11/2026 (en 2 días)», «vence hoy, 28/11/2026», «venció el 26/11/2026 (hace 2 días)»',
+  dias: 'Número de días hasta el vencimiento (recordatorio) o de atraso (vencido); mejor use {plazo}',
   fecha_pago: 'Fecha del pago recibido (dd/mm/aaaa)',
   empresa: 'Nombre de la empresa',
   contacto: 'Datos de contacto de la empresa (teléfono, WhatsApp, correo)',
@@ -31,13 +35,11 @@ export type TemplateValues = Partial<Record<TemplateVariable, string>>;
 export const defaultTemplates: Record<NotificationType, string> = {
   recordatorio_pago:
     'Hola {nombre} 👋\n' +
-    'Le recordamos que el pago de su plan <b>{plan}</b> por <b>{monto}</b> vence el ' +
-    '<b>{fecha_vencimiento}</b> (en {dias} días).\n' +
+    'Le recordamos que el pago de su plan <b>{plan}</b> por <b>{monto}</b> {plazo}.\n' +
     'Pague a tiempo y evite la suspensión del servicio.\n\n{contacto}\n— {empresa}',
   pago_vencido:
     'Hola {nombre}.\n' +
-    'El pago de su plan <b>{plan}</b> por <b>{monto}</b> venció el <b>{fecha_vencimiento}</b> ' +
-    '(hace {dias} días).\n' +
+    'El pago de su plan <b>{plan}</b> por <b>{monto}</b> {plazo}.\n' +
     'Por favor, regularice su pago para evitar la suspensión del servicio. Si ya pagó, ignore este mensaje.\n\n' +
     '{contacto}\n— {empresa}',
   mantenimiento: '🔧 <b>Aviso de mantenimiento</b>\nHola {nombre}: {mensaje}\n\n— {empresa}',
@@ -50,28 +52,6 @@ export const defaultTemplates: Record<NotificationType, string> = {
     '✅ Hola {nombre}, recibimos su pago de <b>{monto}</b> del {fecha_pago}. ¡Gracias!\n' +
     'Su próximo vencimiento es el <b>{fecha_vencimiento}</b>.\n— {empresa}',
 };
-
-const ALLOWED_TAGS = new Set([
-  'b',
-  'strong',
-  'i',
-  'em',
-  'u',
-  'ins',
-  's',
-  'strike',
-  'del',
-  'a',
-  'code',
-  'pre',
-  'tg-spoiler',
-  'span',
-  'blockquote',
-]);
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 const VARIABLE = /\{([a-z_]+)\}/g;
 
@@ -104,11 +84,6 @@ export function renderPlainText(text: string, values: TemplateValues): string {
   return out + escapeHtml(text.slice(last));
 }
 
-/** Length of the text the reader sees (tags removed, entities decoded), in UTF-16 units like Telegram. */
-export function visibleLength(html: string): number {
-  return html.replace(/<[^>]*>/g, '').replace(/&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, 'x').length;
-}
-
 /** Problems of a template text: unknown variables, markup Telegram would refuse. Empty = fine. */
 export function templateProblems(html: string): string[] {
   const problems: string[] = [];
@@ -116,27 +91,8 @@ export function templateProblems(html: string): string[] {
   for (const m of html.matchAll(VARIABLE)) {
     if (!(m[1]! in templateVariables)) problems.push(`variable desconocida {${m[1]}}`);
   }
-  const stack: string[] = [];
-  const token = /<(\/?)([a-zA-Z-]+)([^<>]*)>|<|&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)/g;
-  for (const m of html.matchAll(token)) {
-    if (m[0] === '<') {
-      problems.push('"<" suelto: escriba &lt; o use una etiqueta permitida');
-      continue;
-    }
-    if (m[0] === '&') {
-      problems.push('"&" suelto: escriba &amp;');
-      continue;
-    }
-    const tag = m[2]!.toLowerCase();
-    if (!ALLOWED_TAGS.has(tag)) {
-      problems.push(`etiqueta <${tag}> no permitida por Telegram`);
-      continue;
-    }
-    if (m[1]) {
-      if (stack.pop() !== tag) problems.push(`etiqueta </${tag}> sin abrir o mal anidada`);
-    } else stack.push(tag);
-  }
-  for (const tag of stack) problems.push(`etiqueta <${tag}> sin cerrar`);
+  const markup = htmlProblem(html);
+  if (markup) problems.push(markup);
   return [...new Set(problems)];
 }
 
@@ -146,9 +102,10 @@ export function worstCaseValues(settings: EngineSettings, mensaje = ''): Templat
     nombre: 'N'.repeat(120),
     plan: 'P'.repeat(60),
     velocidad: '1000',
-    monto: '$99999.99',
+    monto: '$99.999,99',
     fecha_vencimiento: '28/02/2026',
     dias: '365',
+    plazo: 'venció el 28/02/2026 (hace 365 días)',
     fecha_pago: '28/02/2026',
     empresa: settings.company.nombre,
     contacto: contactLine(settings.company),
@@ -168,17 +125,8 @@ export function validateTemplate(html: string, settings: EngineSettings): void {
   }
 }
 
-/** dd/mm/aaaa, as read in Ecuador. */
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const [y, m, d] = iso.slice(0, 10).split('-');
-  return `${d}/${m}/${y}`;
-}
-
-/** US dollars, Ecuador's currency: '$25.50'. */
-export function formatMoney(n: number | null | undefined): string {
-  return n === null || n === undefined ? '' : `$${n.toFixed(2)}`;
-}
+/** Money and dates have one home: ./format.ts. Re-exported for older callers. */
+export { formatDate, formatMoney };
 
 export function contactLine(c: EngineSettings['company']): string {
   const parts = [
@@ -207,10 +155,11 @@ export interface RenderInput {
 export function templateValues(input: RenderInput, settings: EngineSettings): TemplateValues {
   const datos = input.datos ?? {};
   const due = input.vencimiento ?? null;
+  const status = due === null ? null : dueStatus(due, input.today);
   const dias =
-    due === null
+    status === null
       ? ''
-      : String(input.tipo === 'pago_vencido' ? daysBetween(due, input.today) : daysBetween(input.today, due));
+      : String(input.tipo === 'pago_vencido' ? status.overdueDays : Math.max(0, status.days));
   const paid = typeof datos['monto'] === 'number' ? (datos['monto'] as number) : null;
   return {
     nombre: input.nombre ?? '',
@@ -219,6 +168,7 @@ export function templateValues(input: RenderInput, settings: EngineSettings): Te
     monto: formatMoney(input.tipo === 'pago_recibido' && paid !== null ? paid : input.precio),
     fecha_vencimiento: formatDate(due),
     dias,
+    plazo: status?.phrase ?? '',
     fecha_pago: formatDate(typeof datos['fecha'] === 'string' ? (datos['fecha'] as string) : null),
     empresa: settings.company.nombre,
     contacto: contactLine(settings.company),

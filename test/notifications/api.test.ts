@@ -314,7 +314,10 @@ describeEachDb('engine API', (ctx) => {
     });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().error.code).toBe('PLANTILLA_INVALIDA');
-    expect(bad.json().error.detalles).toEqual(['variable desconocida {apellido}', 'etiqueta <b> sin cerrar']);
+    expect(bad.json().error.detalles).toEqual([
+      'variable desconocida {apellido}',
+      'etiqueta <b> sin cerrar: falta </b>',
+    ]);
 
     const general = await app.inject({
       method: 'PUT',
@@ -342,7 +345,7 @@ describeEachDb('engine API', (ctx) => {
       cliente_id: withPlan,
       texto: '{nombre} · {plan} · {monto} · {empresa}',
     });
-    expect(draft.json().texto).toBe('Rosa &lt;R&gt; · Fibra 100 · $30.00 · TelTec');
+    expect(draft.json().texto).toBe('Rosa &lt;R&gt; · Fibra 100 · $30,00 · TelTec');
 
     await post('/api/notificaciones/generar-automaticas/');
     await post('/api/notificaciones/procesar/');
@@ -378,7 +381,7 @@ describeEachDb('engine API', (ctx) => {
     ]);
     await post('/api/notificaciones/procesar/');
     expect(standin.sentTo(chat).map((m) => m.text)).toEqual([
-      '✅ Hola Ana, recibimos su pago de <b>$25.00</b> del 10/03/2026. ¡Gracias!\n' +
+      '✅ Hola Ana, recibimos su pago de <b>$25,00</b> del 10/03/2026. ¡Gracias!\n' +
         'Su próximo vencimiento es el <b>09/04/2026</b>.\n— TelTec',
     ]);
   });

@@ -102,7 +102,7 @@ describeEachDb('outbox dispatcher', (ctx) => {
     const reminder = sent.find((m) => m.text.includes('Le recordamos'))!;
     expect(reminder.parse_mode).toBe('HTML');
     expect(reminder.text).toContain('Ana &lt;Pérez&gt;');
-    expect(reminder.text).toContain('<b>$25.50</b>');
+    expect(reminder.text).toContain('<b>$25,50</b>');
     expect(reminder.text).toContain('15/03/2026');
     const manual = sent.find((m) => m.text === 'Hola <tal>')!;
     expect(manual.parse_mode).toBeUndefined();

@@ -49,13 +49,19 @@ const zone = document.body?.dataset.zona;
 const timeZone = zone && !zone.includes('{') ? zone : undefined;
 const dateFmt = new Intl.DateTimeFormat('es-EC', { day: 'numeric', month: 'short', year: 'numeric' });
 const dateTimeFmt = new Intl.DateTimeFormat('es-EC', {
+  hourCycle: 'h23', // 24-hour: '01:54', never '01:54 a. m.' (its period doubled at a sentence's end)
   day: 'numeric',
   month: 'short',
   hour: '2-digit',
   minute: '2-digit',
   timeZone,
 });
-export const timeFmt = new Intl.DateTimeFormat('es-EC', { hour: '2-digit', minute: '2-digit', timeZone });
+export const timeFmt = new Intl.DateTimeFormat('es-EC', {
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone,
+});
 
 export const fmt = {
   n: (v) => (v === null || v === undefined ? '—' : nf.format(v)),
