@@ -17,6 +17,10 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'una URL postgres://usuario@servidor:puerto/base')
     .optional(),
+  // PostgreSQL faults answer 503 within seconds instead of hanging (issue 12 §3).
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  DATABASE_KEEPALIVE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   TELEGRAM_BOT_TOKEN: z
     .string()
     .regex(/^\d+:[A-Za-z0-9_-]+$/, 'un token de bot como 123456:ABC… (de @BotFather)')
@@ -73,6 +77,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl?: string;
+  /** PostgreSQL only: how long to wait for a connection, a statement; TCP keepalive. */
+  database: { connectTimeoutMs: number; statementTimeoutMs: number; keepAliveMs: number };
   telegram: {
     token?: string;
     apiRoot: string;
@@ -141,6 +147,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    database: {
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      keepAliveMs: e.DATABASE_KEEPALIVE_MS,
+    },
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),

@@ -26,7 +26,11 @@ export async function startService(config: Config, logger: Logger) {
   const sandbox = await startSandbox(config, logger);
   if (sandbox) config = sandbox.config;
   // -----------------------------------------------------------------------------------------------
-  const db: Db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db: Db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    postgres: config.database,
+  });
   const applied = await migrate(db);
   logger.info(
     { database: db.kind, migrationsApplied: applied },

@@ -1,21 +1,31 @@
 import path from 'node:path';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { createPgliteDb } from './pglite.js';
-import { createPostgresDb } from './postgres.js';
+import { createPostgresDb, type PostgresOptions } from './postgres.js';
 import type { Db } from './types.js';
 
 export { acquireDataDirLock, DataDirLockedError } from './data-dir-lock.js';
+export {
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+  withDatabaseDeadline,
+} from './errors.js';
 export { migrate, pendingMigrations, readMigrations } from './migrate.js';
 export { createPgliteDb } from './pglite.js';
-export { createPostgresDb } from './postgres.js';
-export type { Db, Queryable, QueryResult, Row } from './types.js';
+export { createPostgresDb, type PostgresOptions } from './postgres.js';
+export type { Db, Queryable, QueryResult, Row, TransactionOptions } from './types.js';
 
 /**
  * Opens the configured database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite
  * under `dataDir/pglite`, guarded by the one-process lock. Closing the Db releases the lock.
  */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Promise<Db> {
-  if (opts.databaseUrl) return createPostgresDb(opts.databaseUrl);
+export async function openDatabase(opts: {
+  databaseUrl?: string;
+  dataDir: string;
+  /** PostgreSQL only: connect/statement timeouts and keepalive (see PostgresOptions). */
+  postgres?: Pick<PostgresOptions, 'connectTimeoutMs' | 'statementTimeoutMs' | 'keepAliveMs'>;
+}): Promise<Db> {
+  if (opts.databaseUrl) return createPostgresDb(opts.databaseUrl, opts.postgres);
   const lock: DataDirLock = await acquireDataDirLock(opts.dataDir);
   try {
     const db = await createPgliteDb(path.join(opts.dataDir, 'pglite'));

@@ -15,6 +15,14 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Statement time limit for this transaction only (long scheduled work), instead of the
+   * connection's DATABASE_STATEMENT_TIMEOUT_MS. Ignored by the embedded database.
+   */
+  timeoutMs?: number;
+}
+
 /**
  * The one small database interface. Two implementations: embedded PGlite and a PostgreSQL server
  * through `pg`. Both speak the same SQL and return the same JS types:
@@ -23,6 +31,6 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }

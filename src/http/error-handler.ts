@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../db/index.js';
 import { AppError, toErrorBody } from '../errors/index.js';
 
 interface PgLikeError {
@@ -33,16 +34,6 @@ function fromDatabase(err: PgLikeError): AppError | null {
   }
   return null;
 }
-
-const connectionCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
 
 /** Turns anything thrown into an AppError; unknown errors become ERROR_INTERNO (details logged only). */
 export function toAppError(error: unknown): AppError {
@@ -78,7 +69,7 @@ export function toAppError(error: unknown): AppError {
   }
   const fromDb = fromDatabase(err);
   if (fromDb) return fromDb;
-  if (err.code && connectionCodes.has(err.code)) return new AppError('BASE_DE_DATOS_NO_DISPONIBLE');
+  if (isDatabaseUnavailable(err)) return new AppError('BASE_DE_DATOS_NO_DISPONIBLE');
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return new AppError('SOLICITUD_INVALIDA', `La solicitud no es válida (${err.statusCode}).`);
   }

@@ -68,6 +68,8 @@ export interface DispatcherOptions {
   sharedPacer?: boolean;
   /** Embedded database only: rows claimed by the previous (dead) process return at start. */
   releaseOrphansAtStart?: boolean;
+  /** While the database fails, waits grow from `idleMs` up to this (default 30 s). */
+  maxDbBackoffMs?: number;
   /** While the token is refused (401), check it again this often (default 60 s). */
   tokenRecheckMs?: number;
   /** Worker id written in locked_by (default host-pid-random). */
@@ -183,6 +185,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let running: Promise<void> | undefined;
   let templates: Promise<TemplateSet> | undefined;
   const passes = new Set<Promise<unknown>>();
+  /** Consecutive database failures of the pump: the waits back off and the log says it once. */
+  let dbFailures = 0;
+  const maxDbBackoffMs = o.maxDbBackoffMs ?? 30_000;
+  function dbFailed(err: unknown, what: string): number {
+    dbFailures++;
+    const waitMs = Math.min(maxDbBackoffMs, idleMs * 2 ** Math.min(dbFailures - 1, 20));
+    if (dbFailures === 1) log.error({ err }, `${what}; se reintentará`);
+    else log.debug({ err, intentos: dbFailures, esperaMs: waitMs }, what);
+    return waitMs;
+  }
+  function dbRecovered(): void {
+    if (dbFailures === 0) return;
+    log.warn({ intentos: dbFailures }, 'la base de datos responde de nuevo: se reanudan los envíos');
+    dbFailures = 0;
+  }
 
   const emit = (e: DispatcherEvent) => {
     for (const l of listeners) {
@@ -500,11 +517,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             perClient,
           });
         } catch (err) {
-          log.error({ err }, 'no se pudo reclamar notificaciones; se reintentará');
+          const waitMs = dbFailed(err, 'no se pudo reclamar notificaciones');
           if (!opts.continuous) break;
-          await wakeup.wait(idleMs);
+          await wakeup.wait(waitMs);
           continue;
         }
+        dbRecovered();
         claimed += rows.length;
         report.reclamadas += rows.length;
         // Templates are read again for every batch: an edit applies to the next batch.
@@ -555,8 +573,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         slotAt = await slots.next(pace.now(), queue.length);
       } catch (err) {
         semaphore.release();
-        log.error({ err }, 'no se pudo reservar turno de envío; se reintentará');
-        await wakeup.wait(idleMs);
+        await wakeup.wait(dbFailed(err, 'no se pudo reservar turno de envío'));
         continue;
       }
       while (!halted() && pace.now() < slotAt) await wakeup.wait(slotAt - pace.now());

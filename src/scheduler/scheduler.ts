@@ -32,6 +32,10 @@ export interface SchedulerDeps {
   instance?: string;
   /** Besides the cron ticks, look for a due slot this often (default 10 min; catches clock jumps). */
   checkEveryMs?: number;
+  /** After a failed run, try again after this long, doubling up to `checkEveryMs` (default 5 s). */
+  retryMs?: number;
+  /** Statement time limit of a job's transaction on PostgreSQL (default 10 min: long work). */
+  jobTimeoutMs?: number;
 }
 
 export type JobOutcome = 'ejecutado' | 'ya_ejecutado' | 'en_otra_instancia' | 'error';
@@ -61,6 +65,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const log = deps.logger.child({ componente: 'scheduler' });
   const crons: Cron[] = [];
   let interval: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let failures = 0;
   let current: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
@@ -76,23 +82,27 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!slot) return undefined;
     const key = slot.toISOString();
     try {
-      return await deps.db.transaction(async (tx) => {
-        const lock = await tx.query<{ got: boolean }>(
-          `SELECT pg_try_advisory_xact_lock(hashtext('teltec:job:' || current_schema() || ':' || $1)) AS got`,
-          [job.name],
-        );
-        if (!lock.rows[0]?.got) return { job: job.name, slot: key, resultado: 'en_otra_instancia' as const };
-        const done = await tx.query('SELECT 1 FROM job_runs WHERE job = $1 AND slot = $2', [job.name, key]);
-        if (done.rows.length > 0) return { job: job.name, slot: key, resultado: 'ya_ejecutado' as const };
-        const detalle = (await job.run(tx, { slot, now })) ?? {};
-        await tx.query(
-          `INSERT INTO job_runs (job, slot, instance, started_at, finished_at, resultado)
+      return await deps.db.transaction(
+        async (tx) => {
+          const lock = await tx.query<{ got: boolean }>(
+            `SELECT pg_try_advisory_xact_lock(hashtext('teltec:job:' || current_schema() || ':' || $1)) AS got`,
+            [job.name],
+          );
+          if (!lock.rows[0]?.got)
+            return { job: job.name, slot: key, resultado: 'en_otra_instancia' as const };
+          const done = await tx.query('SELECT 1 FROM job_runs WHERE job = $1 AND slot = $2', [job.name, key]);
+          if (done.rows.length > 0) return { job: job.name, slot: key, resultado: 'ya_ejecutado' as const };
+          const detalle = (await job.run(tx, { slot, now })) ?? {};
+          await tx.query(
+            `INSERT INTO job_runs (job, slot, instance, started_at, finished_at, resultado)
            VALUES ($1, $2, $3, $4, $5, $6)`,
-          [job.name, key, instance, now, deps.clock.now(), JSON.stringify(detalle)],
-        );
-        log.info({ job: job.name, slot: key, detalle }, `tarea programada ejecutada: ${job.name}`);
-        return { job: job.name, slot: key, resultado: 'ejecutado' as const, detalle };
-      });
+            [job.name, key, instance, now, deps.clock.now(), JSON.stringify(detalle)],
+          );
+          log.info({ job: job.name, slot: key, detalle }, `tarea programada ejecutada: ${job.name}`);
+          return { job: job.name, slot: key, resultado: 'ejecutado' as const, detalle };
+        },
+        { timeoutMs: deps.jobTimeoutMs ?? 600_000 },
+      );
     } catch (err) {
       log.error({ err, job: job.name, slot: key }, `la tarea programada ${job.name} falló; se reintentará`);
       return { job: job.name, slot: key, resultado: 'error' };
@@ -111,9 +121,29 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** One run at a time inside this process. */
   const queueRun = () => {
     if (stopped) return current;
-    current = current.then(runOnce).catch(() => undefined);
+    current = current
+      .then(runOnce)
+      .then((reports) => scheduleRetry(reports.some((r) => r.resultado === 'error')))
+      .catch(() => undefined);
     return current;
   };
+
+  /** A failed run (database down) is tried again soon, backing off, not at the next tick. */
+  function scheduleRetry(failed: boolean): void {
+    if (!failed) {
+      failures = 0;
+      return;
+    }
+    failures++;
+    if (stopped || retry) return;
+    const everyMs = deps.checkEveryMs ?? 600_000;
+    const waitMs = Math.min(everyMs, (deps.retryMs ?? 5000) * 2 ** Math.min(failures - 1, 20));
+    retry = setTimeout(() => {
+      retry = undefined;
+      void queueRun();
+    }, waitMs);
+    retry.unref();
+  }
 
   return {
     runOnce,
@@ -140,6 +170,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const c of crons.splice(0)) c.stop();
       if (interval) clearInterval(interval);
       interval = undefined;
+      if (retry) clearTimeout(retry);
+      retry = undefined;
       await current;
     },
   };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pendingMigrations } from '../../db/index.js';
+import { pendingMigrations, withDatabaseDeadline } from '../../db/index.js';
 import type { ApiDeps } from '../types.js';
 
 export const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -34,7 +34,12 @@ export const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     },
     async (_request, reply) => {
       try {
-        const pending = await pendingMigrations(deps.db);
+        // Readiness answers within seconds even when the database hangs (issue 12 §3): a probe
+        // that waits as long as the statement timeout would keep a dead instance in rotation.
+        const pending = await withDatabaseDeadline(
+          pendingMigrations(deps.db),
+          deps.config.database.connectTimeoutMs,
+        );
         if (pending.length > 0) {
           return reply
             .status(503)
