@@ -1,9 +1,10 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import type { clientStates, paymentStates } from '../vocabulary.js';
 import { normalizePhone } from './phone.js';
 
-export type ClientEstado = 'activo' | 'suspendido' | 'retirado';
-export type PaymentState = 'sin_fecha' | 'al_dia' | 'por_vencer' | 'vencido';
+export type ClientEstado = (typeof clientStates.values)[number];
+export type PaymentState = (typeof paymentStates.values)[number];
 
 /** A client as the API shows it. */
 export interface ClientView {

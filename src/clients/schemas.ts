@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIsoDate } from '../time.js';
+import { clientStates, paymentStates } from '../vocabulary.js';
 import { validateCedula } from './cedula.js';
 import { normalizePhone } from './phone.js';
 
@@ -20,8 +21,8 @@ export const isoDateSchema = z
   .string()
   .refine(isIsoDate, 'debe ser una fecha AAAA-MM-DD válida, por ejemplo 2026-11-05');
 
-export const estadoSchema = z.enum(['activo', 'suspendido', 'retirado']);
-export const estadoPagoSchema = z.enum(['sin_fecha', 'al_dia', 'por_vencer', 'vencido']);
+export const estadoSchema = z.enum(clientStates.values);
+export const estadoPagoSchema = z.enum(paymentStates.values);
 
 const phoneSchema = z.preprocess(
   emptyToNull,

@@ -23,6 +23,7 @@ import { notificacionesRoutes } from './routes/notificaciones.js';
 import { plansRoutes } from './routes/plans.js';
 import { telegramRoutes } from './routes/telegram.js';
 import { templatesRoutes } from './routes/templates.js';
+import { vocabularyRoutes } from './routes/vocabulary.js';
 import type { ApiDeps, App } from './types.js';
 
 z.config(z.locales.es());
@@ -208,6 +209,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(notificacionesRoutes, deps);
   await app.register(campaignsRoutes, deps);
   await app.register(templatesRoutes, deps);
+  await app.register(vocabularyRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(telegramRoutes, deps);
   await app.register(invitationsRoutes, deps);

@@ -1,0 +1,129 @@
+/**
+ * The one vocabulary of the domain: every enumerated value stored or shown, with the Spanish
+ * label staff read. The SQL CHECK constraints must list the same values (test/vocabulary.test.ts
+ * reads the catalog on both databases); the admin page takes its labels from
+ * `GET /api/vocabulario`, so a value has one label everywhere.
+ *
+ * This module imports nothing: every layer may use it.
+ */
+
+/** A closed set of values, in display order, each with its Spanish label. */
+function vocabulary<const T extends Record<string, string>>(labels: T) {
+  const values = Object.keys(labels) as (keyof T & string)[];
+  return {
+    values: values as [keyof T & string, ...(keyof T & string)[]],
+    labels: labels as Readonly<T>,
+    label: (v: string): string => (labels as Record<string, string>)[v] ?? v,
+  };
+}
+
+/** `clients.estado`: the contract state. */
+export const clientStates = vocabulary({
+  activo: 'Activo',
+  suspendido: 'Suspendido',
+  retirado: 'Retirado',
+});
+
+/** The payment state of a client, computed by `teltec_payment_state()` against today. */
+export const paymentStates = vocabulary({
+  sin_fecha: 'Sin fecha',
+  al_dia: 'Al día',
+  por_vencer: 'Por vencer',
+  vencido: 'Vencido',
+});
+
+/** `notifications.tipo` and `templates.tipo`: every kind of notice (the seed's names). */
+export const notificationTypes = vocabulary({
+  recordatorio_pago: 'Recordatorio de pago',
+  pago_vencido: 'Pago vencido',
+  mantenimiento: 'Mantenimiento',
+  oferta: 'Oferta',
+  bienvenida: 'Bienvenida',
+  manual: 'Manual',
+  pago_recibido: 'Pago recibido',
+});
+
+/** `notifications.estado`: where a notice is in the outbox. */
+export const notificationStates = vocabulary({
+  pendiente: 'Pendiente',
+  enviado: 'Enviado',
+  fallido: 'Fallido',
+  cancelado: 'Cancelado',
+});
+
+/** `notifications.motivo`: why a notice failed or was cancelled without being sent. */
+export const notificationReasons = vocabulary({
+  sin_telegram: 'Sin Telegram',
+  blocked: 'Bloqueó el bot',
+  deactivated: 'Cuenta de Telegram eliminada',
+  chat_not_found: 'Chat no encontrado',
+  rejected: 'Telegram rechazó el mensaje',
+  reintentos_agotados: 'Reintentos agotados (Telegram no respondía)',
+  mensaje_invalido: 'Mensaje inválido',
+  mensaje_vacio: 'Mensaje vacío',
+  mensaje_demasiado_largo: 'Mensaje demasiado largo',
+  pago_recibido: 'Cancelada: llegó el pago',
+  reemplazada: 'Cancelada: reemplazada por un aviso más reciente',
+  campana_cancelada: 'Cancelada con su campaña',
+  cancelada_por_usuario: 'Cancelada por el personal',
+  ya_no_aplica: 'Cancelada: ya no aplicaba',
+});
+
+/** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */
+export const unreachableReasons = vocabulary({
+  sin_telegram: notificationReasons.labels.sin_telegram,
+  bloqueado: notificationReasons.labels.blocked,
+  inalcanzable: 'Telegram no llega',
+});
+
+/** `campaigns.estado`. */
+export const campaignStates = vocabulary({
+  en_curso: 'En curso',
+  completada: 'Completada',
+  cancelada: 'Cancelada',
+});
+
+/** `bot_updates.estado`: the bot's update inbox. */
+export const botUpdateStates = vocabulary({
+  pendiente: 'Pendiente',
+  procesado: 'Procesado',
+  fallido: 'Fallido',
+});
+
+/** `chat_state.estado`: where a chat is in the registration conversation. */
+export const chatStates = vocabulary({
+  inicio: 'Inicio',
+  esperando_cedula: 'Esperando la cédula',
+  esperando_contacto: 'Esperando el contacto',
+});
+
+/** `client_imports.estado`: a CSV import, recorded before it starts. */
+export const importStates = vocabulary({
+  en_curso: 'En curso',
+  terminada: 'Terminada',
+  fallida: 'Fallida',
+});
+
+/**
+ * Every group, by the name the API and the admin page use (`GET /api/vocabulario`).
+ * Names are stable: the admin page looks labels up by them.
+ */
+export const vocabularies = {
+  estado: clientStates,
+  estado_pago: paymentStates,
+  tipo: notificationTypes,
+  notif_estado: notificationStates,
+  motivo: notificationReasons,
+  motivo_inalcanzable: unreachableReasons,
+  campana_estado: campaignStates,
+  importacion_estado: importStates,
+} as const;
+
+export type VocabularyName = keyof typeof vocabularies;
+
+/** `{ group: { value: label } }` for the admin page. */
+export function vocabularyLabels(): Record<VocabularyName, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [k, v] of Object.entries(vocabularies)) out[k] = { ...v.labels };
+  return out as Record<VocabularyName, Record<string, string>>;
+}

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { App } from '../src/http/types.js';
+import {
+  botUpdateStates,
+  campaignStates,
+  chatStates,
+  clientStates,
+  importStates,
+  notificationStates,
+  notificationTypes,
+  paymentStates,
+  vocabularies,
+} from '../src/vocabulary.js';
+import { auth, buildTestApp } from './support/app.js';
+import { describeEachDb } from './support/db.js';
+
+/**
+ * Which vocabulary each enumerated SQL column holds. A new CHECK (col IN (…)) must be added here
+ * and to src/vocabulary.ts: the test fails until it is.
+ */
+const columns: Record<string, { values: readonly string[] }> = {
+  'clients.estado': clientStates,
+  'campaigns.estado': campaignStates,
+  'notifications.tipo': notificationTypes,
+  'notifications.estado': notificationStates,
+  'templates.tipo': notificationTypes,
+  'bot_updates.estado': botUpdateStates,
+  'bot_chats.estado': chatStates,
+  'client_imports.estado': importStates,
+};
+
+describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {
+  it('every CHECK (column IN (…)) in the schema lists exactly the vocabulary values', async () => {
+    const { rows } = await ctx.db.query<{ tbl: string; def: string }>(
+      `SELECT c.relname AS tbl, pg_get_constraintdef(k.oid) AS def
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        WHERE k.contype = 'c' AND c.relnamespace = current_schema()::regnamespace`,
+    );
+    const found = new Map<string, string[]>();
+    for (const r of rows) {
+      // CHECK ((estado = ANY (ARRAY['activo'::text, 'suspendido'::text])))
+      const m = /\(\(?(\w+)\)? = ANY \(\(?ARRAY\[(.*?)\]/.exec(r.def);
+      if (!m) continue;
+      const values = [...m[2]!.matchAll(/'([^']*)'/g)].map((v) => v[1]!);
+      found.set(`${r.tbl}.${m[1]}`, values);
+    }
+    expect(found.size).toBeGreaterThanOrEqual(7);
+    for (const [column, values] of found) {
+      const vocab = columns[column];
+      expect(vocab, `${column} has a CHECK list: add it to src/vocabulary.ts and to this test`).toBeDefined();
+      expect([...values].sort(), column).toEqual([...vocab!.values].sort());
+    }
+  });
+
+  it('teltec_payment_state() answers only the payment states', async () => {
+    const { rows } = await ctx.db.query<{ s: string }>(
+      `SELECT DISTINCT teltec_payment_state(d, '2026-03-10'::date, 3) AS s
+         FROM unnest(ARRAY[NULL, '2026-01-01', '2026-03-10', '2026-03-12', '2026-12-31']::date[]) AS d`,
+    );
+    expect(rows.map((r) => r.s).sort()).toEqual([...paymentStates.values].sort());
+  });
+
+  describeLabels(ctx);
+});
+
+function describeLabels(ctx: { readonly db: import('../src/db/index.js').Db }) {
+  let app: App;
+  beforeAll(async () => {
+    ({ app } = await buildTestApp(ctx.db));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('GET /api/vocabulario gives the admin page one label per value', async () => {
+    const res = await app.inject({ url: '/api/vocabulario', headers: auth });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(Object.keys(body).sort()).toEqual(Object.keys(vocabularies).sort());
+    expect(body.estado_pago.al_dia).toBe('Al día');
+    // The same reason reads the same wherever it is shown.
+    expect(body.motivo.blocked).toBe(body.motivo_inalcanzable.bloqueado);
+    for (const [group, labels] of Object.entries(body) as [string, Record<string, string>][]) {
+      const texts = Object.values(labels);
+      expect(new Set(texts).size, `${group}: two values share a label`).toBe(texts.length);
+    }
+  });
+}
