@@ -2,7 +2,14 @@ import { Cron } from 'croner';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../http/types.js';
-import { engineJobs, toEngineSettings } from '../notifications/index.js';
+import { engineJobs, isInSendWindow, toEngineSettings } from '../notifications/index.js';
+
+/** The next time a daily 'HH:MM' (local time of `timeZone`) comes after `now`. */
+function nextDaily(hhmm: string, timeZone: string, now: Date): Date | null {
+  const [h, m] = hhmm.split(':').map(Number);
+  // 24:00 is midnight.
+  return new Cron(`${m} ${(h ?? 0) % 24} * * *`, { timezone: timeZone, paused: true }).nextRun(now);
+}
 
 /** Read-only data the admin page's filters and settings page need (behind the admin token). */
 export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -31,7 +38,7 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
   const jobs = engineJobs({
     settings: toEngineSettings(deps.config),
     dailyRunAt: deps.config.engine.dailyRunAt,
-  }).map((j) => ({ name: j.name, dailyAt: j.dailyAt }));
+  }).map((j) => ({ name: j.name, dailyAt: j.dailyAt, internal: j.internal === true }));
 
   app.get(
     '/api/ajustes',
@@ -43,11 +50,21 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
           'planificador con sus próximas ejecuciones, datos de la empresa, modo de Telegram',
         response: {
           200: z.object({
+            ahora: z
+              .string()
+              .describe('La hora del servicio (ISO 8601); la página la usa en lugar de la del navegador'),
             modo_telegram: z.enum(['sandbox', 'webhook', 'long_polling', 'sin_bot']),
             bot: z.string().nullable(),
             zona_horaria: z.string(),
             envio: z.object({
               ventana: z.object({ inicio: z.string(), fin: z.string() }),
+              en_ventana: z.boolean().describe('Ahora es horario de envío: los avisos no urgentes salen ya'),
+              proxima_apertura: z
+                .string()
+                .nullable()
+                .describe(
+                  'Fuera del horario de envío: cuándo vuelve a abrir (ISO 8601); los avisos no urgentes esperan hasta entonces. null dentro del horario',
+                ),
               mensajes_por_segundo: z.number(),
               por_chat_por_segundo: z.number(),
               concurrencia: z.number(),
@@ -65,6 +82,9 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
             planificador: z.array(
               z.object({
                 tarea: z.string(),
+                interna: z
+                  .boolean()
+                  .describe('Mantenimiento interno del servicio (el personal no actúa sobre ella)'),
                 hora: z.string(),
                 proxima: z.string().nullable(),
                 ultima: z
@@ -101,12 +121,17 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
           : c.telegram.publicUrl
             ? ('webhook' as const)
             : ('long_polling' as const);
+      const window = c.engine.sendWindow;
+      const open = isInSendWindow(now, window, c.timeZone);
       return {
+        ahora: now.toISOString(),
         modo_telegram: modo,
         bot: deps.bot?.username() ?? deps.sandbox?.bot.username ?? null,
         zona_horaria: c.timeZone,
         envio: {
-          ventana: { inicio: c.engine.sendWindow.start, fin: c.engine.sendWindow.end },
+          ventana: { inicio: window.start, fin: window.end },
+          en_ventana: open,
+          proxima_apertura: open ? null : (nextDaily(window.start, c.timeZone, now)?.toISOString() ?? null),
           mensajes_por_segundo: c.engine.ratePerSecond,
           por_chat_por_segundo: c.engine.perChatPerSecond,
           concurrencia: c.engine.concurrency,
@@ -122,11 +147,11 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
           confirmar_pago: c.engine.paymentConfirmation,
         },
         planificador: jobs.map((j) => {
-          const [h, m] = j.dailyAt.split(':').map(Number);
-          const next = new Cron(`${m} ${h} * * *`, { timezone: c.timeZone, paused: true }).nextRun(now);
+          const next = nextDaily(j.dailyAt, c.timeZone, now);
           const l = last.get(j.name);
           return {
             tarea: j.name,
+            interna: j.internal,
             hora: j.dailyAt,
             proxima: next?.toISOString() ?? null,
             ultima: l ? { fecha: l.finished_at.toISOString(), resultado: l.resultado } : null,

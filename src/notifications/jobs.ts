@@ -32,6 +32,7 @@ export function engineJobs(deps: {
     {
       name: 'limpieza_idempotencia',
       dailyAt: '03:00',
+      internal: true,
       async run(tx, { now }) {
         return { borradas: await purgeIdempotencyKeys(tx, now) };
       },

@@ -19,6 +19,8 @@ export interface ScheduledJob {
   name: string;
   /** Every day at this local time, 'HH:MM'. */
   dailyAt: string;
+  /** Housekeeping the office never acts on: not listed to staff (the admin page's "próximas ejecuciones"). */
+  internal?: boolean;
   /** The work, in the transaction that records the run. Returns details for job_runs. */
   run(tx: Queryable, ctx: { slot: Date; now: Date }): Promise<Record<string, unknown> | undefined>;
 }

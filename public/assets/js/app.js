@@ -7,6 +7,7 @@ import { h, mount } from './ui.js';
 
 const PAGES = [
   { path: /^\/$/, nav: '/', load: () => import('./pages/resumen.js') },
+  { path: /^\/llamadas$/, nav: '/', load: () => import('./pages/llamadas.js') },
   { path: /^\/clientes\/importar$/, nav: '/clientes', load: () => import('./pages/importar.js') },
   { path: /^\/clientes\/invitaciones$/, nav: '/clientes', load: () => import('./pages/invitaciones.js') },
   { path: /^\/clientes\/nuevo$/, nav: '/clientes', load: () => import('./pages/cliente.js') },

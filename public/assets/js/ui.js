@@ -1,4 +1,9 @@
+import { LABELS, label } from './labels.js';
+
 // Small DOM helpers. Text always goes in as text nodes (never innerHTML), so data cannot inject markup.
+
+// Labels have one home (labels.js); pages may import them from here too.
+export { LABELS, label, options } from './labels.js';
 
 /** h('a', { href: '#/', class: 'x', onclick }, 'text', child, [more]) → element. */
 export function h(tag, props, ...children) {
@@ -74,41 +79,8 @@ export const fmt = {
     return dateFmt.format(new Date(y, m - 1, d));
   },
   dateTime: (v) => (v ? dateTimeFmt.format(new Date(v)) : '—'),
-};
-
-export const LABELS = {
-  estado_pago: { sin_fecha: 'Sin fecha', al_dia: 'Al día', por_vencer: 'Por vencer', vencido: 'Vencido' },
-  estado: { activo: 'Activo', suspendido: 'Suspendido', retirado: 'Retirado' },
-  notif_estado: { pendiente: 'Pendiente', enviado: 'Enviado', fallido: 'Fallido', cancelado: 'Cancelado' },
-  tipo: {
-    recordatorio_pago: 'Recordatorio de pago',
-    pago_vencido: 'Pago vencido',
-    mantenimiento: 'Mantenimiento',
-    oferta: 'Oferta',
-    bienvenida: 'Bienvenida',
-    manual: 'Manual',
-    pago_recibido: 'Pago recibido',
-  },
-  campana_estado: { en_curso: 'En curso', completada: 'Completada', cancelada: 'Cancelada' },
-  /** Why a notification failed or was cancelled, or why Telegram cannot reach a client. */
-  motivo: {
-    blocked: 'El cliente bloqueó el bot',
-    deactivated: 'Cuenta de Telegram eliminada',
-    chat_not_found: 'Chat no encontrado',
-    rejected: 'Telegram rechazó el mensaje',
-    reintentos_agotados: 'Reintentos agotados (Telegram no respondía)',
-    mensaje_invalido: 'Mensaje inválido',
-    mensaje_vacio: 'Mensaje vacío',
-    mensaje_demasiado_largo: 'Mensaje demasiado largo',
-    sin_telegram: 'Sin Telegram',
-    bloqueado: 'Bloqueó el bot',
-    inalcanzable: 'Telegram no llega',
-    pago_recibido: 'Cancelada: llegó el pago',
-    reemplazada: 'Cancelada: reemplazada por un aviso más reciente',
-    campana_cancelada: 'Cancelada con su campaña',
-    cancelada_por_usuario: 'Cancelada por el personal',
-    ya_no_aplica: 'Cancelada: ya no aplicaba',
-  },
+  /** An instant → '08:00' in the provider's zone. */
+  time: (v) => (v ? timeFmt.format(new Date(v)) : '—'),
 };
 
 const TONE = {
@@ -129,17 +101,17 @@ const TONE = {
 
 /** A coloured badge for a known state value. */
 export function badge(group, value) {
-  const text = LABELS[group]?.[value] ?? value ?? '—';
+  const text = label(group, value);
   return h('span', { class: `badge ${TONE[value] ?? ''}`, dataset: { valor: value ?? '' } }, text);
 }
 
 /** The Telegram state of a client as one badge. */
 export function telegramBadge(t) {
-  if (!t?.vinculado) return h('span', { class: 'badge', dataset: { valor: 'sin_vincular' } }, 'Sin vincular');
-  if (t.bloqueado)
-    return h('span', { class: 'badge bad', dataset: { valor: 'bloqueado' } }, 'Bloqueó el bot');
+  const T = LABELS.telegram;
+  if (!t?.vinculado) return h('span', { class: 'badge', dataset: { valor: 'sin_vincular' } }, T.sin_vincular);
+  if (t.bloqueado) return h('span', { class: 'badge bad', dataset: { valor: 'bloqueado' } }, T.bloqueado);
   if (t.inalcanzable) {
-    return h('span', { class: 'badge bad', dataset: { valor: 'inalcanzable' } }, 'Inalcanzable');
+    return h('span', { class: 'badge bad', dataset: { valor: 'inalcanzable' } }, T.inalcanzable);
   }
   return h(
     'span',
@@ -148,8 +120,39 @@ export function telegramBadge(t) {
       dataset: { valor: 'vinculado' },
       title: t.verificado ? 'Verificado' : 'Sin verificar',
     },
-    t.verificado ? 'Vinculado ✓' : 'Vinculado',
+    t.verificado ? T.verificado : T.vinculado,
   );
+}
+
+/**
+ * A bar for a share (0–100): a native <progress>, so no inline style is needed (the page's CSP
+ * refuses them). `tone`: '' | 'ok' | 'muted'.
+ */
+export function meter(pct, { tone = '', big = false, ...attrs } = {}) {
+  const v = Math.max(0, Math.min(100, Number(pct) || 0));
+  return h('progress', { class: `meter ${tone} ${big ? 'big' : ''}`.trim(), max: 100, value: v, ...attrs });
+}
+
+/**
+ * When a pending notice of this kind goes out, from the service's own clock and send window
+ * (`/api/ajustes`): null when it goes now, else "sale a las 08:00 (fuera del horario de envío)".
+ * Urgent notices and the welcome do not wait for the window.
+ */
+export function sendWait(settings, row) {
+  const e = settings?.envio;
+  if (!e || e.en_ventana || !e.proxima_apertura || row.urgente || row.tipo === 'bienvenida') return null;
+  const day = (v) => dayFmt.format(new Date(v));
+  const when = day(e.proxima_apertura) === day(settings.ahora) ? '' : 'mañana ';
+  return `sale ${when}a las ${fmt.time(e.proxima_apertura)} (fuera del horario de envío)`;
+}
+const dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone });
+
+/** How far a due date is: "vence hoy", "hace 1 día", "en 3 días" (`dias` as the API gives it). */
+export function dueIn({ dias, estado_pago }) {
+  const n = Math.abs(dias);
+  if (n === 0) return 'vence hoy';
+  const unit = n === 1 ? 'día' : 'días';
+  return estado_pago === 'vencido' ? `hace ${fmt.n(n)} ${unit}` : `en ${fmt.n(n)} ${unit}`;
 }
 
 // ------------------------------------------------------------------------------------ states
@@ -168,8 +171,11 @@ export function toast(text, tone = '') {
   setTimeout(() => el.remove(), tone === 'bad' ? 7000 : 3500);
 }
 
-/** A modal yes/no question; resolves true when confirmed. */
-export function confirmDialog(title, text, { ok = 'Confirmar', danger = false } = {}) {
+/**
+ * A modal yes/no question; resolves true when confirmed. The way out says "Volver" (never
+ * "Cancelar", which reads as the action when the action itself is a cancellation).
+ */
+export function confirmDialog(title, text, { ok = 'Confirmar', cancel = 'Volver', danger = false } = {}) {
   return new Promise((resolve) => {
     const dlg = h(
       'dialog',
@@ -178,8 +184,8 @@ export function confirmDialog(title, text, { ok = 'Confirmar', danger = false } 
       text ? h('p', null, text) : null,
       h(
         'form',
-        { method: 'dialog', class: 'row', style: 'justify-content:flex-end;margin-top:1rem' },
-        h('button', { value: 'no' }, 'Cancelar'),
+        { method: 'dialog', class: 'row dialog-actions' },
+        h('button', { value: 'no' }, cancel),
         h('button', { value: 'si', class: danger ? 'danger' : 'primary' }, ok),
       ),
     );

@@ -7,6 +7,7 @@ import {
   fmt,
   h,
   LABELS,
+  label,
   loading,
   mount,
   noBotNotice,
@@ -71,13 +72,6 @@ const envNote = (vars) =>
     ') y reiniciando el servicio.',
   );
 
-const MODES = {
-  sandbox: 'Sandbox: Telegram simulado dentro del servicio',
-  webhook: 'Webhook (Telegram llama al servicio)',
-  long_polling: 'Long polling (el servicio consulta a Telegram)',
-  sin_bot: 'Sin bot (falta TELEGRAM_BOT_TOKEN)',
-};
-
 async function renderTelegram(el, s, signal) {
   const rows = [
     [
@@ -88,7 +82,7 @@ async function renderTelegram(el, s, signal) {
           class: `badge ${s.modo_telegram === 'sandbox' ? 'warn' : 'ok'}`,
           dataset: { modo: s.modo_telegram },
         },
-        MODES[s.modo_telegram],
+        label('modo_telegram', s.modo_telegram),
       ),
     ],
     ['Bot', s.bot ? `@${s.bot}` : '—'],
@@ -121,11 +115,6 @@ async function renderTelegram(el, s, signal) {
     envNote('TELEGRAM_BOT_TOKEN, PUBLIC_URL'),
   );
 }
-
-const JOB_NAMES = {
-  generacion_diaria: 'Avisos de pago del día',
-  limpieza_idempotencia: 'Limpieza de claves de idempotencia',
-};
 
 function renderSchedule(el, s) {
   const e = s.envio;
@@ -164,24 +153,26 @@ function renderSchedule(el, s) {
     h(
       'ul',
       { class: 'list-plain' },
-      s.planificador.map((j) =>
-        h(
-          'li',
-          { style: 'display:block' },
+      s.planificador
+        .filter((j) => !j.interna)
+        .map((j) =>
           h(
-            'div',
-            { class: 'row' },
-            h('strong', null, JOB_NAMES[j.tarea] ?? j.tarea),
-            h('span', { class: 'spacer' }),
-            `cada día a las ${j.hora}`,
-          ),
-          h(
-            'div',
-            { class: 'small muted' },
-            `Próxima: ${fmt.dateTime(j.proxima)} · última: ${j.ultima ? fmt.dateTime(j.ultima.fecha) : 'nunca'}`,
+            'li',
+            { class: 'block' },
+            h(
+              'div',
+              { class: 'row' },
+              h('strong', null, label('tarea', j.tarea)),
+              h('span', { class: 'spacer' }),
+              `cada día a las ${j.hora}`,
+            ),
+            h(
+              'div',
+              { class: 'small muted' },
+              `Próxima: ${fmt.dateTime(j.proxima)} · última: ${j.ultima ? fmt.dateTime(j.ultima.fecha) : 'nunca'}`,
+            ),
           ),
         ),
-      ),
     ),
     envNote('SEND_WINDOW, DAILY_RUN_AT, CYCLE_DAYS, REMINDER_DAYS_BEFORE…'),
   );

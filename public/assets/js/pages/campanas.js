@@ -9,10 +9,14 @@ import {
   fmt,
   h,
   LABELS,
+  label,
   loading,
+  meter,
   mount,
+  options,
   pager,
   select,
+  sendWait,
   telegramHtml,
   toast,
 } from '../ui.js';
@@ -23,11 +27,6 @@ import {
 
 const MASIVA = '/api/notificaciones/masiva/';
 const TIPOS = ['mantenimiento', 'oferta', 'manual'];
-const EXCLUDED = {
-  sin_telegram: 'sin Telegram',
-  bloqueados: 'bloquearon el bot',
-  por_preferencia: 'no quieren este tipo',
-};
 
 export async function render(root, { params, query, signal, go }) {
   document.title = 'Campañas — TelTec Notificaciones';
@@ -52,8 +51,12 @@ export async function render(root, { params, query, signal, go }) {
 async function renderList(el, pagina, signal) {
   const head = h('h2', null, 'Campañas enviadas');
   let r;
+  let settings;
   try {
-    r = await api(`/api/campanas${qs({ pagina, por_pagina: 10 })}`, { signal });
+    [r, settings] = await Promise.all([
+      api(`/api/campanas${qs({ pagina, por_pagina: 10 })}`, { signal }),
+      api('/api/ajustes', { signal }),
+    ]);
   } catch (err) {
     mount(el, head, errorBox(err));
     return;
@@ -66,6 +69,7 @@ async function renderList(el, pagina, signal) {
           ['Creada', 'Nombre', 'Tipo', 'Estado', 'Progreso'],
           r.campanas.map((c) => {
             const p = progressOf(c);
+            const wait = waitOf(c, settings);
             return h(
               'tr',
               {
@@ -85,11 +89,12 @@ async function renderList(el, pagina, signal) {
                 LABELS.tipo[c.tipo] ?? c.tipo,
                 c.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
               ),
-              h('td', { 'data-label': 'Estado' }, badge('campana_estado', c.estado)),
+              h('td', { 'data-label': 'Estado' }, campaignBadge(c, wait)),
               h(
                 'td',
                 { 'data-label': 'Progreso' },
-                `${fmt.n(p.sent)} de ${fmt.n(p.total)} enviadas (${p.pct} %)`,
+                `${fmt.n(p.sent)} de ${fmt.n(p.total)} enviadas`,
+                wait ? h('div', { class: 'small muted' }, wait) : null,
               ),
             );
           }),
@@ -101,11 +106,15 @@ async function renderList(el, pagina, signal) {
   );
 }
 
-/** Progress counts of a campaign. */
+/**
+ * Progress counts of a campaign. `pct` is how much of it was dealt with (sent, failed or closed);
+ * a cancelled campaign's bar shows what was sent, never a full bar.
+ */
 export function progressOf(c) {
   const p = c.progreso;
   const total = c.total;
   const done = p.enviadas + p.fallidas + p.canceladas;
+  const count = c.estado === 'cancelada' ? p.enviadas : done;
   return {
     total,
     sent: p.enviadas,
@@ -113,8 +122,19 @@ export function progressOf(c) {
     cancelled: p.canceladas,
     queued: p.pendientes,
     done,
-    pct: total ? Math.floor((done / total) * 100) : 100,
+    pct: total ? Math.floor((count / total) * 100) : c.estado === 'cancelada' ? 0 : 100,
   };
+}
+
+/** A running campaign that waits for the send window: "sale a las 08:00 (fuera del horario de envío)". */
+function waitOf(c, settings) {
+  if (c.estado !== 'en_curso' || c.progreso.pendientes === 0) return null;
+  return sendWait(settings, { urgente: c.urgente, tipo: c.tipo });
+}
+
+function campaignBadge(c, wait) {
+  if (wait) return h('span', { class: 'badge warn', dataset: { valor: 'esperando' } }, 'Espera el horario');
+  return badge('campana_estado', c.estado);
 }
 
 async function renderComposer(el, signal, go) {
@@ -159,8 +179,8 @@ async function renderComposer(el, signal, go) {
       '',
       'Todos los planes',
     ),
-    estado: select('estado', Object.entries(LABELS.estado), 'activo', 'Todos'),
-    estado_pago: select('estado_pago', Object.entries(LABELS.estado_pago), '', 'Cualquier pago'),
+    estado: select('estado', options('estado'), 'activo', 'Todos'),
+    estado_pago: select('estado_pago', options('estado_pago'), '', 'Cualquier pago'),
   };
   const urgente = h('input', { type: 'checkbox', name: 'urgente' });
   const testChat = h('input', {
@@ -287,7 +307,7 @@ async function renderComposer(el, signal, go) {
     h(
       'div',
       { class: 'row' },
-      h('div', { style: 'flex:0 1 13rem' }, testChat),
+      h('div', { class: 'grow-13' }, testChat),
       h('button', { type: 'button', onclick: sendTest }, 'Enviar prueba'),
       h('span', { class: 'spacer' }),
       launch,
@@ -313,7 +333,7 @@ function audienceView(r) {
           'p',
           { class: 'muted small' },
           'Quedan fuera: ',
-          excluded.map(([k, v]) => `${fmt.n(v)} ${EXCLUDED[k] ?? k}`).join(' · '),
+          excluded.map(([k, v]) => `${fmt.n(v)} ${label('excluidos', k)}`).join(' · '),
           '.',
         )
       : null,
@@ -321,17 +341,20 @@ function audienceView(r) {
       ? h(
           'details',
           { open: true, id: 'muestra' },
-          h('summary', { class: 'small' }, `Así lo verán (${r.muestra.length} ejemplos)`),
-          r.muestra
-            .slice(0, 3)
-            .map((s) =>
-              h(
-                'div',
-                null,
-                h('div', { class: 'small muted section' }, s.nombre),
-                h('div', { class: 'message-text' }, telegramHtml(s.texto)),
-              ),
+          // The count said is the count shown.
+          h(
+            'summary',
+            { class: 'small' },
+            `Así lo verán (${r.muestra.length} ${r.muestra.length === 1 ? 'ejemplo' : 'ejemplos'})`,
+          ),
+          r.muestra.map((s) =>
+            h(
+              'div',
+              null,
+              h('div', { class: 'small muted section' }, s.nombre),
+              h('div', { class: 'message-text' }, telegramHtml(s.texto)),
             ),
+          ),
         )
       : null,
   );
@@ -342,18 +365,29 @@ async function renderCampaign(root, id, signal) {
   const card = h('div', { class: 'card', id: 'campana' }, loading());
   const title = h('h1', null, `Campaña ${id}`);
   mount(root, h('div', { class: 'page-head' }, h('div', null, back, title)), card);
+  const sample = h('div', { id: 'muestra-campana' });
+  let sampleLoaded = false;
   // Polls once a second until the campaign ends; stops when the page changes (signal).
   for (;;) {
-    const c = await api(`/api/campanas/${id}`, { signal });
+    const [c, settings] = await Promise.all([
+      api(`/api/campanas/${id}`, { signal }),
+      api('/api/ajustes', { signal }),
+    ]);
     title.textContent = c.nombre;
     const p = progressOf(c);
+    const wait = waitOf(c, settings);
+    const cancelled = c.estado === 'cancelada';
+    if (!sampleLoaded) {
+      sampleLoaded = true;
+      loadSample(sample, c, signal);
+    }
     mount(
       card,
       h(
         'div',
         { class: 'row' },
-        badge('campana_estado', c.estado),
-        h('span', { class: 'muted' }, LABELS.tipo[c.tipo] ?? c.tipo, c.urgente ? ' · urgente' : ''),
+        campaignBadge(c, wait),
+        h('span', { class: 'muted' }, label('tipo', c.tipo), c.urgente ? ' · urgente' : ''),
         h('span', { class: 'spacer' }),
         c.estado === 'en_curso'
           ? h(
@@ -362,14 +396,12 @@ async function renderCampaign(root, id, signal) {
                 class: 'danger small',
                 id: 'cancelar-campana',
                 async onclick() {
-                  if (
-                    !(await confirmDialog(
-                      'Cancelar campaña',
-                      'Los mensajes que aún no salieron no se enviarán.',
-                      { ok: 'Cancelar campaña', danger: true },
-                    ))
-                  )
-                    return;
+                  const ok = await confirmDialog(
+                    'Cancelar campaña',
+                    'Los mensajes que aún no salieron no se enviarán.',
+                    { ok: 'Sí, cancelar', cancel: 'Volver', danger: true },
+                  );
+                  if (!ok) return;
                   try {
                     await api(`/api/campanas/${id}/cancelar`, { method: 'POST', body: {} });
                     toast('Campaña cancelada.', 'ok');
@@ -382,29 +414,23 @@ async function renderCampaign(root, id, signal) {
             )
           : null,
       ),
-      h(
-        'div',
-        {
-          class: 'meter big ok section',
-          role: 'progressbar',
-          'aria-valuemin': 0,
-          'aria-valuemax': 100,
-          'aria-valuenow': p.pct,
-          id: 'progreso',
-        },
-        h('span', { style: `width:${p.pct}%` }),
-      ),
+      meter(p.pct, {
+        tone: cancelled || wait ? 'muted' : 'ok',
+        big: true,
+        id: 'progreso',
+        'aria-label': cancelled ? 'Enviadas antes de cancelar' : 'Progreso',
+      }),
       h(
         'p',
-        { dataset: { progreso: p.pct } },
-        h('strong', null, `${p.pct} %`),
-        ` · ${fmt.n(p.sent)} enviadas · ${fmt.n(p.queued)} en cola · ${fmt.n(p.failed)} fallidas · ${fmt.n(p.cancelled)} canceladas · ${fmt.n(p.total)} en total`,
+        { dataset: { progreso: p.pct }, id: 'resumen-progreso' },
+        cancelled
+          ? h('strong', null, `Cancelada: salieron ${fmt.n(p.sent)} de ${fmt.n(p.total)}`)
+          : wait
+            ? h('strong', { class: 'espera' }, `${fmt.n(p.queued)} en cola: ${wait}`)
+            : h('strong', null, `${p.pct} %`),
+        ` · ${fmt.n(p.sent)} enviadas · ${fmt.n(p.queued)} en cola · ${fmt.n(p.failed)} fallidas · ${fmt.n(p.cancelled)} ${cancelled ? 'no salieron' : 'canceladas'} · ${fmt.n(p.total)} en total`,
       ),
-      c.mensaje
-        ? h('div', { class: 'message-text' }, c.mensaje)
-        : c.plantilla
-          ? h('p', { class: 'muted' }, `Plantilla: ${LABELS.tipo[c.plantilla] ?? c.plantilla}`)
-          : null,
+      sample,
       h(
         'dl',
         { class: 'kv small section' },
@@ -426,7 +452,7 @@ async function renderCampaign(root, id, signal) {
                 null,
                 Object.entries(c.excluidos)
                   .filter(([, v]) => v > 0)
-                  .map(([k, v]) => `${fmt.n(v)} ${EXCLUDED[k] ?? k}`)
+                  .map(([k, v]) => `${fmt.n(v)} ${label('excluidos', k)}`)
                   .join(' · '),
               ),
             ]
@@ -447,5 +473,34 @@ async function renderCampaign(root, id, signal) {
         { once: true },
       );
     });
+  }
+}
+
+/**
+ * What a client of this campaign reads, rendered by the service exactly as it is sent (never the
+ * raw source with `{nombre}` and tags): the campaign's own sample when the API gives one, else
+ * the service's preview of the same text.
+ */
+async function loadSample(el, c, signal) {
+  const show = (s) =>
+    mount(
+      el,
+      h('div', { class: 'small muted' }, `Así lo recibe ${s.nombre ?? 'un cliente'}:`),
+      h('div', { class: 'message-text', dataset: { muestra: '' } }, telegramHtml(s.texto)),
+    );
+  const own = Array.isArray(c.muestra) ? c.muestra[0] : c.muestra;
+  if (own?.texto) {
+    show(own);
+    return;
+  }
+  try {
+    const body = { tipo: c.tipo, filtros: c.filtros ?? {}, urgente: c.urgente, vista_previa: true };
+    if (c.mensaje) body.mensaje = c.mensaje;
+    if (c.plantilla) body.plantilla = c.plantilla;
+    const r = await api(MASIVA, { method: 'POST', body, signal });
+    if (r.muestra?.[0]) show(r.muestra[0]);
+    else if (c.plantilla) mount(el, h('p', { class: 'muted' }, `Plantilla: ${label('tipo', c.plantilla)}`));
+  } catch (err) {
+    if (err?.name !== 'AbortError') mount(el, h('p', { class: 'muted small' }, err.message));
   }
 }

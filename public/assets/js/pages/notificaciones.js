@@ -1,5 +1,19 @@
 import { api, qs } from '../api.js';
-import { badge, dataTable, errorBox, fmt, h, LABELS, loading, mount, pager, select, toast } from '../ui.js';
+import {
+  badge,
+  dataTable,
+  errorBox,
+  fmt,
+  h,
+  label,
+  loading,
+  mount,
+  options,
+  pager,
+  select,
+  sendWait,
+  toast,
+} from '../ui.js';
 
 // Notificaciones: the outbox, filtered by state, type, client, campaign and dates; each row opens to
 // the exact text and the last error; a failed one can be retried, a pending one cancelled.
@@ -14,9 +28,9 @@ export async function render(root, { query, signal }) {
   for (const k of wanted) state[k] = query.get(k) ?? '';
   const box = h('div', { id: 'tabla-notificaciones' }, loading());
   const controls = {
-    estado: select('estado', Object.entries(LABELS.notif_estado), state.estado, 'Todos los estados'),
-    tipo: select('tipo', Object.entries(LABELS.tipo), state.tipo, 'Todos los tipos'),
-    motivo: select('motivo', Object.entries(LABELS.motivo), state.motivo, 'Cualquier motivo'),
+    estado: select('estado', options('notif_estado'), state.estado, 'Todos los estados'),
+    tipo: select('tipo', options('tipo'), state.tipo, 'Todos los tipos'),
+    motivo: select('motivo', options('motivo'), state.motivo, 'Cualquier motivo'),
     campana_id: h('input', {
       type: 'number',
       name: 'campana_id',
@@ -59,6 +73,8 @@ export async function render(root, { query, signal }) {
     h('div', { class: 'card' }, box),
   );
 
+  // The service's clock and send window: when a pending notice really goes out.
+  const settings = api('/api/ajustes', { signal }).catch(() => null);
   let seq = 0;
   const load = async () => {
     const my = ++seq;
@@ -73,8 +89,9 @@ export async function render(root, { query, signal }) {
       const r = await api(`${LIST}${qs({ ...keep, pagina: state.pagina, por_pagina: POR_PAGINA })}`, {
         signal,
       });
+      const s = await settings;
       if (my !== seq) return;
-      mount(box, list(r, state, load));
+      mount(box, list(r, state, load, s));
     } catch (err) {
       if (err?.name !== 'AbortError') mount(box, errorBox(err));
     }
@@ -89,12 +106,16 @@ export async function render(root, { query, signal }) {
   await load();
 }
 
-function list(r, state, reload) {
+function list(r, state, reload, settings) {
   if (r.total === 0)
     return h('p', { class: 'muted', dataset: { total: 0 } }, 'No hay notificaciones con estos filtros.');
   const rows = [];
   for (const n of r.notificaciones) {
-    const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: 6 }, detailView(n, reload)));
+    const detail = h(
+      'tr',
+      { class: 'detail', hidden: true },
+      h('td', { colspan: 6 }, detailView(n, reload, settings)),
+    );
     rows.push(
       h(
         'tr',
@@ -110,7 +131,7 @@ function list(r, state, reload) {
         h(
           'td',
           { 'data-label': 'Tipo' },
-          LABELS.tipo[n.tipo] ?? n.tipo,
+          label('tipo', n.tipo),
           n.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
         ),
         h('td', { 'data-label': 'Estado' }, badge('notif_estado', n.estado)),
@@ -136,7 +157,16 @@ function list(r, state, reload) {
   );
 }
 
-function detailView(n, reload) {
+/** When a pending notice goes out, said from the service's clock (never a time already past). */
+function nextAttempt(n, settings) {
+  if (n.estado !== 'pendiente') return '—';
+  const wait = sendWait(settings, n);
+  if (wait) return wait;
+  if (settings?.ahora && n.proximo_intento > settings.ahora) return `a las ${fmt.time(n.proximo_intento)}`;
+  return 'en cola: sale en cuanto le toque';
+}
+
+function detailView(n, reload, settings) {
   const act = async (action, verb) => {
     try {
       await api(`/api/notificaciones/${n.id}/${action}/`, { method: 'POST', body: {} });
@@ -160,9 +190,9 @@ function detailView(n, reload) {
       n.ultimo_error
         ? [h('dt', null, 'Último error'), h('dd', { class: 'ultimo-error' }, n.ultimo_error)]
         : null,
-      n.motivo ? [h('dt', null, 'Motivo'), h('dd', null, LABELS.motivo[n.motivo] ?? n.motivo)] : null,
-      h('dt', null, 'Próximo intento'),
-      h('dd', null, n.estado === 'pendiente' ? fmt.dateTime(n.proximo_intento) : '—'),
+      n.motivo ? [h('dt', null, 'Motivo'), h('dd', null, label('motivo', n.motivo))] : null,
+      h('dt', null, 'Sale'),
+      h('dd', { class: 'proximo-intento' }, nextAttempt(n, settings)),
       n.campana_id
         ? [
             h('dt', null, 'Campaña'),

@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { barList, dailyBars } from '../chart.js';
-import { badge, errorBox, fmt, h, LABELS, loading, mount, noBotNotice } from '../ui.js';
+import { badge, dueIn, errorBox, fmt, h, label, loading, meter, mount, noBotNotice } from '../ui.js';
 
 // Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
 // cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
@@ -60,16 +60,14 @@ export async function render(root, { signal }) {
   ]);
 }
 
-function tile(id, label, value, sub, meter) {
+function tile(id, label, value, sub, share) {
   return h(
     'div',
     { class: 'card stat', dataset: { cifra: id } },
     h('div', { class: 'label' }, label),
     h('div', { class: 'value', dataset: { valor: value } }, fmt.n(value)),
     sub ? h('div', { class: 'sub' }, sub) : null,
-    meter !== undefined
-      ? h('div', { class: 'meter ok' }, h('span', { style: `width:${Math.min(100, meter)}%` }))
-      : null,
+    share !== undefined ? meter(share, { tone: 'ok' }) : null,
   );
 }
 
@@ -90,8 +88,8 @@ function renderTiles(el, g, t) {
       'Notificaciones enviadas',
       n.enviadas,
       g.tasa_entrega === null || g.tasa_entrega === undefined
-        ? `${fmt.n(n.pendientes)} pendientes`
-        : `Entrega ${fmt.pct(g.tasa_entrega)} · ${fmt.n(n.pendientes)} pendientes`,
+        ? `${fmt.n(n.pendientes)} avisos en cola`
+        : `Entrega ${fmt.pct(g.tasa_entrega)} · ${fmt.n(n.pendientes)} avisos en cola`,
     ),
     tile('fallidas', 'Fallidas', n.fallidas, `${fmt.n(n.canceladas)} canceladas (ya no aplicaban)`),
   );
@@ -119,7 +117,7 @@ function renderFailures(el, g) {
     reasons.length
       ? barList(
           reasons.map((r) => ({
-            etiqueta: LABELS.motivo[r.motivo] ?? r.motivo.replaceAll('_', ' '),
+            etiqueta: label('motivo', r.motivo),
             valor: r.total,
           })),
         )
@@ -128,7 +126,7 @@ function renderFailures(el, g) {
       ? [
           h('h3', null, 'Canceladas antes de salir'),
           barList(
-            cancelled.map((r) => ({ etiqueta: r.motivo.replaceAll('_', ' '), valor: r.total })),
+            cancelled.map((r) => ({ etiqueta: label('motivo', r.motivo), valor: r.total })),
             '#a4adb9',
           ),
         ]
@@ -167,11 +165,9 @@ async function renderUnreachable(el, opt) {
                     { class: 'small muted' },
                     badge('estado_pago', c.estado_pago),
                     ' ',
-                    c.estado_pago === 'vencido'
-                      ? `hace ${fmt.n(Math.abs(c.dias))} días`
-                      : `en ${fmt.n(Math.abs(c.dias))} días`,
+                    dueIn(c),
                     ' · ',
-                    LABELS.motivo[c.motivo] ?? c.motivo,
+                    label('alcance', c.motivo),
                   ),
                 ),
                 h('span', { class: 'mono small' }, c.telefono ?? 'sin teléfono'),
@@ -179,19 +175,21 @@ async function renderUnreachable(el, opt) {
             ),
           )
         : h('p', { class: 'muted' }, 'Ninguno. ¡Bien!'),
-      r.total > r.clientes.length
-        ? h('a', { href: '#/clientes?telegram=no&estado_pago=vencido' }, 'Ver los vencidos sin Telegram')
+      // The whole list is the same list (same API, same order), printable as a call sheet.
+      r.total > 0
+        ? h(
+            'a',
+            { href: '#/llamadas', id: 'ver-llamadas' },
+            r.total > r.clientes.length
+              ? `Ver los ${fmt.n(r.total)} e imprimir la hoja de llamadas`
+              : 'Imprimir la hoja de llamadas',
+          )
         : null,
     );
   } catch (err) {
     mount(el, head, errorBox(err));
   }
 }
-
-const JOB_NAMES = {
-  generacion_diaria: 'Avisos de pago del día',
-  limpieza_idempotencia: 'Limpieza de claves de idempotencia',
-};
 
 async function renderRuns(el, ajustes) {
   const head = h('h2', null, 'Próximas ejecuciones');
@@ -203,26 +201,29 @@ async function renderRuns(el, ajustes) {
       h(
         'ul',
         { class: 'list-plain' },
-        a.planificador.map((j) =>
-          h(
-            'li',
-            { style: 'display:block' },
+        // Internal housekeeping (e.g. the 03:00 clean-up) is the service's business, not the office's.
+        a.planificador
+          .filter((j) => !j.interna)
+          .map((j) =>
             h(
-              'div',
-              { class: 'row' },
-              h('strong', null, JOB_NAMES[j.tarea] ?? j.tarea),
-              h('span', { class: 'spacer' }),
-              h('span', null, fmt.dateTime(j.proxima)),
-            ),
-            h(
-              'div',
-              { class: 'small muted' },
-              j.ultima
-                ? `Última: ${fmt.dateTime(j.ultima.fecha)}${lastResult(j)}`
-                : 'Aún no se ha ejecutado.',
+              'li',
+              { class: 'block' },
+              h(
+                'div',
+                { class: 'row' },
+                h('strong', null, label('tarea', j.tarea)),
+                h('span', { class: 'spacer' }),
+                h('span', null, fmt.dateTime(j.proxima)),
+              ),
+              h(
+                'div',
+                { class: 'small muted' },
+                j.ultima
+                  ? `Última: ${fmt.dateTime(j.ultima.fecha)}${lastResult(j)}`
+                  : 'Aún no se ha ejecutado.',
+              ),
             ),
           ),
-        ),
       ),
       h(
         'p',
@@ -279,7 +280,8 @@ async function renderTelegram(el, tg, ajustes, opt) {
               : 'Long polling (el servicio consulta a Telegram)',
         ),
         w.url ? [h('dt', null, 'Webhook'), h('dd', { class: 'mono small' }, w.url)] : null,
-        h('dt', null, 'Pendientes'),
+        // Telegram's own queue of messages from clients not yet read by the bot: not notices.
+        h('dt', null, 'Mensajes de clientes sin leer por el bot'),
         h('dd', { dataset: { cifra: 'pendientes_telegram', valor: w.pendientes } }, fmt.n(w.pendientes)),
         h('dt', null, 'Último error'),
         h(

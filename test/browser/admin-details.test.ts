@@ -1,0 +1,257 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { auth } from '../support/app.js';
+import { type RunningApp, startApp } from './support/app.js';
+import { describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
+import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support/page.js';
+
+// What a newcomer hit on the admin page (issue 9), at night: 01:51 in Guayaquil, outside the
+// 08:00–20:00 send window. The clock is fixed; nothing here depends on today's date or hour.
+const NIGHT = '2026-03-10T06:51:00Z';
+
+describeBrowser('admin page: waiting, call list, labels, layout', () => {
+  let browser: Browser;
+  let running: RunningApp;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  let errors: string[] = [];
+  let campaignId: number;
+
+  beforeAll(async () => {
+    [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true, now: NIGHT })]);
+    // A dozen active clients with a (made-up) chat, so a campaign has an audience.
+    await running.db.query(
+      `UPDATE clients SET chat_id = 900000000000000 + id, linked_at = now(), link_verified = true
+        WHERE id IN (SELECT id FROM clients WHERE estado = 'activo' ORDER BY id LIMIT 12)`,
+    );
+    const res = await running.app.inject({
+      method: 'POST',
+      url: '/api/notificaciones/masiva/',
+      headers: auth,
+      payload: { nombre: 'Aviso nocturno', tipo: 'manual', mensaje: 'Hola <b>{nombre}</b>, prueba.' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    campaignId = res.json().campana.id;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await running?.close();
+  });
+
+  const open = async (opts: { phone?: boolean } = {}) => {
+    ({ context, page } = await newPage(browser, opts));
+    errors = watchErrors(page);
+    await signIn(page, running.url, running.token);
+    return page;
+  };
+  screenshotOnFailure(() => page);
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    page = undefined;
+  });
+  const api = async (url: string) => (await running.app.inject({ url, headers: auth })).json();
+
+  it('the API says the send window is closed and when it opens, from the service clock', async () => {
+    const a = await api('/api/ajustes');
+    expect(a.ahora).toBe(new Date(NIGHT).toISOString());
+    expect(a.envio.en_ventana).toBe(false);
+    expect(a.envio.proxima_apertura).toBe('2026-03-10T13:00:00.000Z'); // 08:00 in Guayaquil
+    expect(a.planificador.find((j: { tarea: string }) => j.tarea === 'limpieza_idempotencia').interna).toBe(
+      true,
+    );
+  });
+
+  it('a campaign waiting for the window says when it goes out, not "En curso · 0 %"', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/campanas/${campaignId}`);
+    await p.waitForSelector('#resumen-progreso');
+    const text = (await p.locator('#campana').textContent()) ?? '';
+    expect(text).toContain('sale a las 08:00 (fuera del horario de envío)');
+    expect(text).not.toContain('0 %');
+    expect(await p.locator('#campana .badge').first().getAttribute('data-valor')).toBe('esperando');
+    // The list says the same.
+    await p.goto(`${running.url}/#/campanas`);
+    await p.waitForSelector(`#lista-campanas tr[data-id="${campaignId}"]`);
+    expect(await p.locator(`#lista-campanas tr[data-id="${campaignId}"]`).textContent()).toContain(
+      'sale a las 08:00',
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it('the campaign detail shows a rendered sample, never the raw source', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/campanas/${campaignId}`);
+    const sample = p.locator('#muestra-campana [data-muestra]');
+    await sample.waitFor();
+    const text = (await sample.textContent()) ?? '';
+    expect(text).not.toContain('{nombre}');
+    expect(text).toMatch(/^Hola .*[A-Za-zÁÉÍÓÚáéíóúÑñ]{3,}.*, prueba\.$/);
+    expect(errors).toEqual([]);
+  });
+
+  it('a pending notice at night says when it goes out, never a time already past', async () => {
+    await running.app.inject({
+      method: 'POST',
+      url: '/api/notificaciones/generar-automaticas/',
+      headers: auth,
+    });
+    const p = await open();
+    await p.goto(`${running.url}/#/notificaciones?estado=pendiente&tipo=manual`);
+    await p.waitForSelector('#tabla-notificaciones tr.clickable');
+    await p.locator('#tabla-notificaciones tr.clickable').first().click();
+    const when = p.locator('#tabla-notificaciones tr.detail:not([hidden]) .proximo-intento');
+    expect(await when.textContent()).toBe('sale a las 08:00 (fuera del horario de envío)');
+    expect(errors).toEqual([]);
+  });
+
+  it('cancelling asks "Volver" / "Sí, cancelar"; a cancelled campaign reads "Cancelada", no full green bar', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/campanas/${campaignId}`);
+    await p.click('#cancelar-campana');
+    const buttons = await p.locator('dialog[open] button').allTextContents();
+    expect(buttons).toEqual(['Volver', 'Sí, cancelar']);
+    await p.click('dialog[open] button:has-text("Sí, cancelar")');
+    await p.waitForSelector('#campana .badge[data-valor="cancelada"]');
+    expect(await p.locator('#campana .badge').first().textContent()).toBe('Cancelada');
+    const bar = p.locator('#progreso');
+    expect(await bar.getAttribute('value')).toBe('0');
+    expect(await bar.getAttribute('class')).not.toMatch(/\bok\b/);
+    expect(await p.locator('#resumen-progreso').textContent()).toContain('Cancelada: salieron 0 de 12');
+    await screenshot(p, 'campana-cancelada');
+    expect(errors).toEqual([]);
+  });
+
+  it('the call list on Resumen and its full list are one list (same count, same clients, same order), printable', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/`);
+    const total = await shownNumber(p, 'sin_telegram_deben');
+    const first = await p
+      .locator('#sin-alcance li a')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    await p.click('#ver-llamadas');
+    await p.waitForSelector('#hoja-llamadas tbody tr');
+    expect(await shownNumber(p, 'llamadas')).toBe(total);
+    const ids = await p
+      .locator('#hoja-llamadas tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.id)));
+    expect(ids.length).toBe(total);
+    expect(ids.slice(0, first.length).map((id) => `#/clientes/${id}`)).toEqual(first);
+    // Same clients as the API's list, and none of them retired.
+    const all = await api(`/api/notificaciones/sin-telegram/?por_pagina=500`);
+    expect(ids).toEqual(all.clientes.map((c: { id: number }) => c.id));
+    const retired = await running.db.query<{ id: number }>(
+      `SELECT id FROM clients WHERE estado = 'retirado'`,
+    );
+    for (const r of retired.rows) expect(ids).not.toContain(r.id);
+    // Printed: no navigation, no buttons, the table with a column to write the outcome.
+    await p.emulateMedia({ media: 'print' });
+    expect(await p.locator('.topbar').isVisible()).toBe(false);
+    expect(await p.locator('#imprimir').isVisible()).toBe(false);
+    expect(await p.locator('#hoja-llamadas table').isVisible()).toBe(true);
+    await screenshot(p, 'hoja-llamadas-impresa');
+    expect(errors).toEqual([]);
+  });
+
+  it('one label per concept: no two filter options read the same; "Bloqueó el bot" once', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/notificaciones`);
+    await p.waitForSelector('#n-motivo');
+    const labels = await p.locator('#n-motivo option').allTextContents();
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels.filter((l) => /bloque/i.test(l))).toEqual(['Bloqueó el bot']);
+    expect(errors).toEqual([]);
+  });
+
+  it('times read "08:00" (24 h): no "a. m." and no double period; internal jobs are not listed', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/`);
+    await p.waitForSelector('#planificador li');
+    const runs = (await p.locator('#planificador').textContent()) ?? '';
+    expect(runs).toContain('08:00');
+    expect(runs).not.toMatch(/a\. ?m\.|p\. ?m\./);
+    expect(runs).not.toMatch(/Limpieza/i);
+    expect(await p.locator('#planificador li').count()).toBe(1);
+    // A saved template says when it was changed: one period at the end, not "a. m..".
+    await running.app.inject({
+      method: 'PUT',
+      url: '/api/plantillas/oferta',
+      headers: auth,
+      payload: { texto: 'Oferta para {nombre}.' },
+    });
+    await p.goto(`${running.url}/#/ajustes`);
+    await p.click('#plantillas button[data-tipo="oferta"]');
+    await expect.poll(() => p.locator('#estado-plantilla').textContent()).toMatch(/^Modificada/);
+    const status = (await p.locator('#estado-plantilla').textContent()) ?? '';
+    expect(status).not.toContain('..');
+    expect(status).toMatch(/\d\d:\d\d\.$/);
+    expect(errors).toEqual([]);
+  });
+
+  it('notices in the queue and Telegram updates are not both called "Pendientes"', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/`);
+    await p.waitForSelector('[data-cifra=enviadas] .sub');
+    expect(await p.locator('[data-cifra=enviadas] .sub').textContent()).toMatch(/avisos en cola/);
+    expect(await p.locator('.page').textContent()).not.toMatch(/\bPendientes\b/);
+    expect(errors).toEqual([]);
+  });
+
+  it('campaign preview: the number of examples said is the number shown', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/campanas`);
+    await p.fill('#form-campana [name=mensaje]', 'Hola {nombre}');
+    await p.waitForSelector('#muestra summary');
+    const shown = await p.locator('#muestra .message-text').count();
+    expect(shown).toBeGreaterThan(0);
+    expect(await p.locator('#muestra summary').textContent()).toContain(
+      `(${shown} ${shown === 1 ? 'ejemplo' : 'ejemplos'})`,
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it('at 1280 px no filter select clips its text', async () => {
+    const p = await open();
+    for (const hash of ['#/clientes', '#/notificaciones']) {
+      await p.goto(`${running.url}/${hash}`);
+      await p.waitForSelector('.filters select');
+      await p.waitForLoadState('networkidle');
+      const clipped = await p.locator('.filters select').evaluateAll((selects) =>
+        (selects as HTMLSelectElement[]).flatMap((s) => {
+          const cs = getComputedStyle(s);
+          const ctx = document.createElement('canvas').getContext('2d')!;
+          ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+          // The text shown (the selected option) plus padding and the arrow (~20 px).
+          const text = s.options[s.selectedIndex]?.text ?? '';
+          const need =
+            ctx.measureText(text).width + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20;
+          return need > s.clientWidth ? [`${s.name}: "${text}" needs ${need} px, has ${s.clientWidth}`] : [];
+        }),
+      );
+      expect(clipped, hash).toEqual([]);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('at 390 px every section of the navigation is in sight, "Ajustes" included', async () => {
+    const p = await open({ phone: true });
+    await p.goto(`${running.url}/#/`);
+    await p.waitForSelector('.page h1');
+    const links = await p.locator('#nav a').evaluateAll((as) =>
+      as.map((a) => {
+        const r = a.getBoundingClientRect();
+        return { text: a.textContent, left: r.left, right: r.right, width: r.width };
+      }),
+    );
+    expect(links.map((l) => l.text)).toContain('Ajustes');
+    for (const l of links) {
+      expect(l.width, l.text ?? '').toBeGreaterThan(0);
+      expect(l.left, l.text ?? '').toBeGreaterThanOrEqual(0);
+      expect(l.right, l.text ?? '').toBeLessThanOrEqual(390);
+    }
+    await p.click('#nav a:has-text("Ajustes")');
+    await p.waitForSelector('#plantillas');
+    await screenshot(p, 'telefono-menu');
+    expect(errors.filter((e) => !e.includes('404') && !e.includes('409'))).toEqual([]);
+  });
+});
