@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
 import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { DataDirLockedError, type Db, migrate, openDatabase } from './db/index.js';
+import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
 import { buildApi } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import {
@@ -26,6 +27,16 @@ export async function startService(config: Config, logger: Logger) {
   const sandbox = await startSandbox(config, logger);
   if (sandbox) config = sandbox.config;
   // -----------------------------------------------------------------------------------------------
+  // DATA_DIR is the owner's only (0700/0600), fixed when an older or copied folder is opened.
+  const privateDir =
+    !config.databaseUrl || existsSync(config.dataDir) ? secureDataDir(config.dataDir) : { fixed: 0 };
+  if (privateDir.fixed > 0) {
+    logger.warn(
+      { corregidos: privateDir.fixed },
+      `Se corrigieron los permisos de ${privateDir.fixed} archivos o carpetas en ${config.dataDir}: ` +
+        'ahora solo el dueño puede leerlos (carpetas 0700, archivos 0600).',
+    );
+  }
   const db: Db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

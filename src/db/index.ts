@@ -2,6 +2,7 @@ import path from 'node:path';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { createPgliteDb } from './pglite.js';
 import { createPostgresDb, type PostgresOptions } from './postgres.js';
+import { secureDataDir } from './private-dir.js';
 import type { Db } from './types.js';
 
 export { acquireDataDirLock, DataDirLockedError } from './data-dir-lock.js';
@@ -13,6 +14,7 @@ export {
 export { migrate, pendingMigrations, readMigrations } from './migrate.js';
 export { createPgliteDb } from './pglite.js';
 export { createPostgresDb, type PostgresOptions } from './postgres.js';
+export { secureDataDir } from './private-dir.js';
 export type { Db, Queryable, QueryResult, Row, TransactionOptions } from './types.js';
 
 /**
@@ -26,6 +28,8 @@ export async function openDatabase(opts: {
   postgres?: Pick<PostgresOptions, 'connectTimeoutMs' | 'statementTimeoutMs' | 'keepAliveMs'>;
 }): Promise<Db> {
   if (opts.databaseUrl) return createPostgresDb(opts.databaseUrl, opts.postgres);
+  // Owner-only folder and files, and a umask that keeps new database files so (issue 12 §2).
+  secureDataDir(opts.dataDir);
   const lock: DataDirLock = await acquireDataDirLock(opts.dataDir);
   try {
     const db = await createPgliteDb(path.join(opts.dataDir, 'pglite'));

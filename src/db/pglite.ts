@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { sharedParsers } from './type-parsers.js';
 import type { Db, Queryable, QueryResult } from './types.js';
 
@@ -16,12 +17,48 @@ function wrap(pg: PgliteLike): Queryable {
   };
 }
 
+type Attr = { mode?: number } & Record<string, unknown>;
+type SetAttr = (target: unknown, attr: Attr) => unknown;
+type MkNod = (parent: unknown, name: string, mode: number, dev: unknown) => unknown;
+
+/**
+ * PGlite's files on disk, owner-only. Emscripten's NODEFS `chmod`s what it writes to the modes
+ * the wasm side asks for (0666 for the files copied from initdb, 0644 for some of PostgreSQL's):
+ * the process umask does not reach those, so every file or folder it creates and every chmod it
+ * makes is masked to the owner here.
+ */
+class PrivateNodeFS extends NodeFS {
+  override async init(...args: Parameters<NodeFS['init']>) {
+    const res = await super.init(...args);
+    const preRun = res.emscriptenOpts.preRun ?? [];
+    preRun.push((mod: { NODEFS: unknown }) => {
+      const nodefs = mod.NODEFS as {
+        node_ops: { setattr?: SetAttr; mknod?: MkNod };
+        stream_ops: { setattr?: SetAttr };
+      };
+      const mknod = nodefs.node_ops.mknod;
+      if (mknod) nodefs.node_ops.mknod = (parent, name, mode, dev) => mknod(parent, name, mode & ~0o077, dev);
+      for (const ops of [nodefs.node_ops, nodefs.stream_ops]) {
+        const setattr = ops.setattr;
+        if (!setattr) continue;
+        ops.setattr = (target, attr) =>
+          setattr(target, attr.mode === undefined ? attr : { ...attr, mode: attr.mode & ~0o077 });
+      }
+    });
+    res.emscriptenOpts.preRun = preRun;
+    return res;
+  }
+}
+
 /**
  * Embedded PostgreSQL (PGlite). `dataDir` undefined = in memory (tests).
  * PGlite is one process's database: callers MUST hold the data-dir lock (see `data-dir-lock.ts`).
  */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
-  const pg = await PGlite.create(dataDir, { parsers: sharedParsers });
+  const pg = await PGlite.create({
+    fs: dataDir ? new PrivateNodeFS(dataDir) : undefined,
+    parsers: sharedParsers,
+  });
   const q = wrap(pg);
   return {
     kind: 'pglite',
