@@ -61,6 +61,13 @@ const schema = z.object({
   NOTIFY_SUSPENDED: z.enum(['0', '1']).default('0'),
   PAYMENT_CONFIRMATION: z.enum(['0', '1']).default('1'),
   INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  // Bot
+  UNVERIFIED_LINK_FULL_NOTICES: z.enum(['0', '1']).default('0'),
+  CEDULA_LOOKUPS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(60),
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^@?[A-Za-z][A-Za-z0-9_]{3,31}$/, 'el @usuario del bot, por ejemplo @TelTecAvisosBot')
+    .optional(),
   // Company data shown to clients (/contact, templates)
   EMPRESA_NOMBRE: z.string().default('TelTec'),
   EMPRESA_TELEFONO: z.string().default(''),
@@ -106,6 +113,14 @@ export interface Config {
     paymentConfirmation: boolean;
   };
   inviteTtlDays: number;
+  bot: {
+    /** Unverified links get full billing data in /status and notices (the provider accepts the risk). */
+    unverifiedFullNotices: boolean;
+    /** Cédula lookups allowed per hour across all chats. */
+    cedulaLookupsPerHour: number;
+    /** The bot's @username (without @), known before Telegram answers getMe. */
+    username?: string;
+  };
   company: {
     nombre: string;
     telefono: string;
@@ -179,6 +194,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       paymentConfirmation: e.PAYMENT_CONFIRMATION === '1',
     },
     inviteTtlDays: e.INVITE_TTL_DAYS,
+    bot: {
+      unverifiedFullNotices: e.UNVERIFIED_LINK_FULL_NOTICES === '1',
+      cedulaLookupsPerHour: e.CEDULA_LOOKUPS_PER_HOUR,
+      username: e.TELEGRAM_BOT_USERNAME?.replace(/^@/, ''),
+    },
     company: {
       nombre: e.EMPRESA_NOMBRE,
       telefono: e.EMPRESA_TELEFONO,

@@ -5,6 +5,7 @@ export type BotEventType =
   | 'chat_nuevo'
   | 'vinculado'
   | 'desvinculado'
+  | 'vinculo_verificado'
   | 'bloqueado'
   | 'desbloqueado'
   | 'invitacion_abierta';

@@ -17,6 +17,13 @@ export {
   invitationState,
   inviteLink,
 } from './invitations.js';
+export {
+  type LinkMethod,
+  type StaffLinkResult,
+  setChatByStaff,
+  type VerifyResult,
+  verifyLinkByStaff,
+} from './links.js';
 export { createPollingRunner, type PollingRunner } from './polling.js';
 export { qrPng, qrSvg } from './qr.js';
 export { type BotMode, type BotRuntime, startBotRuntime, WEBHOOK_ROUTE } from './runtime.js';

@@ -1,14 +1,24 @@
 import type { Db, Queryable } from '../db/index.js';
 import { recordEvent } from './events.js';
 
-/** How a chat proved it belongs to the client. */
-export type LinkMethod = 'cedula_contacto' | 'cedula' | 'invitacion';
+/**
+ * The link module: the ONLY code that changes a client's chat link — `chat_id`, `linked_at`,
+ * `link_verified`, `telegram_user_id`, `telegram_username`, `telegram_blocked` (and the
+ * unreachable mark a block or unblock clears). Every change records its bot event and resets the
+ * chat's conversation step where it matters. A test greps the sources to keep it so.
+ * (The dispatcher's own verdict "Telegram says this chat is closed" is delivery state and lives
+ * with the outbox.)
+ */
+
+/** How a chat proved it belongs to the client ('manual' = staff typed the chat id). */
+export type LinkMethod = 'cedula_contacto' | 'cedula' | 'invitacion' | 'manual';
 
 export interface LinkedClient {
   id: number;
   nombre: string;
   pref_ofertas: boolean;
   pref_mantenimiento: boolean;
+  link_verified: boolean;
 }
 
 export interface ClientForLinking {
@@ -48,7 +58,7 @@ export function createLinksStore(db: Db) {
     /** The client this chat is linked to, if any. */
     async linkedClient(q: Queryable, chatId: number): Promise<LinkedClient | null> {
       const { rows } = await q.query<LinkedClient>(
-        'SELECT id, nombre, pref_ofertas, pref_mantenimiento FROM clients WHERE chat_id = $1',
+        'SELECT id, nombre, pref_ofertas, pref_mantenimiento, link_verified FROM clients WHERE chat_id = $1',
         [chatId],
       );
       return rows[0] ?? null;
@@ -92,85 +102,21 @@ export function createLinksStore(db: Db) {
           );
           if (spent.rowCount === 0) return { ok: false, reason: 'invitacion_no_disponible' } as const;
         }
-        const replaced = await tx.query<{ id: number }>(
-          `UPDATE clients SET chat_id = NULL, linked_at = NULL, link_verified = false, telegram_user_id = NULL,
-                  telegram_username = NULL, updated_at = now()
-            WHERE chat_id = $1 AND id <> $2 RETURNING id`,
-          [r.chatId, r.clientId],
-        );
-        const replacedClientId = replaced.rows[0]?.id ?? null;
-        if (replacedClientId !== null) {
-          await recordEvent(tx, {
-            tipo: 'desvinculado',
-            at: r.now,
-            chatId: r.chatId,
-            clientId: replacedClientId,
-            detalles: { motivo: 'chat_vinculado_a_otro_cliente' },
-          });
-        }
-        await tx.query(
-          `UPDATE clients SET chat_id = $2, telegram_user_id = $3, telegram_username = $4, linked_at = $5,
-                  link_verified = $6, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
-            WHERE id = $1`,
-          [r.clientId, r.chatId, r.userId, r.username, r.now, r.verified],
-        );
+        const replacedClientId = await attach(tx, r);
         await tx.query(
           `INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key)
            VALUES ($1, 'bienvenida', $2, true, $3) ON CONFLICT (dedupe_key) DO NOTHING`,
           [r.clientId, r.welcome(c.nombre), `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`],
         );
         const previousChatId = c.chat_id !== null && c.chat_id !== r.chatId ? c.chat_id : null;
-        await recordEvent(tx, {
-          tipo: 'vinculado',
-          at: r.now,
-          chatId: r.chatId,
-          clientId: r.clientId,
-          detalles: {
-            verificado: r.verified,
-            metodo: r.method,
-            movido: previousChatId !== null,
-            ...(r.invitationId !== undefined && { invitacion_id: r.invitationId }),
-          },
-        });
-        if (previousChatId !== null) {
-          await recordEvent(tx, {
-            tipo: 'desvinculado',
-            at: r.now,
-            chatId: previousChatId,
-            clientId: r.clientId,
-            detalles: { motivo: 'cuenta_vinculada_a_otro_chat' },
-          });
-        }
-        await tx.query(
-          `UPDATE bot_chats SET estado = 'inicio', client_id = NULL, invitation_id = NULL, updated_at = $2
-            WHERE chat_id = $1`,
-          [r.chatId, r.now],
-        );
+        await recordLinked(tx, r, previousChatId);
         return { ok: true, nombre: c.nombre, previousChatId, replacedClientId } as const;
       });
     },
 
     /** /baja: the chat stops receiving notices. Returns the client it was linked to. */
     async unlink(chatId: number, now: Date): Promise<number | null> {
-      return db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ id: number }>(
-          `UPDATE clients SET chat_id = NULL, linked_at = NULL, link_verified = false, telegram_user_id = NULL,
-                  telegram_username = NULL, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
-            WHERE chat_id = $1 RETURNING id`,
-          [chatId],
-        );
-        const id = rows[0]?.id ?? null;
-        if (id !== null) {
-          await recordEvent(tx, {
-            tipo: 'desvinculado',
-            at: now,
-            chatId,
-            clientId: id,
-            detalles: { motivo: 'baja' },
-          });
-        }
-        return id;
-      });
+      return db.transaction(async (tx) => (await detach(tx, { chatId }, now, 'baja'))[0] ?? null);
     },
 
     /**
@@ -208,7 +154,7 @@ export function createLinksStore(db: Db) {
       const column = key === 'ofertas' ? 'pref_ofertas' : 'pref_mantenimiento';
       const { rows } = await db.query<LinkedClient>(
         `UPDATE clients SET ${column} = $2, updated_at = now() WHERE chat_id = $1
-         RETURNING id, nombre, pref_ofertas, pref_mantenimiento`,
+         RETURNING id, nombre, pref_ofertas, pref_mantenimiento, link_verified`,
         [chatId, on],
       );
       return rows[0] ?? null;
@@ -217,3 +163,177 @@ export function createLinksStore(db: Db) {
 }
 
 export type LinksStore = ReturnType<typeof createLinksStore>;
+
+/** Empties the link of the clients matching `where`; records one 'desvinculado' each. */
+async function detach(
+  tx: Queryable,
+  where: { chatId: number; exceptClientId?: number } | { clientId: number },
+  now: Date,
+  motivo: string,
+): Promise<number[]> {
+  const [cond, params] =
+    'clientId' in where
+      ? ['id = $1 AND chat_id IS NOT NULL', [where.clientId]]
+      : ['chat_id = $1 AND id <> $2', [where.chatId, where.exceptClientId ?? -1]];
+  const { rows } = await tx.query<{ id: number; chat_id: number }>(
+    `UPDATE clients c SET chat_id = NULL, linked_at = NULL, link_verified = false, telegram_user_id = NULL,
+            telegram_username = NULL, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
+       FROM (SELECT id AS old_id, chat_id AS old_chat FROM clients WHERE ${cond} FOR UPDATE) o
+      WHERE c.id = o.old_id
+      RETURNING c.id, o.old_chat AS chat_id`,
+    params,
+  );
+  for (const r of rows) {
+    await recordEvent(tx, {
+      tipo: 'desvinculado',
+      at: now,
+      chatId: r.chat_id,
+      clientId: r.id,
+      detalles: { motivo },
+    });
+  }
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Points the client at the chat (the chat first leaves any other client) and resets the chat's
+ * conversation. Returns the other client the chat was linked to, if any.
+ */
+async function attach(
+  tx: Queryable,
+  r: {
+    clientId: number;
+    chatId: number;
+    userId: number | null;
+    username: string | null;
+    verified: boolean;
+    now: Date;
+  },
+): Promise<number | null> {
+  const replaced = await detach(
+    tx,
+    { chatId: r.chatId, exceptClientId: r.clientId },
+    r.now,
+    'chat_vinculado_a_otro_cliente',
+  );
+  await tx.query(
+    `UPDATE clients SET chat_id = $2, telegram_user_id = $3, telegram_username = $4, linked_at = $5,
+            link_verified = $6, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
+      WHERE id = $1`,
+    [r.clientId, r.chatId, r.userId, r.username, r.now, r.verified],
+  );
+  await tx.query(
+    `UPDATE bot_chats SET estado = 'inicio', client_id = NULL, invitation_id = NULL, updated_at = $2
+      WHERE chat_id = $1`,
+    [r.chatId, r.now],
+  );
+  return replaced[0] ?? null;
+}
+
+async function recordLinked(
+  tx: Queryable,
+  r: {
+    clientId: number;
+    chatId: number;
+    verified: boolean;
+    method: LinkMethod;
+    now: Date;
+    invitationId?: number;
+  },
+  previousChatId: number | null,
+) {
+  await recordEvent(tx, {
+    tipo: 'vinculado',
+    at: r.now,
+    chatId: r.chatId,
+    clientId: r.clientId,
+    detalles: {
+      verificado: r.verified,
+      metodo: r.method,
+      movido: previousChatId !== null,
+      ...(r.invitationId !== undefined && { invitacion_id: r.invitationId }),
+    },
+  });
+  if (previousChatId !== null) {
+    await recordEvent(tx, {
+      tipo: 'desvinculado',
+      at: r.now,
+      chatId: previousChatId,
+      clientId: r.clientId,
+      detalles: { motivo: 'cuenta_vinculada_a_otro_chat' },
+    });
+  }
+}
+
+export type StaffLinkResult =
+  | { ok: true; previousChatId: number | null; replacedClientId: number | null }
+  | { ok: false; reason: 'cliente_no_existe' | 'chat_en_uso' };
+
+/**
+ * Staff link (or unlink, with null) a chat by hand — `actualizar-chat-id`. A typed chat id
+ * proves nothing about who holds it: the link starts unverified. Runs in the caller's transaction
+ * (the route writes its audit entry in the same one).
+ */
+export async function setChatByStaff(
+  tx: Queryable,
+  r: { clientId: number; chatId: number | null; now: Date },
+): Promise<StaffLinkResult> {
+  const { rows } = await tx.query<{ chat_id: number | null }>(
+    'SELECT chat_id FROM clients WHERE id = $1 FOR UPDATE',
+    [r.clientId],
+  );
+  const c = rows[0];
+  if (!c) return { ok: false, reason: 'cliente_no_existe' };
+  if (r.chatId === null) {
+    await detach(tx, { clientId: r.clientId }, r.now, 'manual');
+    return { ok: true, previousChatId: c.chat_id, replacedClientId: null };
+  }
+  if (c.chat_id === r.chatId) return { ok: true, previousChatId: null, replacedClientId: null };
+  // By hand, a chat another client holds is refused (the seed's contract), never taken over.
+  const holder = await tx.query('SELECT 1 FROM clients WHERE chat_id = $1 AND id <> $2', [
+    r.chatId,
+    r.clientId,
+  ]);
+  if (holder.rows.length > 0) return { ok: false, reason: 'chat_en_uso' };
+  const replacedClientId = await attach(tx, {
+    clientId: r.clientId,
+    chatId: r.chatId,
+    userId: null,
+    username: null,
+    verified: false,
+    now: r.now,
+  });
+  const previousChatId = c.chat_id;
+  await recordLinked(
+    tx,
+    { clientId: r.clientId, chatId: r.chatId, verified: false, method: 'manual', now: r.now },
+    previousChatId,
+  );
+  return { ok: true, previousChatId, replacedClientId };
+}
+
+export type VerifyResult = 'verificado' | 'ya_verificado' | 'sin_vinculo' | 'cliente_no_existe';
+
+/** Staff confirm, on the client's page, that the linked chat is the client's own. */
+export async function verifyLinkByStaff(
+  tx: Queryable,
+  r: { clientId: number; now: Date },
+): Promise<VerifyResult> {
+  const { rows } = await tx.query<{ chat_id: number | null; link_verified: boolean }>(
+    'SELECT chat_id, link_verified FROM clients WHERE id = $1 FOR UPDATE',
+    [r.clientId],
+  );
+  const c = rows[0];
+  if (!c) return 'cliente_no_existe';
+  if (c.chat_id === null) return 'sin_vinculo';
+  if (c.link_verified) return 'ya_verificado';
+  await tx.query('UPDATE clients SET link_verified = true, updated_at = now() WHERE id = $1', [r.clientId]);
+  await recordEvent(tx, {
+    tipo: 'vinculo_verificado',
+    at: r.now,
+    chatId: c.chat_id,
+    clientId: r.clientId,
+    detalles: { metodo: 'personal' },
+  });
+  return 'verificado';
+}

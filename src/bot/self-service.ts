@@ -13,6 +13,10 @@ export function createSelfService(d: ConversationDeps): Composer<BotContext> {
   bot.command(['status', 'estado'], async (ctx) => {
     const linked = await links.linkedClient(db, ctx.chat.id);
     if (!linked) return void (await ctx.reply(texts.notLinked));
+    if (!linked.link_verified && !d.config.bot.unverifiedFullNotices) {
+      // Whoever typed a cédula with no phone on file holds this chat: no billing data for them.
+      return void (await ctx.reply(texts.statusUnverified));
+    }
     const now = d.clock.now();
     const today = localDate(now, d.config.timeZone);
     const cycleDays = d.config.engine.cycleDays;

@@ -62,6 +62,10 @@ function reachUs(c: Company): string {
   return via ? `comuníquese con ${c.nombre} (${via})` : `comuníquese con ${c.nombre}`;
 }
 
+function reachUsShort(c: Company): string {
+  return c.telefono || c.whatsapp || c.email || c.nombre;
+}
+
 export function createTexts(company: Company) {
   const empresa = company.nombre;
   return {
@@ -96,10 +100,13 @@ export function createTexts(company: Company) {
       'Esa cédula ya está vinculada a otro chat de Telegram y no tenemos un número registrado ' +
       `para confirmar que es usted. Para cambiarla, ${reachUs(company)}.`,
     alreadyLinkedSame: 'Este chat ya está vinculado a esa cédula. Use /status para ver su servicio.',
+    // The welcome notice that follows lists the commands: this reply does not repeat them.
     linked: (nombre: string, verified: boolean) =>
       `✅ ¡Listo, ${nombre}! Este chat quedó vinculado a su cuenta de ${empresa}.` +
-      (verified ? '' : '\n\nPara mayor seguridad, registre su número de celular en nuestra oficina.') +
-      '\n\nUse /status para ver su servicio, /preferencias para elegir sus avisos y /help para ayuda.',
+      (verified
+        ? ''
+        : '\n\n🔒 Por seguridad, hasta confirmar que este chat es suyo no mostraremos aquí montos ni fechas. ' +
+          `Para verlos, registre su número de celular en nuestra oficina o pida una invitación (${reachUsShort(company)}).`),
     linkedReplacedOther: 'Este chat dejó de recibir los avisos de la cuenta que tenía vinculada antes.',
     movedAway:
       `⚠️ Su cuenta de ${empresa} se vinculó a otro chat de Telegram: desde ahora los avisos ` +
@@ -122,6 +129,11 @@ export function createTexts(company: Company) {
     invitationRevoked: 'Este enlace de invitación fue anulado.',
 
     // --- self-service
+    /** /status for a link nobody verified yet: no plan, no dates, no amounts. */
+    statusUnverified:
+      '🔒 Este chat todavía no está verificado, así que por seguridad no mostramos aquí los datos de su cuenta.\n\n' +
+      `Si tiene un pago pendiente, escríbanos o verifique su número: ${reachUs(company)} ` +
+      'y pida que confirmen este chat o que le envíen una invitación.',
     notLinked:
       'Este chat todavía no está vinculado a una cuenta. Envíe /start para vincularlo con su cédula.',
     help:

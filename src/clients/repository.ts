@@ -28,6 +28,7 @@ export interface ClientView {
     chat_id: string | null;
     vinculado_en: string | null;
     verificado: boolean;
+    estado_vinculo: 'sin_vincular' | 'verificado' | 'pendiente_de_verificar';
     bloqueado: boolean;
     inalcanzable: string | null;
   };
@@ -128,6 +129,8 @@ function toView(r: ClientRow): ClientView {
       chat_id: r.chat_id === null ? null : String(r.chat_id),
       vinculado_en: r.linked_at?.toISOString() ?? null,
       verificado: r.link_verified,
+      estado_vinculo:
+        r.chat_id === null ? 'sin_vincular' : r.link_verified ? 'verificado' : 'pendiente_de_verificar',
       bloqueado: r.telegram_blocked,
       inalcanzable: r.telegram_unreachable,
     },
@@ -274,18 +277,6 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     async remove(id: number): Promise<boolean> {
       const res = await db.query('DELETE FROM clients WHERE id = $1', [id]);
       return res.rowCount > 0;
-    },
-
-    /** Links (or unlinks with null) a Telegram chat by hand. */
-    async setChatId(id: number, chatId: number | null): Promise<ClientView> {
-      const res = await db.query(
-        `UPDATE clients SET chat_id = $2, linked_at = CASE WHEN $2::bigint IS NULL THEN NULL ELSE now() END,
-                link_verified = false, telegram_blocked = false, telegram_unreachable = NULL, updated_at = now()
-          WHERE id = $1`,
-        [id, chatId],
-      );
-      if (res.rowCount === 0) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
-      return getOrThrow(id);
     },
   };
 }

@@ -51,6 +51,16 @@ export const errorRegistry = {
     status: 503,
     message: 'El bot aún no se conectó con Telegram (getMe); reintente en unos segundos.',
   },
+  VINCULO_INEXISTENTE: {
+    status: 409,
+    message: 'El cliente no tiene un chat de Telegram vinculado: no hay vínculo que verificar.',
+  },
+  WEBHOOK_EN_SANDBOX: {
+    status: 409,
+    message:
+      'En modo sandbox el bot atiende por long polling local: el webhook no se configura en Telegram. ' +
+      'Use el chat de prueba (Sandbox) o configure un bot real con TELEGRAM_BOT_TOKEN.',
+  },
   // engine
   PLANTILLA_INVALIDA: { status: 422, message: 'La plantilla no es válida.' },
   MENSAJE_DEMASIADO_LARGO: {

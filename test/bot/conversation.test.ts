@@ -70,6 +70,23 @@ describeEachDb('bot conversation', (ctx) => {
         expect(tg.rows[0]!.telegram_username).toBe('anat');
       });
 
+      it('linking says the commands once: the welcome lists them, the reply does not repeat them', async () => {
+        const { cedula, chatId } = fresh();
+        const c = await seedClient(ctx.db, cedula, { telefono: '0987000009' });
+        const u = h.user({ chatId });
+        await h.say(u, cedula);
+        const reply = await h.act(u, (x) => x.shareContact('0987000009')).then(texts);
+        expect(reply).toContain('quedó vinculado');
+        const welcome = await ctx.db.query<{ mensaje: string }>(
+          `SELECT mensaje FROM notifications WHERE client_id = $1 AND tipo = 'bienvenida'`,
+          [c.id],
+        );
+        const lists = (t: string) =>
+          ['/status', '/preferencias', '/help', '/contact', '/baja'].filter((k) => t.includes(k));
+        expect(lists(welcome.rows[0]!.mensaje).length).toBeGreaterThan(0);
+        expect(lists(reply)).toEqual([]);
+      });
+
       it('explains precisely what is wrong with a badly typed cédula, and counts no attempt', async () => {
         const { chatId } = fresh();
         const u = h.user({ chatId });
@@ -327,8 +344,78 @@ describeEachDb('bot conversation', (ctx) => {
           const client = await seedClient(ctx.db, cedula, { ...c, telefono: null });
           const u = h.user({ chatId });
           await h.say(u, cedula);
+          // Linked by cédula alone: staff confirm the chat, so /status may show billing data.
+          const ok = await h.app.inject({
+            method: 'POST',
+            url: `/api/clientes/${client.id}/verificar-vinculo`,
+            headers: auth,
+          });
+          expect(ok.json()).toEqual({ ok: true, resultado: 'verificado' });
           return { u, client };
         }
+
+        it('an unverified link (cédula alone) gets no billing data until staff confirm it', async () => {
+          const { cedula, chatId } = fresh();
+          const client = await seedClient(ctx.db, cedula, {
+            telefono: null,
+            fecha_ultimo_pago: '2026-01-01',
+          });
+          const u = h.user({ chatId });
+          await h.say(u, cedula);
+          const view = await h.app.inject({ url: `/api/clientes/${client.id}`, headers: auth });
+          expect(view.json().telegram).toMatchObject({
+            vinculado: true,
+            verificado: false,
+            estado_vinculo: 'pendiente_de_verificar',
+          });
+          const s = await h.say(u, '/status');
+          expect(s).toContain('escríbanos o verifique su número');
+          for (const secret of ['Hogar 50', '$', '/2026', 'vencido', 'María'])
+            expect(s).not.toContain(secret);
+          const confirm = () =>
+            h.app.inject({
+              method: 'POST',
+              url: `/api/clientes/${client.id}/verificar-vinculo`,
+              headers: auth,
+            });
+          expect((await confirm()).json()).toEqual({ ok: true, resultado: 'verificado' });
+          expect((await confirm()).json()).toEqual({ ok: true, resultado: 'ya_verificado' });
+          const audited = await ctx.db.query(
+            `SELECT 1 FROM audit_log WHERE accion = 'telegram.verificar_vinculo' AND objeto = $1`,
+            [`cliente:${client.id}`],
+          );
+          expect(audited.rows).toHaveLength(1);
+          const ev = await ctx.db.query(
+            `SELECT 1 FROM bot_events WHERE tipo = 'vinculo_verificado' AND client_id = $1`,
+            [client.id],
+          );
+          expect(ev.rows).toHaveLength(1);
+          expect(
+            (await h.app.inject({ url: `/api/clientes/${client.id}`, headers: auth })).json().telegram,
+          ).toMatchObject({ verificado: true, estado_vinculo: 'verificado' });
+          expect(await h.say(u, '/status')).toContain('Plan: Hogar 50');
+          const unlinked = await seedClient(ctx.db, fresh().cedula, { telefono: null });
+          const none = await h.app.inject({
+            method: 'POST',
+            url: `/api/clientes/${unlinked.id}/verificar-vinculo`,
+            headers: auth,
+          });
+          expect(none.statusCode).toBe(409);
+          expect(none.json().error.code).toBe('VINCULO_INEXISTENTE');
+        });
+
+        it('UNVERIFIED_LINK_FULL_NOTICES=1 restores the full /status for unverified links', async () => {
+          const { cedula, chatId } = fresh();
+          await seedClient(ctx.db, cedula, { telefono: null });
+          const u = h.user({ chatId });
+          await h.say(u, cedula);
+          h.config.bot.unverifiedFullNotices = true;
+          try {
+            expect(await h.say(u, '/status')).toContain('Plan: Hogar 50');
+          } finally {
+            h.config.bot.unverifiedFullNotices = false;
+          }
+        });
 
         it('/status before linking says how to link and shows nothing else', async () => {
           const u = h.user({ chatId: fresh().chatId });

@@ -43,6 +43,8 @@ export const clientViewSchema = z.object({
     chat_id: z.string().nullable(),
     vinculado_en: z.string().nullable(),
     verificado: z.boolean(),
+    /** 'pendiente_de_verificar': linked by cédula alone; notices carry no billing data until confirmed. */
+    estado_vinculo: z.enum(['sin_vincular', 'verificado', 'pendiente_de_verificar']),
     bloqueado: z.boolean(),
     inalcanzable: z.string().nullable(),
   }),

@@ -8,6 +8,7 @@ import {
   inviteLink,
   qrPng,
   qrSvg,
+  verifyLinkByStaff,
 } from '../../bot/index.js';
 import { AppError } from '../../errors/index.js';
 import { localDate } from '../../time.js';
@@ -173,6 +174,41 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
         return n;
       });
       return { ok: true as const, revocadas };
+    },
+  );
+
+  app.post(
+    '/api/clientes/:id/verificar-vinculo',
+    {
+      schema: {
+        tags,
+        summary: 'Confirmar que el chat vinculado es del cliente (el personal lo comprobó)',
+        description:
+          'Un chat vinculado solo con la cédula queda «pendiente de verificar» y no recibe datos de cobro. ' +
+          'Con esta confirmación (un clic en la ficha del cliente) recibe avisos y /status completos.',
+        params: idParams,
+        response: {
+          200: z.object({ ok: z.literal(true), resultado: z.enum(['verificado', 'ya_verificado']) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      const resultado = await deps.db.transaction(async (tx) => {
+        const r = await verifyLinkByStaff(tx, { clientId: id, now: deps.clock.now() });
+        if (r === 'cliente_no_existe') throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+        if (r === 'sin_vinculo') throw new AppError('VINCULO_INEXISTENTE');
+        if (r === 'verificado') {
+          await audit(tx, {
+            actor: request.actor,
+            accion: 'telegram.verificar_vinculo',
+            objeto: `cliente:${id}`,
+          });
+        }
+        return r;
+      });
+      return { ok: true as const, resultado };
     },
   );
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { setChatByStaff } from '../../bot/index.js';
 import { createClientsRepository, isoDateSchema } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import {
@@ -235,7 +236,14 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     async (request) => {
       const { cliente_id, chat_id } = request.body;
       const cliente = await deps.db.transaction(async (tx) => {
-        const c = await createClientsRepository(tx, billingContext(deps)).setChatId(cliente_id, chat_id);
+        const res = await setChatByStaff(tx, {
+          clientId: cliente_id,
+          chatId: chat_id,
+          now: deps.clock.now(),
+        });
+        if (!res.ok && res.reason === 'chat_en_uso') throw new AppError('CHAT_ID_DUPLICADO');
+        if (!res.ok) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${cliente_id}.`);
+        const c = await createClientsRepository(tx, billingContext(deps)).getOrThrow(cliente_id);
         await audit(tx, {
           actor: request.actor,
           accion: 'telegram.actualizar_chat_id',
