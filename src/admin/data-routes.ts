@@ -118,7 +118,7 @@ export const adminDataRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
         ? ('sandbox' as const)
         : !c.telegram.token
           ? ('sin_bot' as const)
-          : c.telegram.publicUrl
+          : (deps.bot?.delivery.mode() ?? (c.telegram.publicUrl ? 'webhook' : 'polling')) === 'webhook'
             ? ('webhook' as const)
             : ('long_polling' as const);
       const window = c.engine.sendWindow;

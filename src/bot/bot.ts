@@ -11,6 +11,7 @@ import { createAttemptsStore } from './attempts.js';
 import { createChatStateStore } from './chat-state.js';
 import { type BotContext, createConversation } from './conversation.js';
 import { isDatabaseUnavailable } from './db-errors.js';
+import { createDeliveryControl, type DeliveryControl } from './delivery.js';
 import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
 import { createKeyedQueue } from './keyed-queue.js';
@@ -70,6 +71,8 @@ export interface BotService {
   readonly botId: number;
   readonly webhookSecret: string | undefined;
   readonly texts: Texts;
+  /** Webhook or long polling: the one switch (the runtime attaches the polling loop). */
+  readonly delivery: DeliveryControl;
   /** @username, known once initialised. */
   username(): string | undefined;
   /** getMe (unless botInfo was given). */
@@ -255,6 +258,7 @@ export function createBot(deps: BotDeps): BotService {
     botId,
     webhookSecret: deps.webhookSecret ?? deps.config.telegram.webhookSecret,
     texts,
+    delivery: createDeliveryControl(bot.api, deps.logger),
     username: () => (bot.isInited() ? bot.botInfo.username : undefined),
     init: (signal) => ensureInit(signal),
 

@@ -67,25 +67,25 @@ export function startBotRuntime(
         log.error('no hay secreto para el webhook: no se configura (defina TELEGRAM_WEBHOOK_SECRET)');
         return;
       }
-      const ok = await untilDone('configurar el webhook (setWebhook)', async () => {
-        await bot.api.setWebhook(webhookUrl, {
-          secret_token: secret,
-          allowed_updates: [...ALLOWED_UPDATES],
-          max_connections: 40,
-        });
-      });
+      const ok = await untilDone('configurar el webhook (setWebhook)', () =>
+        bot.delivery.useWebhook(webhookUrl, { secret, allowedUpdates: ALLOWED_UPDATES }),
+      );
       if (ok) log.info({ webhookUrl }, 'webhook configurado en Telegram');
     }
   })();
 
   const loops: Promise<void>[] = [setup, bot.run(signal)];
-  if (!webhookUrl) {
-    loops.push(
-      setup.then(() => (signal.aborted ? undefined : createPollingRunner(bot, { logger }).run(signal))),
-    );
-  }
+  // The polling loop belongs to the delivery switch: a webhook set later (API) stops it, and
+  // removing the webhook starts it again.
+  const runner = createPollingRunner(bot, { logger });
+  loops.push(
+    setup.then(() => {
+      if (signal.aborted) return;
+      bot.delivery.attachPolling((s) => runner.run(s), signal, webhookUrl ? 'webhook' : 'polling');
+    }),
+  );
   const done = Promise.all(loops).then(
-    () => undefined,
+    () => bot.delivery.idle(),
     (err) => log.error({ err }, 'el bot se detuvo por un error'),
   );
   return { mode, webhookUrl, done };

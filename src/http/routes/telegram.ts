@@ -56,11 +56,15 @@ const webhookInfoSchema = z.object({
   ultimo_error: z.object({ fecha: z.string(), mensaje: z.string() }).nullable(),
   max_connections: z.number().nullable(),
   allowed_updates: z.array(z.string()).nullable(),
+  /** Whether this service is running its long-polling loop right now. */
+  long_polling_activo: z.boolean(),
 });
 
 async function webhookInfo(bot: BotService) {
   const info = await callTelegram(() => bot.api.getWebhookInfo());
+  bot.delivery.observe(info.url ?? '');
   return {
+    long_polling_activo: bot.delivery.isPolling(),
     modo: info.url ? ('webhook' as const) : ('long_polling' as const),
     url: info.url ?? '',
     pendientes: info.pending_update_count,
@@ -239,6 +243,8 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
     },
     async (request) => {
       const bot = requireBot(deps);
+      // The sandbox bot lives on 127.0.0.1: a webhook on the Internet would leave it deaf.
+      if (deps.sandbox) throw new AppError('WEBHOOK_EN_SANDBOX');
       const body = request.body;
       const publicUrl = deps.config.telegram.publicUrl;
       const url = body.webhook_url ?? (publicUrl ? publicUrl + WEBHOOK_PATH : undefined);
@@ -260,12 +266,13 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
       const secret = bot.webhookSecret;
       if (!secret)
         throw new AppError('BOT_NO_CONFIGURADO', 'Falta el secreto del webhook (TELEGRAM_WEBHOOK_SECRET).');
+      const wasPolling = bot.delivery.isPolling();
       await callTelegram(() =>
-        bot.api.setWebhook(parsed.href, {
-          secret_token: secret,
-          allowed_updates: [...ALLOWED_UPDATES],
-          drop_pending_updates: body.drop_pending_updates,
-          max_connections: body.max_connections,
+        bot.delivery.useWebhook(parsed.href, {
+          secret,
+          allowedUpdates: ALLOWED_UPDATES,
+          dropPendingUpdates: body.drop_pending_updates,
+          maxConnections: body.max_connections,
         }),
       );
       await audit(deps.db, {
@@ -276,7 +283,46 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
       return {
         ok: true as const,
         webhook_url: parsed.href,
-        descripcion: 'Webhook configurado con el secreto del servicio.',
+        descripcion: wasPolling
+          ? 'Webhook configurado con el secreto del servicio. El bot dejó el long polling: desde ahora ' +
+            'Telegram entrega las actualizaciones en esa URL (para volver, DELETE en esta misma ruta).'
+          : 'Webhook configurado con el secreto del servicio.',
+        info: await webhookInfo(bot),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/notificaciones/telegram/configurar-webhook/',
+    {
+      schema: {
+        tags,
+        summary: 'Quitar el webhook (deleteWebhook) y volver a long polling',
+        description:
+          'Telegram deja de entregar en la URL del webhook y el servicio vuelve a consultar por long polling. ' +
+          '`drop_pending_updates=true` (en la consulta) descarta lo que Telegram tenga pendiente.',
+        querystring: z.object({ drop_pending_updates: z.enum(['true', 'false']).default('false') }),
+        response: {
+          200: z.object({ ok: z.literal(true), descripcion: z.string(), info: webhookInfoSchema }),
+          ...errorResponses,
+          ...telegramErrors,
+        },
+      },
+    },
+    async (request) => {
+      const bot = requireBot(deps);
+      const drop = request.query.drop_pending_updates === 'true';
+      await callTelegram(() => bot.delivery.usePolling({ dropPendingUpdates: drop }));
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'telegram.quitar_webhook',
+        detalles: { drop_pending_updates: drop },
+      });
+      return {
+        ok: true as const,
+        descripcion: bot.delivery.isPolling()
+          ? 'Webhook eliminado: el bot volvió a long polling.'
+          : 'Webhook eliminado: Telegram ya no entrega por webhook (long polling empieza al arrancar el bot).',
         info: await webhookInfo(bot),
       };
     },
