@@ -160,6 +160,13 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     const labels = await p.locator('#n-motivo option').allTextContents();
     expect(new Set(labels).size).toBe(labels.length);
     expect(labels.filter((l) => /bloque/i.test(l))).toEqual(['Bloqueó el bot']);
+    // The labels are the service's vocabulary (GET /api/vocabulario), not a copy of it.
+    const vocab = await api('/api/vocabulario');
+    expect(labels.slice(1)).toEqual(Object.values(vocab.motivo));
+    expect(await p.locator('#n-tipo option').allTextContents()).toEqual([
+      'Todos los tipos',
+      ...Object.values(vocab.tipo),
+    ]);
     expect(errors).toEqual([]);
   });
 
@@ -185,6 +192,20 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     const status = (await p.locator('#estado-plantilla').textContent()) ?? '';
     expect(status).not.toContain('..');
     expect(status).toMatch(/\d\d:\d\d\.$/);
+    expect(errors).toEqual([]);
+  });
+
+  it('the template preview finds any client by searching, not only the first 30', async () => {
+    const all = await api('/api/clientes?por_pagina=200');
+    const last = all.clientes.at(-1); // far beyond the first 30 in name order
+    expect(all.total).toBe(80);
+    const p = await open();
+    await p.goto(`${running.url}/#/ajustes`);
+    await p.waitForSelector('#cliente-vista-previa');
+    await p.fill('#cliente-vista-previa', last.nombre.split(' ').slice(0, 2).join(' '));
+    await p.click(`#plantillas .picker-results button[data-id="${last.id}"]`);
+    await expect.poll(() => p.locator('#vista-previa').textContent()).toContain(last.nombre.split(' ')[0]);
+    expect(await p.locator('#plantillas .picker-chosen strong').textContent()).toBe(last.nombre);
     expect(errors).toEqual([]);
   });
 
@@ -214,6 +235,7 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     const p = await open();
     for (const hash of ['#/clientes', '#/notificaciones']) {
       await p.goto(`${running.url}/${hash}`);
+
       await p.waitForSelector('.filters select');
       await p.waitForLoadState('networkidle');
       const clipped = await p.locator('.filters select').evaluateAll((selects) =>

@@ -83,6 +83,8 @@ export function qs(params) {
 /** Checks a token against the API without keeping it. */
 export async function checkToken(token) {
   const res = await fetch('/api/sandbox', { headers: { authorization: `Bearer ${token}` } });
+  // Read the answer to its end: a response left unread keeps its request open.
+  await res.arrayBuffer().catch(() => {});
   if (res.status === 401) return false;
   if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `El servicio respondió ${res.status}.`);
   return true;

@@ -1,4 +1,5 @@
 import { session } from './api.js';
+import { loadLabels } from './labels.js';
 import { loginForm } from './login.js';
 import { h, mount } from './ui.js';
 
@@ -99,7 +100,8 @@ async function render() {
     return;
   }
   const params = path.match(page.path).slice(1);
-  const mod = await page.load();
+  // Labels first (the service's vocabulary): a page never shows a raw value for lack of them.
+  const [mod] = await Promise.all([page.load(), loadLabels().catch(() => {})]);
   if (gen !== generation) return;
   const root = h('div', { class: 'page' });
   mount(view, root);

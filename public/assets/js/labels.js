@@ -1,54 +1,17 @@
-// Every word the admin page shows for a value of the API (states, types, reasons, jobs, modes):
-// ONE home. Pages never spell a label themselves; they look it up here. One concept, one label:
-// a client who blocked the bot reads "Bloqueó el bot" whether the value is a notification's
-// motivo (`blocked`) or a client's reachability (`bloqueado`).
-//
-// When the API serves the vocabulary, `loadLabels()` replaces these tables with its answer (one
-// edit here, no page changes).
+import { api } from './api.js';
 
-const BLOCKED = 'Bloqueó el bot';
-const NO_TELEGRAM = 'Sin Telegram';
-const UNREACHABLE = 'Telegram no llega';
+// Every word the admin page shows for a value of the API: ONE home on the page. The domain's
+// groups (states, types, reasons: estado, estado_pago, tipo, notif_estado, motivo,
+// motivo_inalcanzable, campana_estado, …) come from the service's one vocabulary
+// (`GET /api/vocabulario`, src/vocabulary.ts), loaded once after signing in; the few groups below
+// exist only on this page. Pages never spell a label themselves: they call `label()` / `options()`.
 
 export const LABELS = {
-  estado_pago: { sin_fecha: 'Sin fecha', al_dia: 'Al día', por_vencer: 'Por vencer', vencido: 'Vencido' },
-  estado: { activo: 'Activo', suspendido: 'Suspendido', retirado: 'Retirado' },
-  notif_estado: { pendiente: 'Pendiente', enviado: 'Enviado', fallido: 'Fallido', cancelado: 'Cancelado' },
-  tipo: {
-    recordatorio_pago: 'Recordatorio de pago',
-    pago_vencido: 'Pago vencido',
-    mantenimiento: 'Mantenimiento',
-    oferta: 'Oferta',
-    bienvenida: 'Bienvenida',
-    manual: 'Manual',
-    pago_recibido: 'Pago recibido',
-  },
-  campana_estado: { en_curso: 'En curso', completada: 'Completada', cancelada: 'Cancelada' },
-  /** Why a notification failed or was cancelled (the `motivo` of a notification). */
-  motivo: {
-    sin_telegram: NO_TELEGRAM,
-    blocked: BLOCKED,
-    deactivated: 'Cuenta de Telegram eliminada',
-    chat_not_found: 'Chat no encontrado',
-    rejected: 'Telegram rechazó el mensaje',
-    reintentos_agotados: 'Reintentos agotados (Telegram no respondía)',
-    mensaje_invalido: 'Mensaje inválido',
-    mensaje_vacio: 'Mensaje vacío',
-    mensaje_demasiado_largo: 'Mensaje demasiado largo',
-    preferencia: 'El cliente no quiere este tipo de aviso',
-    pago_recibido: 'Llegó el pago',
-    reemplazada: 'Reemplazada por un aviso más reciente',
-    campana_cancelada: 'Campaña cancelada',
-    cancelada_por_usuario: 'Cancelada por el personal',
-    ya_no_aplica: 'Ya no aplicaba',
-  },
-  /** Why Telegram cannot reach a client (the call list). Same words as the matching `motivo`. */
-  alcance: { sin_telegram: NO_TELEGRAM, bloqueado: BLOCKED, inalcanzable: UNREACHABLE },
-  /** A client's Telegram link, as one badge. */
+  /** A client's Telegram link, as one badge (same words as the vocabulary's reasons once loaded). */
   telegram: {
     sin_vincular: 'Sin vincular',
-    bloqueado: BLOCKED,
-    inalcanzable: UNREACHABLE,
+    bloqueado: 'Bloqueó el bot',
+    inalcanzable: 'Telegram no llega',
     vinculado: 'Vinculado',
     verificado: 'Vinculado ✓',
   },
@@ -70,6 +33,26 @@ export const LABELS = {
     sin_bot: 'Sin bot (falta TELEGRAM_BOT_TOKEN)',
   },
 };
+
+let loading = null;
+
+/**
+ * Loads the service's vocabulary into LABELS (once per page; again after a failure). Pages render
+ * after it, so every label they show is the service's.
+ */
+export function loadLabels() {
+  loading ??= api('/api/vocabulario')
+    .then((groups) => {
+      for (const [group, labels] of Object.entries(groups)) LABELS[group] = { ...labels };
+      const r = LABELS.motivo_inalcanzable;
+      if (r) Object.assign(LABELS.telegram, { bloqueado: r.bloqueado, inalcanzable: r.inalcanzable });
+    })
+    .catch((err) => {
+      loading = null;
+      throw err;
+    });
+  return loading;
+}
 
 /** The label of `value` in `group`, or the value itself (never undefined). */
 export function label(group, value) {

@@ -1,3 +1,4 @@
+import { api, qs } from './api.js';
 import { LABELS, label } from './labels.js';
 
 // Small DOM helpers. Text always goes in as text nodes (never innerHTML), so data cannot inject markup.
@@ -358,4 +359,80 @@ export function telegramHtml(html) {
     return out;
   };
   return walk(doc.body);
+}
+
+/**
+ * A client chosen by searching (name, cédula or phone; the API's `buscar`, accent-insensitive where
+ * the API is): never a list cut at the first N clients. `onPick(client)` runs on every choice.
+ * Returns the element; `.client` holds the chosen one (or null).
+ */
+export function clientPicker({ id, label: text = 'Cliente', initial = null, onPick = () => {} } = {}) {
+  const input = h('input', {
+    type: 'search',
+    id,
+    name: 'buscar_cliente',
+    placeholder: 'Buscar por nombre, cédula o teléfono',
+    autocomplete: 'off',
+    'aria-autocomplete': 'list',
+  });
+  const results = h('ul', { class: 'picker-results list-plain', role: 'listbox', hidden: true });
+  const chosen = h('div', { class: 'small muted picker-chosen', 'aria-live': 'polite' });
+  const root = h('div', { class: 'field picker' }, h('label', { for: id }, text), input, results, chosen);
+  root.client = null;
+  const pick = (c, notify = true) => {
+    root.client = c;
+    results.hidden = true;
+    input.value = '';
+    mount(
+      chosen,
+      c
+        ? ['Elegido: ', h('strong', { dataset: { clienteId: c.id } }, c.nombre), c.plan ? ` (${c.plan})` : '']
+        : '',
+    );
+    if (c && notify) onPick(c);
+  };
+  let seq = 0;
+  const search = debounce(async () => {
+    const my = ++seq;
+    const q = input.value.trim();
+    if (!q) {
+      results.hidden = true;
+      return;
+    }
+    try {
+      const r = await api(`/api/clientes${qs({ buscar: q, por_pagina: 8 })}`);
+      if (my !== seq) return;
+      mount(
+        results,
+        r.clientes.length
+          ? r.clientes.map((c) =>
+              h(
+                'li',
+                { role: 'option' },
+                h(
+                  'button',
+                  { type: 'button', class: 'link', dataset: { id: c.id }, onclick: () => pick(c) },
+                  c.nombre,
+                  h('span', { class: 'small muted' }, ` · ${c.cedula}${c.sector ? ` · ${c.sector}` : ''}`),
+                ),
+              ),
+            )
+          : h('li', { class: 'muted small' }, 'Ningún cliente coincide.'),
+        r.total > r.clientes.length
+          ? h(
+              'li',
+              { class: 'muted small' },
+              `y ${fmt.n(r.total - r.clientes.length)} más: escriba más letras`,
+            )
+          : null,
+      );
+      results.hidden = false;
+    } catch (err) {
+      if (my === seq) mount(results, h('li', { class: 'error small' }, err.message));
+      results.hidden = false;
+    }
+  }, 250);
+  input.addEventListener('input', search);
+  if (initial) pick(initial, false);
+  return root;
 }

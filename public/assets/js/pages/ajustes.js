@@ -1,12 +1,12 @@
 import { api, qs } from '../api.js';
 import {
+  clientPicker,
   confirmDialog,
   debounce,
   errorBox,
   field,
   fmt,
   h,
-  LABELS,
   label,
   loading,
   mount,
@@ -72,10 +72,12 @@ const envNote = (vars) =>
     ') y reiniciando el servicio.',
   );
 
+const WEBHOOK = '/api/notificaciones/telegram/configurar-webhook/';
+
 async function renderTelegram(el, s, signal) {
   const rows = [
     [
-      'Modo',
+      'Modo configurado',
       h(
         'span',
         {
@@ -88,18 +90,69 @@ async function renderTelegram(el, s, signal) {
     ['Bot', s.bot ? `@${s.bot}` : '—'],
   ];
   let webhook = null;
+  let tools = null;
   if (s.modo_telegram === 'sin_bot') webhook = noBotNotice();
   else {
     try {
-      const w = await api('/api/notificaciones/telegram/configurar-webhook/', { signal });
+      // What Telegram itself says (getWebhookInfo): the truth, whatever the settings intend.
+      const w = await api(WEBHOOK, { signal });
+      const expectsWebhook = s.modo_telegram === 'webhook';
+      const hasWebhook = w.modo === 'webhook';
       rows.push(
-        ['Webhook', w.url || 'no (long polling)'],
-        ['Actualizaciones pendientes', fmt.n(w.pendientes)],
+        [
+          'Según Telegram',
+          h(
+            'span',
+            { dataset: { webhookReal: w.modo }, id: 'webhook-real' },
+            hasWebhook ? `webhook a ${w.url}` : 'sin webhook (el servicio consulta con long polling)',
+          ),
+        ],
+        ['Mensajes de clientes sin leer por el bot', fmt.n(w.pendientes)],
         [
           'Último error',
           w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',
         ],
       );
+      if (hasWebhook && !expectsWebhook) {
+        webhook = h(
+          'div',
+          { class: 'notice warn', id: 'webhook-desajuste' },
+          'Telegram entrega los mensajes a un webhook, pero este servicio espera long polling: el bot no ',
+          'recibe nada hasta que vuelva a long polling.',
+        );
+      }
+      tools = hasWebhook
+        ? h(
+            'div',
+            { class: 'row section' },
+            h(
+              'button',
+              {
+                type: 'button',
+                id: 'volver-polling',
+                class: expectsWebhook ? '' : 'primary',
+                async onclick(e) {
+                  const ok = await confirmDialog(
+                    'Volver a long polling',
+                    'Se borra el webhook en Telegram (deleteWebhook) y el servicio vuelve a consultar a Telegram.',
+                    { ok: 'Sí, volver a long polling' },
+                  );
+                  if (!ok) return;
+                  e.target.disabled = true;
+                  try {
+                    await api(WEBHOOK, { method: 'DELETE' });
+                    toast('Webhook borrado: el bot vuelve a long polling.', 'ok');
+                    await renderTelegram(el, s, signal);
+                  } catch (err) {
+                    toast(err.message, 'bad');
+                    e.target.disabled = false;
+                  }
+                },
+              },
+              'Volver a long polling',
+            ),
+          )
+        : null;
     } catch (err) {
       webhook = h('div', { class: 'notice warn' }, err.message);
     }
@@ -109,10 +162,70 @@ async function renderTelegram(el, s, signal) {
     h('h2', null, 'Telegram'),
     kv(rows),
     webhook,
+    tools,
+    s.modo_telegram === 'sin_bot' ? null : testSend(),
     s.modo_telegram === 'sandbox'
       ? h('p', { class: 'small' }, h('a', { href: '/sandbox' }, 'Abrir el chat de prueba'))
       : null,
     envNote('TELEGRAM_BOT_TOKEN, PUBLIC_URL'),
+  );
+}
+
+/**
+ * A test message to a chosen client (search), written like a real notice ({nombre}, Telegram
+ * HTML), rendered by the service as the real send, and Telegram's own answer shown as it came.
+ */
+function testSend() {
+  const answer = h('div', { class: 'test-answer', id: 'respuesta-prueba', 'aria-live': 'polite' });
+  const picker = clientPicker({ id: 'cliente-prueba', label: 'Cliente' });
+  const text = h('textarea', {
+    name: 'mensaje_prueba',
+    id: 'mensaje-prueba',
+    rows: 3,
+    value: 'Hola {nombre}: este es un mensaje de prueba de {empresa}.',
+  });
+  const send = h('button', { type: 'button', id: 'enviar-prueba' }, 'Enviar prueba');
+  send.addEventListener('click', async () => {
+    if (!picker.client) {
+      mount(answer, h('div', { class: 'notice warn' }, 'Busque y elija el cliente que recibirá la prueba.'));
+      return;
+    }
+    send.disabled = true;
+    mount(answer, loading('Enviando…'));
+    try {
+      const r = await api('/api/notificaciones/telegram/test/', {
+        method: 'POST',
+        body: { cliente_id: picker.client.id, mensaje: text.value },
+      });
+      const res = r.respuesta ?? {};
+      mount(
+        answer,
+        h(
+          'div',
+          { class: 'notice ok', dataset: { resultado: 'ok' } },
+          `Telegram lo aceptó: mensaje ${res.message_id ?? '—'} en el chat ${res.chat_id ?? '—'}`,
+          res.fecha ? ` a las ${fmt.time(res.fecha)}` : '',
+          '.',
+        ),
+        r.texto ? h('div', { class: 'message-text' }, telegramHtml(r.texto)) : null,
+      );
+    } catch (err) {
+      mount(
+        answer,
+        h('div', { class: 'notice bad', dataset: { resultado: 'error', codigo: err.code } }, err.message),
+      );
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return h(
+    'div',
+    { class: 'section', id: 'prueba-telegram' },
+    h('h3', null, 'Mensaje de prueba'),
+    picker,
+    field('Mensaje (variables y HTML de Telegram, como en las plantillas)', text),
+    send,
+    answer,
   );
 }
 
@@ -209,13 +322,15 @@ async function renderTemplates(el, signal) {
     [data, planes, clientes] = await Promise.all([
       api('/api/plantillas', { signal }),
       api('/api/planes', { signal }).then((r) => r.planes),
-      api(`/api/clientes${qs({ por_pagina: 30 })}`, { signal }).then((r) => r.clientes),
+      // One client to start the preview with; any other is found by searching.
+      api(`/api/clientes${qs({ por_pagina: 1 })}`, { signal }).then((r) => r.clientes),
     ]);
   } catch (err) {
     mount(el, head, errorBox(err));
     return;
   }
   const types = [...new Set(data.plantillas.map((t) => t.tipo))];
+  let pickedClient = null; // kept across template tabs
   let tipo = types[0];
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
   const editor = h('div', { id: 'editor-plantilla' });
@@ -233,11 +348,17 @@ async function renderTemplates(el, signal) {
       '',
       'Todos los planes',
     );
-    const cliente = select(
-      'cliente_id',
-      clientes.map((c) => [c.id, `${c.nombre}${c.plan ? ` (${c.plan})` : ''}`]),
-      clientes[0]?.id,
-    );
+    let previewClient = pickedClient ?? clientes[0] ?? null;
+    const cliente = clientPicker({
+      id: 'cliente-vista-previa',
+      label: 'Vista previa con',
+      initial: previewClient,
+      onPick: (c) => {
+        previewClient = c;
+        pickedClient = c;
+        refresh();
+      },
+    });
     const text = h('textarea', { name: 'texto', id: 'texto-plantilla', class: 'mono', rows: 8 });
     const status = h('div', { class: 'small muted', id: 'estado-plantilla' });
     const preview = h('div', { class: 'message-text', id: 'vista-previa', 'aria-live': 'polite' });
@@ -259,14 +380,14 @@ async function renderTemplates(el, signal) {
     let seq = 0;
     const refresh = debounce(async () => {
       const my = ++seq;
-      if (!cliente.value || !text.value.trim()) {
+      if (!previewClient || !text.value.trim()) {
         mount(preview, h('span', { class: 'muted' }, 'Sin clientes para la vista previa.'));
         return;
       }
       try {
         const r = await api(`/api/plantillas/${tipo}/vista-previa`, {
           method: 'POST',
-          body: { cliente_id: Number(cliente.value), texto: text.value },
+          body: { cliente_id: previewClient.id, texto: text.value },
           signal,
         });
         if (my !== seq) return;
@@ -280,7 +401,6 @@ async function renderTemplates(el, signal) {
       }
     }, 250);
     text.addEventListener('input', refresh);
-    cliente.addEventListener('change', refresh);
     plan.addEventListener('change', load);
 
     const insert = (v) => {
@@ -324,7 +444,7 @@ async function renderTemplates(el, signal) {
 
     mount(
       editor,
-      h('div', { class: 'form-grid' }, field('Aplicar a', plan), field('Vista previa con', cliente)),
+      h('div', { class: 'form-grid' }, field('Aplicar a', plan), cliente),
       h(
         'div',
         { class: 'grid-2' },
@@ -372,7 +492,7 @@ async function renderTemplates(el, signal) {
             showEditor();
           },
         },
-        LABELS.tipo[t] ?? t,
+        label('tipo', t),
       ),
     ),
   );

@@ -1,6 +1,7 @@
 import { api, qs } from '../api.js';
 import {
   badge,
+  clientPicker,
   confirmDialog,
   dataTable,
   debounce,
@@ -8,7 +9,6 @@ import {
   field,
   fmt,
   h,
-  LABELS,
   label,
   loading,
   meter,
@@ -86,7 +86,7 @@ async function renderList(el, pagina, signal) {
               h(
                 'td',
                 { 'data-label': 'Tipo' },
-                LABELS.tipo[c.tipo] ?? c.tipo,
+                label('tipo', c.tipo),
                 c.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
               ),
               h('td', { 'data-label': 'Estado' }, campaignBadge(c, wait)),
@@ -157,7 +157,7 @@ async function renderComposer(el, signal, go) {
   });
   const tipo = select(
     'tipo',
-    TIPOS.map((t) => [t, LABELS.tipo[t]]),
+    TIPOS.map((t) => [t, label('tipo', t)]),
     'mantenimiento',
   );
   const usarPlantilla = h('input', { type: 'checkbox', name: 'usar_plantilla' });
@@ -183,13 +183,9 @@ async function renderComposer(el, signal, go) {
     estado_pago: select('estado_pago', options('estado_pago'), '', 'Cualquier pago'),
   };
   const urgente = h('input', { type: 'checkbox', name: 'urgente' });
-  const testChat = h('input', {
-    type: 'text',
-    name: 'chat_prueba',
-    id: 'chat-prueba',
-    inputmode: 'numeric',
-    placeholder: 'chat_id de prueba',
-  });
+  // The test goes to a chosen client, rendered for that client exactly as the real send.
+  const testClient = clientPicker({ id: 'cliente-prueba', label: 'Cliente de prueba' });
+  const testAnswer = h('div', { class: 'test-answer', id: 'respuesta-prueba', 'aria-live': 'polite' });
   const mensajeField = field(
     'Mensaje',
     mensaje,
@@ -261,20 +257,27 @@ async function renderComposer(el, signal, go) {
   });
 
   const sendTest = async () => {
-    const chat = testChat.value.trim();
-    const text = usarPlantilla.checked ? lastPreview?.muestra?.[0]?.texto : mensaje.value.trim();
-    if (!chat || !text) {
-      toast('Escriba el mensaje y el chat de prueba.', 'bad');
+    if (!ready() || !testClient.client) {
+      toast('Escriba el mensaje y elija el cliente de prueba.', 'bad');
       return;
     }
+    const b = { cliente_id: testClient.client.id };
+    if (usarPlantilla.checked) b.plantilla = tipo.value;
+    else b.mensaje = mensaje.value.trim();
+    mount(testAnswer, loading('Enviando…'));
     try {
-      await api('/api/notificaciones/telegram/test/', {
-        method: 'POST',
-        body: { chat_id: chat, mensaje: text },
-      });
-      toast('Mensaje de prueba enviado.', 'ok');
+      const r = await api('/api/notificaciones/telegram/test/', { method: 'POST', body: b });
+      const res = r.respuesta ?? {};
+      mount(
+        testAnswer,
+        h(
+          'div',
+          { class: 'notice ok', dataset: { resultado: 'ok' } },
+          `Telegram lo aceptó: mensaje ${res.message_id ?? '—'} en el chat ${res.chat_id ?? '—'}.`,
+        ),
+      );
     } catch (err) {
-      toast(err.message, 'bad');
+      mount(testAnswer, h('div', { class: 'notice bad', dataset: { resultado: 'error' } }, err.message));
     }
   };
 
@@ -304,14 +307,15 @@ async function renderComposer(el, signal, go) {
     ),
     preview,
     h('h3', { class: 'section' }, '3. Probar y lanzar'),
+    h('div', { class: 'form-grid' }, testClient),
     h(
       'div',
       { class: 'row' },
-      h('div', { class: 'grow-13' }, testChat),
-      h('button', { type: 'button', onclick: sendTest }, 'Enviar prueba'),
+      h('button', { type: 'button', id: 'enviar-prueba', onclick: sendTest }, 'Enviar prueba'),
       h('span', { class: 'spacer' }),
       launch,
     ),
+    testAnswer,
   );
   mount(el, head, form);
   refreshPreview();

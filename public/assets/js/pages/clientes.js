@@ -6,9 +6,9 @@ import {
   errorBox,
   fmt,
   h,
-  LABELS,
   loading,
   mount,
+  options,
   pager,
   select,
   telegramBadge,
@@ -75,13 +75,8 @@ export async function render(root, { query, signal }) {
       state.sector,
       'Todos los sectores',
     ),
-    estado: select('estado', Object.entries(LABELS.estado), state.estado, 'Todos los estados'),
-    estado_pago: select(
-      'estado_pago',
-      Object.entries(LABELS.estado_pago),
-      state.estado_pago,
-      'Cualquier pago',
-    ),
+    estado: select('estado', options('estado'), state.estado, 'Todos los estados'),
+    estado_pago: select('estado_pago', options('estado_pago'), state.estado_pago, 'Cualquier pago'),
     telegram: select(
       'telegram',
       [

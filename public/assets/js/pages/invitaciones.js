@@ -1,5 +1,5 @@
 import { api, download, qs } from '../api.js';
-import { errorBox, field, h, LABELS, loading, mount, select, toast } from '../ui.js';
+import { errorBox, field, h, loading, mount, options, select, toast } from '../ui.js';
 
 // Invitations in bulk for every client without Telegram: a CSV of links (for a mail merge or
 // WhatsApp) and printable cards with the QR and the name (for invoices and the office counter).
@@ -26,7 +26,7 @@ export async function render(root, { signal }) {
     '',
     'Todos los sectores',
   );
-  const estado = select('estado', Object.entries(LABELS.estado), 'activo', 'Todos');
+  const estado = select('estado', options('estado'), 'activo', 'Todos');
   const cards = h('div', { id: 'tarjetas' });
   const filters = () => ({ sector: sector.value, estado: estado.value });
 

@@ -70,7 +70,7 @@ export async function render(root, { signal }) {
                 ' ',
                 h('span', { class: 'small muted' }, dueIn(c)),
               ),
-              h('td', { 'data-label': 'Por qué' }, label('alcance', c.motivo)),
+              h('td', { 'data-label': 'Por qué' }, label('motivo_inalcanzable', c.motivo)),
               h('td', { class: 'write-in', 'data-label': 'Resultado' }),
             ),
           ),

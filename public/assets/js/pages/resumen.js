@@ -167,7 +167,7 @@ async function renderUnreachable(el, opt) {
                     ' ',
                     dueIn(c),
                     ' · ',
-                    label('alcance', c.motivo),
+                    label('motivo_inalcanzable', c.motivo),
                   ),
                 ),
                 h('span', { class: 'mono small' }, c.telefono ?? 'sin teléfono'),
