@@ -45,7 +45,7 @@ export async function runCli(
           out('Indique el archivo CSV: teltec importar clientes.csv');
           return 2;
         }
-        const report = await importClientsCsv(db, readFileSync(args[0], 'utf8'));
+        const report = await importClientsCsv(db, readFileSync(args[0]));
         out(
           `Creados: ${report.creados}. Actualizados: ${report.actualizados}. Con errores: ${report.errores.length}.`,
         );

@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { fromCsvCell, toCsvLine } from '../lib/csv-cell.js';
+import type { importStates } from '../vocabulary.js';
 import { normalizePhone } from './phone.js';
 import type { ClientView } from './repository.js';
 import { createClientBody } from './schemas.js';
@@ -19,27 +21,188 @@ export const csvColumns = [
 ] as const;
 
 export interface ImportReport {
+  /** The record of this import (`GET /api/clientes/importaciones`). */
+  importacion_id: number;
+  /** How the file was read: 'utf-8', 'utf-16le' or 'windows-1252' (Excel's "CSV" on Windows). */
+  codificacion: CsvEncoding;
   creados: number;
   actualizados: number;
   errores: { linea: number; cedula: string | null; motivo: string }[];
 }
 
+export type CsvEncoding = 'utf-8' | 'utf-16le' | 'windows-1252';
+
 /**
- * Imports clients from CSV text (UTF-8, header row with the API's field names; `,` or `;`).
- * Valid lines are upserted by cédula in one transaction; each bad line is reported with its
- * line number and reason and changes nothing.
+ * Bytes of a CSV file to text. UTF-8 (with or without BOM) when the bytes are valid UTF-8,
+ * UTF-16 when a UTF-16 BOM says so, and Windows-1252 otherwise: Excel on Windows saves "CSV" in
+ * the ANSI code page, where "Ñuñez" is 0xD1 0x75 0xF1… and would turn into "�u�ez" read as UTF-8.
+ */
+export function decodeCsv(input: string | Uint8Array): { text: string; codificacion: CsvEncoding } {
+  if (typeof input === 'string') return { text: input.replace(/^\uFEFF/, ''), codificacion: 'utf-8' };
+  if (input[0] === 0xff && input[1] === 0xfe) {
+    return { text: new TextDecoder('utf-16le').decode(input.subarray(2)), codificacion: 'utf-16le' };
+  }
+  try {
+    // ignoreBOM: false drops a leading UTF-8 BOM.
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(input), codificacion: 'utf-8' };
+  } catch {
+    return { text: new TextDecoder('windows-1252').decode(input), codificacion: 'windows-1252' };
+  }
+}
+
+/** Other names staff give the columns (after lower case, no accents, `_` for spaces). */
+const headerAliases: Record<string, string> = {
+  cedula_de_identidad: 'cedula',
+  ci: 'cedula',
+  nombres: 'nombre',
+  nombre_completo: 'nombre',
+  celular: 'telefono',
+  correo: 'email',
+  correo_electronico: 'email',
+  e_mail: 'email',
+  fecha_de_ultimo_pago: 'fecha_ultimo_pago',
+  ultimo_pago: 'fecha_ultimo_pago',
+  dia_de_pago: 'dia_pago',
+};
+
+/** "Cédula" → cedula, "Teléfono " → telefono, "Fecha último pago" → fecha_ultimo_pago. */
+export function normalizeHeader(h: string): string {
+  const key = h
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  return headerAliases[key] ?? key;
+}
+
+/** Spreadsheet dates: dd/mm/aaaa (also d/m/aaaa, with - or .) → AAAA-MM-DD; others unchanged. */
+export function toIsoDate(v: string): string {
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(v.trim());
+  return m ? `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}` : v;
+}
+
+/** Every problem of one line, not only the first. */
+function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${String(i.path[0] ?? 'fila')}: ${i.message}`).join('; ');
+}
+
+/** A stale `en_curso` import older than this was interrupted (the process stopped). */
+const INTERRUPTED_AFTER_MS = 15 * 60_000;
+
+export interface ImportOptions {
+  actor?: string;
+  /** The injected clock (start and end times of the record). */
+  clock?: { now(): Date };
+}
+
+/**
+ * Imports clients from a CSV file (header row with the API's field names, accents and capitals
+ * welcome; `,` or `;`; UTF-8 or Windows-1252; dates AAAA-MM-DD or dd/mm/aaaa). Valid lines are
+ * upserted by cédula in one transaction; each bad line is reported with its line number and every
+ * reason, and changes nothing. The import is recorded (`client_imports`) before the work starts,
+ * in its own transaction, and closed as `terminada` or `fallida` with the reason.
  */
 export async function importClientsCsv(
-  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
-  text: string,
+  db: Queryable & { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  input: string | Uint8Array,
+  opts: ImportOptions = {},
 ): Promise<ImportReport> {
-  const body = text.replace(/^\uFEFF/, '');
+  const clock = opts.clock ?? { now: () => new Date() };
+  const now = clock.now();
+  const { text: body, codificacion } = decodeCsv(input);
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
+  const started = await db.query<{ id: number }>(
+    `INSERT INTO client_imports (actor, codificacion, bytes, iniciada_en) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [opts.actor ?? 'sistema', codificacion, size, now],
+  );
+  const importId = started.rows[0]!.id;
+  try {
+    const report = await runImport(db, body, importId, codificacion);
+    await db.query(
+      `UPDATE client_imports SET estado = 'terminada', lineas = $2, creados = $3, actualizados = $4, errores = $5,
+              terminada_en = $6 WHERE id = $1`,
+      [
+        importId,
+        report.creados + report.actualizados + report.errores.length,
+        report.creados,
+        report.actualizados,
+        report.errores.length,
+        clock.now(),
+      ],
+    );
+    return report;
+  } catch (err) {
+    const motivo =
+      err instanceof AppError ? err.message : 'error interno (detalle en el registro del servidor)';
+    await db
+      .query(`UPDATE client_imports SET estado = 'fallida', motivo = $2, terminada_en = $3 WHERE id = $1`, [
+        importId,
+        motivo,
+        clock.now(),
+      ])
+      .catch(() => {});
+    throw err;
+  }
+}
+
+export interface ImportRecord {
+  id: number;
+  estado: (typeof importStates.values)[number];
+  actor: string | null;
+  codificacion: string | null;
+  bytes: number;
+  lineas: number | null;
+  creados: number | null;
+  actualizados: number | null;
+  errores: number | null;
+  motivo: string | null;
+  iniciada_en: string;
+  terminada_en: string | null;
+}
+
+/**
+ * The latest imports, newest first. An import still `en_curso` long after it started was
+ * interrupted (the service stopped or was killed: its transaction rolled back, nothing applied):
+ * it is closed here as `fallida` with that reason.
+ */
+export async function listImports(db: Queryable, now: Date, limit = 50): Promise<ImportRecord[]> {
+  await db.query(
+    `UPDATE client_imports
+        SET estado = 'fallida', terminada_en = $1,
+            motivo = 'interrumpida: el servicio se detuvo antes de terminar; no se aplicó ningún cambio'
+      WHERE estado = 'en_curso' AND iniciada_en < $1::timestamptz - make_interval(secs => $2)`,
+    [now, INTERRUPTED_AFTER_MS / 1000],
+  );
+  const { rows } = await db.query<
+    Omit<ImportRecord, 'iniciada_en' | 'terminada_en'> & { iniciada_en: Date; terminada_en: Date | null }
+  >(
+    `SELECT id, estado, actor, codificacion, bytes, lineas, creados, actualizados, errores, motivo,
+            iniciada_en, terminada_en
+       FROM client_imports ORDER BY iniciada_en DESC, id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    ...r,
+    iniciada_en: r.iniciada_en.toISOString(),
+    terminada_en: r.terminada_en?.toISOString() ?? null,
+  }));
+}
+
+async function runImport(
+  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  body: string,
+  importId: number,
+  codificacion: CsvEncoding,
+): Promise<ImportReport> {
   const firstLine = body.split(/\r?\n/, 1)[0] ?? '';
   const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
     records = parse(body, {
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      columns: (header: string[]) => header.map(normalizeHeader),
+      // A cell our export guarded against formulas ('+593…) reads back as it was.
+      cast: (value: string) => fromCsvCell(value),
       delimiter,
       skip_empty_lines: true,
       trim: true,
@@ -54,7 +217,7 @@ export async function importClientsCsv(
     );
   }
   const header = parse(firstLine, { delimiter, trim: true })[0] as string[] | undefined;
-  const columns = (header ?? []).map((h) => h.toLowerCase());
+  const columns = (header ?? []).map(normalizeHeader);
   for (const required of ['cedula', 'nombre']) {
     if (!columns.includes(required)) {
       throw new AppError(
@@ -69,34 +232,43 @@ export async function importClientsCsv(
     for (const p of (await tx.query<{ id: number; nombre: string }>('SELECT id, nombre FROM plans')).rows) {
       plans.set(p.nombre.toLowerCase(), p.id);
     }
-    const report: ImportReport = { creados: 0, actualizados: 0, errores: [] };
+    const report: ImportReport = {
+      importacion_id: importId,
+      codificacion,
+      creados: 0,
+      actualizados: 0,
+      errores: [],
+    };
     for (const { record, info } of records) {
       const linea = info.lines;
-      const parsed = createClientBody.safeParse(record);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
+      const withNul = Object.entries(record).filter(([, v]) => typeof v === 'string' && v.includes('\0'));
+      if (withNul.length > 0) {
         report.errores.push({
           linea,
-          cedula: record['cedula'] || null,
-          motivo: `${String(issue.path[0] ?? 'fila')}: ${issue.message}`,
+          cedula: record['cedula']?.replace(/\0/g, '') || null,
+          motivo: withNul.map(([k]) => `${k}: contiene un carácter nulo (\\0)`).join('; '),
         });
         continue;
       }
-      const c = parsed.data;
+      if (record['fecha_ultimo_pago']) record['fecha_ultimo_pago'] = toIsoDate(record['fecha_ultimo_pago']);
+      const parsed = createClientBody.safeParse(record);
+      const problems = parsed.success ? [] : [describeIssues(parsed.error.issues)];
+      // The plan is checked even when other fields are wrong: every problem of the line at once.
       let planId: number | null = null;
-      if (c.plan) {
-        planId = plans.get(c.plan.toLowerCase()) ?? null;
-        if (planId === null) {
-          report.errores.push({ linea, cedula: c.cedula, motivo: `plan: el plan "${c.plan}" no existe` });
-          continue;
-        }
-      } else if (c.plan_id) {
-        planId = [...plans.values()].includes(c.plan_id) ? c.plan_id : null;
-        if (planId === null) {
-          report.errores.push({ linea, cedula: c.cedula, motivo: `plan_id: el plan ${c.plan_id} no existe` });
-          continue;
-        }
+      const planName = record['plan']?.trim();
+      const planIdText = record['plan_id']?.trim();
+      if (planName) {
+        planId = plans.get(planName.toLowerCase()) ?? null;
+        if (planId === null) problems.push(`plan: el plan "${planName}" no existe`);
+      } else if (planIdText && /^\d+$/.test(planIdText)) {
+        planId = [...plans.values()].includes(Number(planIdText)) ? Number(planIdText) : null;
+        if (planId === null) problems.push(`plan_id: el plan ${planIdText} no existe`);
       }
+      if (!parsed.success || problems.length > 0) {
+        report.errores.push({ linea, cedula: record['cedula'] || null, motivo: problems.join('; ') });
+        continue;
+      }
+      const c = parsed.data;
       // Columns absent from the file keep their stored value on update.
       const { rows } = await tx.query<{ inserted: boolean }>(
         `INSERT INTO clients AS c (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
@@ -143,17 +315,10 @@ export async function importClientsCsv(
   });
 }
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  // Quote when needed; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 export const exportColumns = [...csvColumns, 'estado_pago', 'fecha_vencimiento', 'telegram'] as const;
 
 /** One CSV line per client, same columns as the import (plus read-only ones). Re-importable. */
-export function toCsvLine(c: ClientView): string {
+export function toClientCsvLine(c: ClientView): string {
   const values: Record<(typeof exportColumns)[number], unknown> = {
     cedula: c.cedula,
     nombre: c.nombre,
@@ -169,5 +334,5 @@ export function toCsvLine(c: ClientView): string {
     fecha_vencimiento: c.fecha_vencimiento,
     telegram: c.telegram.vinculado ? 'si' : 'no',
   };
-  return exportColumns.map((k) => csvCell(values[k])).join(',');
+  return toCsvLine(exportColumns.map((k) => values[k]));
 }

@@ -1,5 +1,15 @@
 export { type CedulaResult, compactCedula, isValidCedula, validateCedula } from './cedula.js';
-export { csvColumns, exportColumns, type ImportReport, importClientsCsv, toCsvLine } from './csv.js';
+export {
+  csvColumns,
+  decodeCsv,
+  exportColumns,
+  type ImportRecord,
+  type ImportReport,
+  importClientsCsv,
+  listImports,
+  normalizeHeader,
+  toClientCsvLine,
+} from './csv.js';
 export { listPayments, type Payment, recordPayment } from './payments.js';
 export { normalizePhone, samePhone } from './phone.js';
 export { createPlansRepository, type Plan } from './plans.js';

@@ -153,6 +153,44 @@ const editable = [
   'dia_pago',
 ] as const;
 
+/** The WHERE conditions of a client search; parameters are appended to `params` ($1–$3 are the billing context). */
+function filterConditions(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (f.buscar?.trim()) {
+    const q = f.buscar.trim();
+    // Accents, case and ñ/n ignored on both sides (teltec_fold, migration 008).
+    const like = add(`%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    const digits = q.replace(/\D/g, '');
+    const parts = [`teltec_fold(c.nombre) LIKE teltec_fold(${like})`];
+    if (digits.length >= 3) {
+      const d = add(`%${digits.replace(/^0/, '')}%`);
+      parts.push(`c.cedula LIKE ${d}`, `c.telefono_norm LIKE ${d}`);
+    }
+    where.push(`(${parts.join(' OR ')})`);
+  }
+  if (f.plan_id !== undefined) where.push(`c.plan_id = ${add(f.plan_id)}`);
+  if (f.plan) where.push(`teltec_fold(p.nombre) = teltec_fold(${add(f.plan)})`);
+  if (f.sector) where.push(`teltec_fold(c.sector) = teltec_fold(${add(f.sector)})`);
+  if (f.estado) where.push(`c.estado = ${add(f.estado)}`);
+  if (f.telegram === 'si') where.push('c.chat_id IS NOT NULL');
+  if (f.telegram === 'no') where.push('c.chat_id IS NULL');
+  if (f.estado_pago) {
+    where.push(
+      `teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) = ${add(f.estado_pago)}`,
+    );
+  }
+  return where;
+}
+
+function filterSql(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, params: unknown[]): string {
+  const where = filterConditions(f, params);
+  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+}
+
 /** Repository over a lent Queryable (the database or a transaction). */
 export function createClientsRepository(db: Queryable, billing: () => BillingContext) {
   const ctx = () => {
@@ -182,39 +220,16 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
 
     async list(f: ClientFilters): Promise<{ clientes: ClientView[]; total: number }> {
       const params: unknown[] = ctx();
-      const where: string[] = [];
+      const whereSql = filterSql(f, params);
       const add = (v: unknown) => {
         params.push(v);
         return `$${params.length}`;
       };
-      if (f.buscar?.trim()) {
-        const q = f.buscar.trim();
-        const like = add(`%${q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`);
-        const digits = q.replace(/\D/g, '');
-        const parts = [`lower(c.nombre) LIKE ${like}`];
-        if (digits.length >= 3) {
-          const d = add(`%${digits.replace(/^0/, '')}%`);
-          parts.push(`c.cedula LIKE ${d}`, `c.telefono_norm LIKE ${d}`);
-        }
-        where.push(`(${parts.join(' OR ')})`);
-      }
-      if (f.plan_id !== undefined) where.push(`c.plan_id = ${add(f.plan_id)}`);
-      if (f.plan) where.push(`lower(p.nombre) = lower(${add(f.plan)})`);
-      if (f.sector) where.push(`lower(c.sector) = lower(${add(f.sector)})`);
-      if (f.estado) where.push(`c.estado = ${add(f.estado)}`);
-      if (f.telegram === 'si') where.push('c.chat_id IS NOT NULL');
-      if (f.telegram === 'no') where.push('c.chat_id IS NULL');
-      if (f.estado_pago) {
-        where.push(
-          `teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) = ${add(f.estado_pago)}`,
-        );
-      }
-      const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const limit = add(f.por_pagina);
       const offset = add((f.pagina - 1) * f.por_pagina);
       const { rows } = await db.query<ClientRow>(
         `SELECT v.*, count(*) OVER () AS total FROM (${selectView} ${whereSql}) v
-          ORDER BY lower(v.nombre), v.id LIMIT ${limit} OFFSET ${offset}`,
+          ORDER BY teltec_sort_key(v.nombre) COLLATE "C", v.id LIMIT ${limit} OFFSET ${offset}`,
         params,
       );
       let total = rows[0]?.total ?? 0;
@@ -226,6 +241,40 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
         total = c.rows[0]?.n ?? 0;
       }
       return { clientes: rows.map(toView), total: Number(total) };
+    },
+
+    /**
+     * Every client matching the filters, in the list's order, one page at a time (keyset
+     * pagination on the sort index: each page costs the same however deep it is). Between pages
+     * the event loop runs, so a 100,000-client export leaves the service answering.
+     */
+    async *walk(
+      f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
+      pageSize = 1000,
+    ): AsyncGenerator<ClientView[]> {
+      let after: { key: string; id: number } | null = null;
+      for (;;) {
+        const params: unknown[] = ctx();
+        const conditions = filterConditions(f, params);
+        if (after) {
+          params.push(after.key, after.id);
+          conditions.push(
+            `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > ($${params.length - 1}::text COLLATE "C", $${params.length}::int)`,
+          );
+        }
+        params.push(pageSize);
+        const { rows } = await db.query<ClientRow & { sort_key: string }>(
+          `${selectView.replace('SELECT ', 'SELECT teltec_sort_key(c.nombre) AS sort_key, ')}
+            ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+            ORDER BY teltec_sort_key(c.nombre) COLLATE "C", c.id LIMIT $${params.length}`,
+          params,
+        );
+        if (rows.length > 0) yield rows.map(toView);
+        if (rows.length < pageSize) return;
+        const last = rows[rows.length - 1]!;
+        after = { key: last.sort_key, id: last.id };
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     },
 
     async create(input: ClientInput): Promise<ClientView> {

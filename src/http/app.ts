@@ -144,7 +144,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
       ['parámetro', request.query],
       ['parámetro', request.params],
       // A text body (CSV) is checked line by line by its importer, which names the line.
-      ['campo', typeof request.body === 'string' ? null : request.body],
+      ['campo', typeof request.body === 'string' || Buffer.isBuffer(request.body) ? null : request.body],
     ] as const) {
       const field = findNul(value);
       if (field !== null) {
@@ -166,8 +166,8 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     return payload;
   });
 
-  // CSV bodies arrive as text.
-  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
+  // CSV bodies arrive as bytes: the importer detects the encoding (Excel writes Windows-1252).
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body);
   });
 

@@ -3,6 +3,7 @@
  * group commit, semaphore, sleep, wake-up signal. Nothing here imports from the rest of `src/`.
  */
 export { createBatcher, type ItemResult } from './batch.js';
+export { fromCsvCell, toCsvCell, toCsvLine } from './csv-cell.js';
 export { Semaphore } from './semaphore.js';
 export { sleep } from './sleep.js';
 export { Wakeup } from './wakeup.js';

@@ -270,14 +270,14 @@ describeEachDb('API foundation', (ctx) => {
         payload: lines.join('\n'),
       });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ creados: 80, actualizados: 0, errores: [] });
+      expect(res.json()).toMatchObject({ creados: 80, actualizados: 0, errores: [] });
       const again = await app.inject({
         method: 'POST',
         url: '/api/clientes/importar',
         headers: { ...auth, 'content-type': 'text/csv' },
         payload: lines.join('\n').replace('Cliente 100,', 'Cliente Cien,'),
       });
-      expect(again.json()).toEqual({ creados: 0, actualizados: 80, errores: [] });
+      expect(again.json()).toMatchObject({ creados: 0, actualizados: 80, errores: [] });
       const found = (await app.inject({ url: '/api/clientes?buscar=cien', headers: auth })).json();
       expect(found.total).toBe(1);
     });

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -9,17 +10,19 @@ import {
   exportColumns,
   importClientsCsv,
   isoDateSchema,
+  listImports,
   listPayments,
   patchClientBody,
   recordPayment,
-  toCsvLine,
+  toClientCsvLine,
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import { applyPaymentToOutbox, toEngineSettings } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
+import { importStates } from '../../vocabulary.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
-import { errorResponses, idParams } from '../schemas.js';
+import { errorResponses, idParams, idSchema } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
 export const clientViewSchema = z.object({
@@ -65,7 +68,7 @@ const paymentSchema = z.object({
 const listQuery = z.object({
   buscar: z.string().max(100).optional(),
   plan: z.string().max(100).optional(),
-  plan_id: z.coerce.number().int().positive().optional(),
+  plan_id: idSchema.optional(),
   sector: z.string().max(100).optional(),
   estado: estadoSchema.optional(),
   telegram: z.enum(['si', 'no']).optional(),
@@ -135,22 +138,24 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     {
       schema: {
         tags,
-        summary: 'Exportar clientes en CSV (mismas columnas que la importación)',
+        summary:
+          'Exportar clientes en CSV (mismas columnas que la importación; se envía por partes, sin límite de tamaño)',
         querystring: listQuery.omit({ pagina: true, por_pagina: true }),
       },
     },
     async (request, reply) => {
-      const lines = [exportColumns.join(',')];
-      for (let pagina = 1; ; pagina++) {
-        const { clientes } = await clients.list({ ...request.query, pagina, por_pagina: 500 });
-        for (const c of clientes) lines.push(toCsvLine(c));
-        if (clientes.length < 500) break;
+      const filters = request.query;
+      async function* csv() {
+        yield '\uFEFF' + exportColumns.join(',') + '\r\n';
+        for await (const page of clients.walk(filters)) {
+          yield page.map(toClientCsvLine).join('\r\n') + '\r\n';
+        }
       }
       const day = localDate(deps.clock.now(), deps.config.timeZone);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="clientes-${day}.csv"`)
-        .send('\uFEFF' + lines.join('\r\n') + '\r\n');
+        .send(Readable.from(csv(), { objectMode: false, highWaterMark: 64 * 1024 }));
     },
   );
 
@@ -160,11 +165,14 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       schema: {
         tags,
         summary:
-          'Importar clientes desde CSV (UTF-8, encabezado con los nombres de campo; actualiza por cédula)',
+          'Importar clientes desde CSV (encabezado con los nombres de campo, con o sin tildes; UTF-8 o ' +
+          'Windows-1252 de Excel; fechas AAAA-MM-DD o dd/mm/aaaa; actualiza por cédula). Cada importación ' +
+          'queda registrada: GET /api/clientes/importaciones',
         consumes: ['text/csv'],
-        body: z.string().min(1, 'el CSV está vacío'),
         response: {
           200: z.object({
+            importacion_id: z.number(),
+            codificacion: z.string(),
             creados: z.number(),
             actualizados: z.number(),
             errores: z.array(
@@ -176,21 +184,62 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       },
     },
     async (request) => {
-      if (typeof request.body !== 'string') {
+      const body = request.body;
+      if (!Buffer.isBuffer(body) && typeof body !== 'string') {
         throw new AppError('TIPO_CONTENIDO_NO_SOPORTADO', 'Envíe el archivo con Content-Type: text/csv.');
       }
-      const report = await importClientsCsv(deps.db, request.body);
+      if (body.length === 0) throw new AppError('VALIDACION', 'El CSV está vacío.');
+      const report = await importClientsCsv(deps.db, body, { actor: request.actor, clock: deps.clock });
       await audit(deps.db, {
         actor: request.actor,
         accion: 'cliente.importar',
+        objeto: `importacion:${report.importacion_id}`,
         detalles: {
           creados: report.creados,
           actualizados: report.actualizados,
           errores: report.errores.length,
+          codificacion: report.codificacion,
         },
       });
       return report;
     },
+  );
+
+  app.get(
+    '/api/clientes/importaciones',
+    {
+      schema: {
+        tags,
+        summary:
+          'Últimas importaciones de CSV: en curso, terminadas o fallidas (con el motivo; una importación ' +
+          'interrumpida aparece como fallida y no aplicó nada)',
+        querystring: z.object({ limite: z.coerce.number().int().min(1).max(500).default(50) }),
+        response: {
+          200: z.object({
+            importaciones: z.array(
+              z.object({
+                id: z.number(),
+                estado: z.enum(importStates.values),
+                actor: z.string().nullable(),
+                codificacion: z.string().nullable(),
+                bytes: z.number(),
+                lineas: z.number().nullable(),
+                creados: z.number().nullable(),
+                actualizados: z.number().nullable(),
+                errores: z.number().nullable(),
+                motivo: z.string().nullable(),
+                iniciada_en: z.string(),
+                terminada_en: z.string().nullable(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      importaciones: await listImports(deps.db, deps.clock.now(), request.query.limite),
+    }),
   );
 
   app.get(

@@ -11,6 +11,7 @@ import {
   verifyLinkByStaff,
 } from '../../bot/index.js';
 import { AppError } from '../../errors/index.js';
+import { toCsvCell } from '../../lib/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { errorResponses, errorSchema, idParams } from '../schemas.js';
@@ -72,13 +73,6 @@ function view(inv: Invitation, username: string, now: Date) {
     qr_png: `${base}/qr.png`,
     qr_svg: `${base}/qr.svg`,
   };
-}
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  // Quote when needed; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 const escapeHtml = (s: string) =>
@@ -261,7 +255,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
             inviteLink(username, r.token),
             r.expiresAt.toISOString(),
           ]
-            .map(csvCell)
+            .map(toCsvCell)
             .join(','),
         );
       }
