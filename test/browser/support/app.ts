@@ -1,9 +1,11 @@
 import { pino } from 'pino';
+import { type BotService, createBot } from '../../../src/bot/index.js';
 import { createManualClock } from '../../../src/clock.js';
 import type { Db } from '../../../src/db/index.js';
 import { buildApi } from '../../../src/http/app.js';
 import type { App } from '../../../src/http/types.js';
 import { seedDemoData } from '../../../src/sandbox/index.js';
+import { type Standin, startStandin } from '../../../src/telegram/standin/index.js';
 import { localDate } from '../../../src/time.js';
 import { TEST_ADMIN_TOKEN, testConfig } from '../../support/app.js';
 import { createTestDb } from '../../support/db.js';
@@ -14,6 +16,9 @@ export interface RunningApp {
   /** http://127.0.0.1:<port> */
   url: string;
   token: string;
+  /** With `bot: true`: the Bot API stand-in the service talks to (a real HTTP server on 127.0.0.1). */
+  standin?: Standin;
+  bot?: BotService;
   close(): Promise<void>;
 }
 
@@ -21,19 +26,31 @@ export interface RunningApp {
  * The real app, in-process, listening on 127.0.0.1 (random port) over a fresh PGlite database,
  * optionally with the 80 demo clients. The clock is fixed, so payment states never depend on today.
  */
-export async function startApp(opts: { demo?: boolean; now?: string } = {}): Promise<RunningApp> {
+export async function startApp(
+  opts: { demo?: boolean; now?: string; bot?: boolean } = {},
+): Promise<RunningApp> {
   const db = await createTestDb('pglite');
   const clock = createManualClock(opts.now ?? '2026-03-10T15:00:00Z');
-  const config = testConfig();
+  // A bot (not started: no polling loop) that talks to the stand-in, when the page needs Telegram.
+  const standin = opts.bot
+    ? await startStandin({ token: '555001:TEST-TOKEN-browser', botInfo: { id: 555001 } })
+    : undefined;
+  const config = standin
+    ? testConfig({ TELEGRAM_BOT_TOKEN: standin.token, TELEGRAM_API_ROOT: standin.url })
+    : testConfig();
+  const logger = pino({ level: 'silent' });
+  const bot = standin ? createBot({ db, config, logger, clock }) : undefined;
+  await bot?.init();
   if (opts.demo) {
     await seedDemoData(db, { today: localDate(clock.now(), config.timeZone), link: false });
   }
   const app = await buildApi({
     db,
     config,
-    logger: pino({ level: 'silent' }),
+    logger,
     clock,
     adminTokens: [{ name: 'admin', token: TEST_ADMIN_TOKEN }],
+    bot,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -41,8 +58,12 @@ export async function startApp(opts: { demo?: boolean; now?: string } = {}): Pro
     db,
     url,
     token: TEST_ADMIN_TOKEN,
+    standin,
+    bot,
     async close() {
       await app.close();
+      await bot?.stop(1000);
+      await standin?.close();
       await db.close();
     },
   };

@@ -140,8 +140,8 @@ async function renderTelegram(el, s, signal) {
                   if (!ok) return;
                   e.target.disabled = true;
                   try {
-                    await api(WEBHOOK, { method: 'DELETE' });
-                    toast('Webhook borrado: el bot vuelve a long polling.', 'ok');
+                    const r = await api(WEBHOOK, { method: 'DELETE' });
+                    toast(r?.descripcion ?? 'Webhook eliminado: el bot vuelve a long polling.', 'ok');
                     await renderTelegram(el, s, signal);
                   } catch (err) {
                     toast(err.message, 'bad');
