@@ -64,4 +64,27 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     expect(info.json()).toMatchObject({ modo: 'long_polling', url: '' });
     expect(errors).toEqual([]);
   });
+
+  it('a link made with the cédula alone reads "Pendiente de verificar"; staff confirm it with one click', async () => {
+    const { rows } = await running.db.query<{ id: number }>(
+      `UPDATE clients SET chat_id = 880000000000001, linked_at = now(), link_verified = false
+        WHERE id = (SELECT min(id) FROM clients WHERE estado = 'activo' AND chat_id IS NULL) RETURNING id`,
+    );
+    const id = rows[0]!.id;
+    const p = await open();
+    await p.goto(`${running.url}/#/clientes/${id}`);
+    const badge = p.locator('#telegram-cliente .badge').first();
+    await badge.waitFor();
+    expect(await badge.getAttribute('data-valor')).toBe('pendiente_de_verificar');
+    expect(await badge.textContent()).toBe('Pendiente de verificar');
+    await p.click('#verificar-vinculo');
+    await p.click('dialog[open] button:has-text("Sí, es el cliente")');
+    await expect
+      .poll(() => p.locator('#telegram-cliente .badge').first().getAttribute('data-valor'))
+      .toBe('vinculado');
+    expect(await p.locator('#verificar-vinculo').count()).toBe(0);
+    const c = await running.app.inject({ url: `/api/clientes/${id}`, headers: auth });
+    expect(c.json().telegram).toMatchObject({ verificado: true, estado_vinculo: 'verificado' });
+    expect(errors).toEqual([]);
+  });
 });

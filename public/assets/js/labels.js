@@ -13,6 +13,7 @@ export const LABELS = {
     bloqueado: 'Bloqueó el bot',
     inalcanzable: 'Telegram no llega',
     vinculado: 'Vinculado',
+    pendiente_de_verificar: 'Pendiente de verificar',
     verificado: 'Vinculado ✓',
   },
   /** Who a campaign left out. */

@@ -114,15 +114,19 @@ export function telegramBadge(t) {
   if (t.inalcanzable) {
     return h('span', { class: 'badge bad', dataset: { valor: 'inalcanzable' } }, T.inalcanzable);
   }
-  return h(
-    'span',
-    {
-      class: 'badge ok',
-      dataset: { valor: 'vinculado' },
-      title: t.verificado ? 'Verificado' : 'Sin verificar',
-    },
-    t.verificado ? T.verificado : T.vinculado,
-  );
+  // Linked by cédula alone: notices carry no billing data until staff confirm the link.
+  if (!t.verificado) {
+    return h(
+      'span',
+      {
+        class: 'badge warn',
+        dataset: { valor: 'pendiente_de_verificar' },
+        title: 'Vinculado solo con la cédula',
+      },
+      T.pendiente_de_verificar,
+    );
+  }
+  return h('span', { class: 'badge ok', dataset: { valor: 'vinculado' }, title: 'Verificado' }, T.verificado);
 }
 
 /**

@@ -259,13 +259,45 @@ async function renderTelegram(el, c, reload, signal) {
       kv('Estado', telegramBadge(t)),
       t.vinculado ? kv('Chat', h('span', { class: 'mono' }, t.chat_id)) : null,
       t.vinculado ? kv('Vinculado', fmt.dateTime(t.vinculado_en)) : null,
-      t.vinculado ? kv('Verificado', t.verificado ? 'sí (contacto comprobado)' : 'no (solo cédula)') : null,
+      t.vinculado
+        ? kv(
+            'Verificado',
+            t.verificado
+              ? 'sí (contacto comprobado)'
+              : 'pendiente de verificar: se vinculó solo con la cédula; sus avisos no llevan datos de cobro',
+          )
+        : null,
       t.inalcanzable ? kv('No se puede enviar', t.inalcanzable) : null,
     ),
     t.vinculado
       ? h(
           'div',
           { class: 'row section' },
+          t.vinculado && !t.verificado
+            ? h(
+                'button',
+                {
+                  class: 'small primary',
+                  id: 'verificar-vinculo',
+                  async onclick() {
+                    const ok = await confirmDialog(
+                      'Confirmar el vínculo',
+                      `¿Comprobó que el chat ${t.chat_id} es de ${c.nombre} (por ejemplo, llamándole)? Desde ahora sus avisos y /status muestran plan, fechas y monto.`,
+                      { ok: 'Sí, es el cliente' },
+                    );
+                    if (!ok) return;
+                    try {
+                      await api(`/api/clientes/${c.id}/verificar-vinculo`, { method: 'POST', body: {} });
+                      toast('Vínculo confirmado.', 'ok');
+                      reload();
+                    } catch (err) {
+                      toast(err.message, 'bad');
+                    }
+                  },
+                },
+                'Confirmar vínculo',
+              )
+            : null,
           h(
             'button',
             {
