@@ -16,7 +16,7 @@ export { adminDataRoutes } from './data-routes.js';
  */
 
 /** Strict: our own scripts and styles only, no inline code, no framing, data only from this origin. */
-const CSP = [
+export const ADMIN_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -55,7 +55,7 @@ export const adminPage: FastifyPluginAsync<ApiDeps & AdminPageOptions> = async (
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer');
     if (file.type.startsWith('text/html')) {
-      reply.header('content-security-policy', CSP).header('x-frame-options', 'DENY');
+      reply.header('content-security-policy', ADMIN_CSP).header('x-frame-options', 'DENY');
     }
     if (request.headers['if-none-match'] === file.etag) return reply.status(304).send();
     const accepts = request.headers['accept-encoding'] ?? '';

@@ -32,6 +32,8 @@ describeEachDb('API foundation', (ctx) => {
         'GET /',
         'GET /sandbox',
         'GET /assets/*',
+        // The API reference page holds no client data (issue 9); /api/openapi.json stays guarded.
+        'GET /api/docs',
       ].sort(),
     );
     const guarded = app.routeTable.filter((r) => !r.public);
@@ -60,7 +62,12 @@ describeEachDb('API foundation', (ctx) => {
     expect(res.json().error.code).toBe('WEBHOOK_SECRETO_INVALIDO');
   });
 
-  it('serves the OpenAPI document and a readable reference, both behind the token', async () => {
+  it('serves the OpenAPI document behind the token and the readable reference without it', async () => {
+    expect((await app.inject({ url: '/api/openapi.json' })).statusCode).toBe(401);
+    const open = await app.inject({ url: '/api/docs', headers: { accept: 'text/html' } });
+    expect(open.statusCode).toBe(200);
+    expect(open.headers['content-type']).toContain('text/html');
+    expect(open.body).toContain('/api/clientes/importar');
     const doc = await app.inject({ url: '/api/openapi.json', headers: auth });
     expect(doc.statusCode).toBe(200);
     const paths = Object.keys(doc.json().paths);

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -9,6 +12,7 @@ import { describeEachDb } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 
 const run = promisify(execFile);
+const routesDir = fileURLToPath(new URL('../../src/http/routes/', import.meta.url));
 
 /** Runs curl as a person would type it; returns the status and the body. */
 async function curl(args: string[]): Promise<{ status: number; body: string }> {
@@ -147,6 +151,20 @@ describeEachDb('API hardening (issue 9, issue 12 §4 and §10)', (ctx) => {
     }
     const unauth = await app.inject({ url: '/api/clientes' });
     expect(unauth.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('HTML pages carry a CSP without inline styles, and no route writes inline styles', async () => {
+    const docs = await app.inject({ url: '/api/docs' });
+    const csp = String(docs.headers['content-security-policy']);
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(docs.body).not.toMatch(/<style|\sstyle=/i);
+    const css = await app.inject({ url: '/assets/docs.css' });
+    expect(css.statusCode).toBe(200);
+    for (const file of readdirSync(routesDir)) {
+      const source = readFileSync(path.join(routesDir, file), 'utf8');
+      expect(source, file).not.toMatch(/<style|\sstyle=["']/i);
+    }
   });
 
   it('fuzz: no route answers 500 to odd ids, query values or bodies', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ADMIN_CSP } from '../../admin/index.js';
 import type { ApiDeps } from '../types.js';
 
 interface OpenApiOperation {
@@ -44,20 +45,17 @@ export function renderApiReference(doc: OpenApiDoc): string {
     }
   }
   return `<!doctype html><html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(doc.info.title)} — referencia</title><style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;color:#1d2430}
-section{border-top:1px solid #dde;padding:.4rem 0}h3{font-size:1rem;margin:.4rem 0}
-.m{display:inline-block;min-width:4rem;font-weight:700}.get{color:#0a6}.post{color:#06c}.patch{color:#a60}.delete{color:#c22}
-pre{background:#f4f5f8;padding:.5rem;overflow:auto;font-size:.8rem;max-height:16rem}.r{color:#667;font-size:.85rem}
-</style></head><body><h1>${esc(doc.info.title)}</h1><p>${esc(doc.info.description ?? '')}</p>
-<p>Documento OpenAPI: <code>GET /api/openapi.json</code></p>${rows.join('\n')}</body></html>`;
+<title>${esc(doc.info.title)} — referencia</title><link rel="stylesheet" href="/assets/docs.css"></head><body><h1>${esc(doc.info.title)}</h1><p>${esc(doc.info.description ?? '')}</p>
+<p>Documento OpenAPI: <code>GET /api/openapi.json</code> (con <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>, como toda ruta de datos).</p>${rows.join('\n')}</body></html>`;
 }
 
 export const docsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app) => {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/docs', { schema: { hide: true } }, async (_request, reply) => {
+  // The reference page holds no client data: it opens in a browser without the token.
+  app.get('/api/docs', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
     return reply
       .type('text/html; charset=utf-8')
+      .header('content-security-policy', ADMIN_CSP)
       .send(renderApiReference(app.swagger() as unknown as OpenApiDoc));
   });
 };

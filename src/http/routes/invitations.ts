@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ADMIN_CSP } from '../../admin/index.js';
 import {
   type BotService,
   createInvitationsStore,
@@ -300,23 +301,17 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       }
       const html = `<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>Invitaciones a Telegram – ${empresa}</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 1cm; color: #111; }
-  header { margin-bottom: .5cm; } header p { margin: .2em 0; color: #444; }
-  .grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6cm; }
-  .card { margin: 0; border: 1px dashed #999; border-radius: 6px; padding: .4cm; text-align: center;
-          break-inside: avoid; page-break-inside: avoid; }
-  .card svg { width: 4.2cm; height: 4.2cm; }
-  figcaption { display: flex; flex-direction: column; gap: .15cm; font-size: 10pt; }
-  small { font-size: 7pt; color: #555; word-break: break-all; }
-  @media print { header { display: none; } body { margin: .5cm; } }
-</style></head>
+<link rel="stylesheet" href="/assets/invitaciones-imprimir.css"></head>
 <body><header><h1>Invitaciones a Telegram – ${empresa}</h1>
 <p>${all.length} clientes sin Telegram${rows.length < all.length ? `; página ${pagina} (${rows.length})` : ''}. Recorte cada tarjeta o imprima esta página.</p></header>
 <main class="grid">
 ${cards.join('\n')}
 </main></body></html>`;
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-security-policy', ADMIN_CSP)
+        .send(html);
     },
   );
 };
