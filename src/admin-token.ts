@@ -22,3 +22,12 @@ export function resolveAdminToken(
   chmodSync(file, 0o600);
   return { token, file, created: true };
 }
+
+/** The token a running service uses, for the CLI asking it (never creates one). */
+export function readAdminToken(configured: string | undefined, dataDir: string): string | undefined {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'admin-token');
+  if (!existsSync(file)) return undefined;
+  const token = readFileSync(file, 'utf8').trim();
+  return token.length >= 16 ? token : undefined;
+}

@@ -8,6 +8,7 @@ import { audit } from './http/audit.js';
 import { notificationCounts } from './http/routes/notificaciones.js';
 import { createLogger } from './logger.js';
 import { dispatcherFromConfig, generateUnderLock, toEngineSettings } from './notifications/index.js';
+import { isOpsCommand, opsUsage, runOpsCommand } from './ops/commands.js';
 import { localDate } from './time.js';
 
 const usage = `Uso: teltec <comando>
@@ -15,7 +16,8 @@ const usage = `Uso: teltec <comando>
   importar <archivo.csv>  importa clientes (actualiza por cédula)
   estadisticas            muestra clientes con y sin Telegram y notificaciones por estado
   generar                 genera hoy los recordatorios y avisos de vencido (idempotente)
-  procesar                envía ahora lo que está en cola (una pasada; necesita TELEGRAM_BOT_TOKEN)`;
+  procesar                envía ahora lo que está en cola (una pasada; necesita TELEGRAM_BOT_TOKEN)
+${opsUsage}`;
 
 /** Staff's hand-run operations; the same code the API runs. Returns the exit code. */
 export async function runCli(
@@ -29,6 +31,8 @@ export async function runCli(
     return command ? 0 : 2;
   }
   const config = loadConfig();
+  // Operations (issue 15): they may need to ask the running service instead of opening the database.
+  if (isOpsCommand(command)) return runOpsCommand(command, args, { config, out, clock });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const applied = await migrate(db);

@@ -75,6 +75,14 @@ const schema = z.object({
   EMPRESA_EMAIL: z.string().default(''),
   EMPRESA_HORARIO: z.string().default('Lunes a viernes 08:00-18:00, sábados 08:00-13:00'),
   EMPRESA_DIRECCION: z.string().default(''),
+  // Operations (issue 15): daily backups and log format
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(365).default(7),
+  BACKUP_TIME: z
+    .string()
+    .regex(/^(([01]\d|2[0-3]):[0-5]\d|no)$/, 'una hora HH:MM (por ejemplo 02:30) o "no" para desactivarlo')
+    .default('02:30'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'texto']).default('auto'),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -121,6 +129,10 @@ export interface Config {
     /** The bot's @username (without @), known before Telegram answers getMe. */
     username?: string;
   };
+  /** Daily backups (issue 15): folder, how many to keep, local time ('HH:MM') or null = off. */
+  backup: { dir: string; keep: number; dailyAt: string | null };
+  /** 'texto' = one readable line per event, 'json' = pino JSON, 'auto' = texto on a terminal. */
+  logFormat: Env['LOG_FORMAT'];
   company: {
     nombre: string;
     telefono: string;
@@ -199,6 +211,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       cedulaLookupsPerHour: e.CEDULA_LOOKUPS_PER_HOUR,
       username: e.TELEGRAM_BOT_USERNAME?.replace(/^@/, ''),
     },
+    backup: {
+      dir: path.resolve(e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'respaldos')),
+      keep: e.BACKUP_KEEP,
+      dailyAt: e.BACKUP_TIME === 'no' ? null : e.BACKUP_TIME,
+    },
+    logFormat: e.LOG_FORMAT,
     company: {
       nombre: e.EMPRESA_NOMBRE,
       telefono: e.EMPRESA_TELEFONO,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
+import { createBackupScheduler } from './backup/index.js';
 import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -101,6 +102,19 @@ export async function startService(config: Config, logger: Logger) {
       onGenerated: () => dispatcher?.wake(),
     }),
   });
+  // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.
+  const backups = config.backup.dailyAt
+    ? createBackupScheduler({
+        db,
+        databaseUrl: config.databaseUrl,
+        clock: systemClock,
+        logger,
+        timeZone: config.timeZone,
+        dailyAt: config.backup.dailyAt,
+        dir: config.backup.dir,
+        keep: config.backup.keep,
+      })
+    : undefined;
   let closing = false;
   // -----------------------------------------------------------------------------------------------
 
@@ -127,6 +141,7 @@ export async function startService(config: Config, logger: Logger) {
     ?.run(engineAbort.signal)
     .catch((err) => logger.error({ err }, 'el despachador de notificaciones se detuvo por un error'));
   scheduler.start(engineAbort.signal);
+  backups?.start(engineAbort.signal);
   // Bot (issue 4): getMe, commands, then webhook or long polling, and the inbox sweeper.
   const botAbort = new AbortController();
   const botRuntime = bot ? startBotRuntime(bot, { config, logger, signal: botAbort.signal }) : undefined;
@@ -138,6 +153,7 @@ export async function startService(config: Config, logger: Logger) {
       // releases what it holds within 15 s; then the HTTP server and the database close.
       closing = true;
       await scheduler.stop();
+      await backups?.stop();
       // Bot (issue 4): polling and the sweeper stop; updates in hand are finished (10 s at most).
       // The webhook stays set: Telegram keeps what arrives meanwhile and delivers it after a restart.
       botAbort.abort();

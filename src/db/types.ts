@@ -32,5 +32,7 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /** PGlite only: a consistent gzip'd tar of the data folder (backups, see src/backup). */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }

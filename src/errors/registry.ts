@@ -90,6 +90,11 @@ export const errorRegistry = {
     status: 503,
     message: 'El envío a Telegram no está activo: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
   },
+  // operations (issue 15)
+  RESPALDO_FALLIDO: {
+    status: 500,
+    message: 'No se pudo crear el respaldo; el detalle quedó en el registro del servidor.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

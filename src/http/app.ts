@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { invitationsRoutes } from './routes/invitations.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { notificacionesRoutes } from './routes/notificaciones.js';
+import { operationsRoutes } from './routes/operations.js';
 import { plansRoutes } from './routes/plans.js';
 import { telegramRoutes } from './routes/telegram.js';
 import { templatesRoutes } from './routes/templates.js';
@@ -214,6 +215,7 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(telegramRoutes, deps);
   await app.register(invitationsRoutes, deps);
   await app.register(adminDataRoutes, deps);
+  await app.register(operationsRoutes, deps); // issue 15: backups, diagnosis
   await app.register(sandboxRoutes, deps);
   // The admin web page (public static files; its data comes from the API above, with the token).
   await app.register(adminPage, deps);
