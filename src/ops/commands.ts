@@ -14,6 +14,7 @@ import {
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase } from '../db/index.js';
+import { type Diagnosis, formatDiagnosis, runDiagnosis } from '../diagnosis/index.js';
 import { askService, ServiceUnreachableError } from './service-client.js';
 
 /**
@@ -21,11 +22,12 @@ import { askService, ServiceUnreachableError } from './service-client.js';
  * before the CLI opens the database, because with the service running on PGlite the folder is
  * locked: then they ask the service over HTTP instead.
  */
-export const OPS_COMMANDS = ['respaldo', 'restaurar'] as const;
+export const OPS_COMMANDS = ['respaldo', 'restaurar', 'diagnostico'] as const;
 export type OpsCommand = (typeof OPS_COMMANDS)[number];
 
 export const opsUsage = `  respaldo [archivo]      guarda un respaldo completo (también con el servicio en marcha)
-  restaurar <archivo>     restaura un respaldo en una base de datos vacía`;
+  restaurar <archivo>     restaura un respaldo en una base de datos vacía
+  diagnostico             revisa base de datos, Telegram, reloj, disco, respaldos y ventana de envío`;
 
 export function isOpsCommand(command: string): command is OpsCommand {
   return (OPS_COMMANDS as readonly string[]).includes(command);
@@ -44,6 +46,8 @@ export async function runOpsCommand(command: OpsCommand, args: string[], ctx: Op
         return await backupCommand(args[0], ctx);
       case 'restaurar':
         return await restoreCommand(args[0], ctx);
+      case 'diagnostico':
+        return await diagnosisCommand(ctx);
     }
   } catch (err) {
     if (err instanceof ServiceUnreachableError || err instanceof RestoreRefusedError) {
@@ -158,4 +162,28 @@ async function restoreCommand(file: string | undefined, { config, out }: OpsCont
   } finally {
     await db.close();
   }
+}
+
+async function diagnosisCommand({ config, out, clock }: OpsContext): Promise<number> {
+  let db: Db | null = null;
+  let dbError: string | undefined;
+  try {
+    db = await openUnlessServiceHoldsIt(config);
+  } catch (err) {
+    dbError = (err as Error).message;
+  }
+  let diagnosis: Diagnosis;
+  if (!db && !dbError) {
+    // The running service holds the embedded database: it runs the same checks.
+    diagnosis = (await (await askService(config, '/api/diagnostico')).json()) as Diagnosis;
+    out(`(diagnóstico hecho por el servicio en marcha en ${config.host}:${config.port})`);
+  } else {
+    try {
+      diagnosis = await runDiagnosis({ config, db, dbError, clock });
+    } finally {
+      await db?.close();
+    }
+  }
+  for (const line of formatDiagnosis(diagnosis)) out(line);
+  return diagnosis.correcto ? 0 : 1;
 }

@@ -6,8 +6,15 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { backupStatus, createBackupScheduler, detectBackupFormat } from '../../src/backup/index.js';
 import { createManualClock } from '../../src/clock.js';
 import { createPostgresDb, type Db, migrate, openDatabase } from '../../src/db/index.js';
-import { type ServiceProcess, spawnService } from '../support/process.js';
-import { cli, createFreshPgDatabase, fingerprint, freePort, seedBusinessData } from './support.js';
+import type { ServiceProcess } from '../support/process.js';
+import {
+  cli,
+  createFreshPgDatabase,
+  fingerprint,
+  freePort,
+  seedBusinessData,
+  startServiceProcess,
+} from './support.js';
 
 const silent = pino({ level: 'silent' });
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), `teltec-${p}-`));
@@ -105,7 +112,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
 }
 
 describe('respaldo with the service running on the embedded database', () => {
-  let svc: (ServiceProcess & { ready: Promise<string> }) | undefined;
+  let svc: ServiceProcess | undefined;
   const dirs: string[] = [];
   afterAll(async () => {
     if (svc && svc.child.exitCode === null) {
@@ -126,10 +133,11 @@ describe('respaldo with the service running on the embedded database', () => {
     await db.close();
 
     const port = String(await freePort());
-    svc = spawnService({ DATA_DIR: dataDir, PORT: port, BACKUP_TIME: 'no' });
-    await svc.ready;
+    const started = await startServiceProcess({ DATA_DIR: dataDir, PORT: port, BACKUP_TIME: 'no' });
+    svc = started.svc;
+    const address = started.address;
     // Without the token: 401, no backup.
-    expect((await fetch(`${svc.address}/api/respaldo`)).status).toBe(401);
+    expect((await fetch(`${address}/api/respaldo`)).status).toBe(401);
 
     const file = path.join(restoreDir, '..', `${path.basename(restoreDir)}.pglite.tar.gz`);
     dirs.push(file);
@@ -155,7 +163,7 @@ describe('respaldo with the service running on the embedded database', () => {
 
     // The service knows about the download (Resumen reads this).
     const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-    const estado = await fetch(`${svc.address}/api/respaldo/estado`, {
+    const estado = await fetch(`${address}/api/respaldo/estado`, {
       headers: { authorization: `Bearer ${token}` },
     }).then((x) => x.json());
     expect(estado).toMatchObject({
@@ -163,6 +171,19 @@ describe('respaldo with the service running on the embedded database', () => {
       ultimo: { estado: 'correcto', origen: 'manual' },
       programado: null,
     });
+
+    // diagnostico, like respaldo, asks the running service.
+    const diag = await cli({ DATA_DIR: dataDir, PORT: port }, ['diagnostico']);
+    expect(diag.lines[0]).toMatch(/diagnóstico hecho por el servicio en marcha/);
+    // In sandbox mode the service's Telegram is its built-in stand-in: the token it holds works.
+    expect(diag.lines.find((l) => l.includes('Telegram (token)'))).toMatch(
+      /^✔ Telegram \(token\): Token válido/,
+    );
+    expect(diag.lines.find((l) => l.includes('Base de datos'))).toMatch(/^✔ Base de datos: base embebida/);
+    expect(diag.lines.find((l) => l.includes('Respaldos:'))).toMatch(
+      /^✔ Respaldos: Último respaldo correcto hace 0 horas/,
+    );
+    expect(diag.code).toBe(diag.lines.some((l) => l.startsWith('✖')) ? 1 : 0);
 
     // A wrong PORT: a clear message, not a stack trace.
     const lost = await cli({ DATA_DIR: dataDir, PORT: String(await freePort()) }, ['respaldo', file + '2']);

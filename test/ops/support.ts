@@ -5,6 +5,7 @@ import { runCli } from '../../src/cli.js';
 import { createManualClock } from '../../src/clock.js';
 import { createPostgresDb, type Db } from '../../src/db/index.js';
 import { cedulaFor } from '../support/fixtures.js';
+import { spawnService } from '../support/process.js';
 
 /** A whole fresh PostgreSQL database (pg_dump/pg_restore work on databases, not schemas). */
 export async function createFreshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
@@ -115,4 +116,12 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The real service process; waits for it longer than the default (start-up on a loaded 2-core box). */
+export async function startServiceProcess(env: Record<string, string>, timeoutMs = 120_000) {
+  const svc = spawnService(env);
+  const line = await svc.waitFor(/escuchando en/, timeoutMs);
+  const address = JSON.parse(line).address as string;
+  return { svc, address };
 }

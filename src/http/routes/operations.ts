@@ -11,6 +11,7 @@ import {
   recordManualBackup,
   writeBackupFile,
 } from '../../backup/index.js';
+import { runDiagnosis } from '../../diagnosis/index.js';
 import { AppError } from '../../errors/index.js';
 import type { ApiDeps } from '../types.js';
 
@@ -101,5 +102,33 @@ export const operationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         programado: b.dailyAt ? { hora: b.dailyAt, carpeta: b.dir, conservar: b.keep } : null,
       };
     },
+  );
+
+  app.get(
+    '/api/diagnostico',
+    {
+      schema: {
+        tags: ['operación'],
+        summary:
+          'Diagnóstico: base de datos y migraciones, token y webhook de Telegram, canales, reloj, disco, ' +
+          'respaldos y ventana de envío; cada comprobación con qué hacer si falla',
+        response: {
+          200: z.object({
+            correcto: z.boolean(),
+            fecha: z.string(),
+            comprobaciones: z.array(
+              z.object({
+                id: z.string(),
+                nombre: z.string(),
+                estado: z.enum(['ok', 'fallo', 'no_configurado']),
+                detalle: z.string(),
+                accion: z.string().optional(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async () => runDiagnosis({ config: deps.config, db: deps.db, clock: deps.clock }),
   );
 };
