@@ -214,6 +214,10 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     await p.goto(`${running.url}/#/`);
     await p.waitForSelector('[data-cifra=enviadas] .sub');
     expect(await p.locator('[data-cifra=enviadas] .sub').textContent()).toMatch(/avisos en cola/);
+    // At night the queue says when it moves.
+    await expect
+      .poll(() => p.locator('[data-cifra=enviadas] [data-espera]').textContent())
+      .toBe('Los no urgentes salen a las 08:00 (fuera del horario de envío).');
     expect(await p.locator('.page').textContent()).not.toMatch(/\bPendientes\b/);
     expect(errors).toEqual([]);
   });

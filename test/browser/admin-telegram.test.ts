@@ -50,6 +50,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     await p.waitForSelector('#webhook-real');
     expect(await p.locator('#webhook-real').getAttribute('data-webhook-real')).toBe('webhook');
     expect(await p.locator('#webhook-real').textContent()).toContain(url);
+    await screenshot(p, 'ajustes-webhook');
     await p.click('#volver-polling');
     await p.click('dialog[open] button:has-text("Sí, volver a long polling")');
     await expect

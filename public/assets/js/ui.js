@@ -143,12 +143,12 @@ export function meter(pct, { tone = '', big = false, ...attrs } = {}) {
  * (`/api/ajustes`): null when it goes now, else "sale a las 08:00 (fuera del horario de envío)".
  * Urgent notices and the welcome do not wait for the window.
  */
-export function sendWait(settings, row) {
+export function sendWait(settings, row, { plural = false } = {}) {
   const e = settings?.envio;
   if (!e || e.en_ventana || !e.proxima_apertura || row.urgente || row.tipo === 'bienvenida') return null;
   const day = (v) => dayFmt.format(new Date(v));
   const when = day(e.proxima_apertura) === day(settings.ahora) ? '' : 'mañana ';
-  return `sale ${when}a las ${fmt.time(e.proxima_apertura)} (fuera del horario de envío)`;
+  return `${plural ? 'salen' : 'sale'} ${when}a las ${fmt.time(e.proxima_apertura)} (fuera del horario de envío)`;
 }
 const dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone });
 

@@ -1,6 +1,18 @@
 import { api } from '../api.js';
 import { barList, dailyBars } from '../chart.js';
-import { badge, dueIn, errorBox, fmt, h, label, loading, meter, mount, noBotNotice } from '../ui.js';
+import {
+  badge,
+  dueIn,
+  errorBox,
+  fmt,
+  h,
+  label,
+  loading,
+  meter,
+  mount,
+  noBotNotice,
+  sendWait,
+} from '../ui.js';
 
 // Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
 // cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
@@ -57,7 +69,16 @@ export async function render(root, { signal }) {
     renderUnreachable(unreachable, opt),
     renderRuns(runs, ajustes),
     renderTelegram(telegram, tg, ajustes, opt),
+    noteWaiting(tiles, general, ajustes),
   ]);
+}
+
+/** Queued notices at night: say when they go out, so a queue that does not move is not a fault. */
+async function noteWaiting(tiles, g, ajustes) {
+  const wait = sendWait(await ajustes, { urgente: false, tipo: 'recordatorio_pago' }, { plural: true });
+  const sub = tiles.querySelector('[data-cifra=enviadas] .sub');
+  if (!wait || !sub || !g.notificaciones.pendientes) return;
+  sub.append(h('div', { class: 'espera', dataset: { espera: '' } }, `Los no urgentes ${wait}.`));
 }
 
 function tile(id, label, value, sub, share) {
