@@ -107,7 +107,7 @@ async function renderTelegram(el, s, signal) {
             hasWebhook ? `webhook a ${w.url}` : 'sin webhook (el servicio consulta con long polling)',
           ),
         ],
-        ['Mensajes de clientes sin leer por el bot', fmt.n(w.pendientes)],
+        ['Mensajes sin leer', fmt.n(w.pendientes)],
         [
           'Último error',
           w.ultimo_error ? `${fmt.dateTime(w.ultimo_error.fecha)}: ${w.ultimo_error.mensaje}` : 'ninguno',

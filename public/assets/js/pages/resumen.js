@@ -302,7 +302,7 @@ async function renderTelegram(el, tg, ajustes, opt) {
         ),
         w.url ? [h('dt', null, 'Webhook'), h('dd', { class: 'mono small' }, w.url)] : null,
         // Telegram's own queue of messages from clients not yet read by the bot: not notices.
-        h('dt', null, 'Mensajes de clientes sin leer por el bot'),
+        h('dt', null, 'Mensajes sin leer'),
         h('dd', { dataset: { cifra: 'pendientes_telegram', valor: w.pendientes } }, fmt.n(w.pendientes)),
         h('dt', null, 'Último error'),
         h(
