@@ -5,9 +5,13 @@ import { type Clock, systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, migrate, openDatabase } from './db/index.js';
 import { audit } from './http/audit.js';
-import { notificationCounts } from './http/routes/notificaciones.js';
 import { createLogger } from './logger.js';
-import { dispatcherFromConfig, generateUnderLock, toEngineSettings } from './notifications/index.js';
+import {
+  dispatcherFromConfig,
+  generateUnderLock,
+  notificationCounts,
+  toEngineSettings,
+} from './notifications/index.js';
 import { isOpsCommand, opsUsage, runOpsCommand } from './ops/commands.js';
 import { localDate } from './time.js';
 

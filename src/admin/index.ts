@@ -4,8 +4,6 @@ import type { ApiDeps } from '../http/types.js';
 import { publicDir } from '../paths.js';
 import { freshStaticFile, loadStaticFiles, type StaticFile } from './static-files.js';
 
-export { adminDataRoutes } from './data-routes.js';
-
 /**
  * The admin web page: plain HTML, CSS and ES modules from `public/`, served as public routes (the
  * page itself holds no data; every request for data carries the admin token as a Bearer header).

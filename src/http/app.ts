@@ -8,9 +8,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { adminDataRoutes, adminPage } from '../admin/index.js';
+import { adminPage } from '../admin/index.js';
 import { AppError, errorRegistry, toErrorBody } from '../errors/index.js';
-import { sandboxRoutes } from '../sandbox/index.js';
 import { matchAdminToken } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
 import { campaignsRoutes } from './routes/campaigns.js';
@@ -22,6 +21,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { notificacionesRoutes } from './routes/notificaciones.js';
 import { operationsRoutes } from './routes/operations.js';
 import { plansRoutes } from './routes/plans.js';
+import { sandboxRoutes } from './routes/sandbox.js';
+import { adminDataRoutes } from './routes/settings.js';
 import { telegramRoutes } from './routes/telegram.js';
 import { templatesRoutes } from './routes/templates.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';

@@ -41,6 +41,7 @@ export {
   notificationStats,
   retryNotification,
 } from './repository.js';
+export { notificationCounts } from './statistics.js';
 export {
   defaultTemplates,
   deleteTemplate,

@@ -15,5 +15,4 @@ export {
   seedDemoData,
   seedDemoOnStart,
 } from './demo-data.js';
-export { sandboxRoutes } from './routes.js';
 export { type Sandbox, startSandbox } from './start.js';

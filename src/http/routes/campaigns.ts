@@ -5,30 +5,9 @@ import { cancelCampaign, getCampaign, listCampaigns } from '../../notifications/
 import { audit } from '../audit.js';
 import { errorResponses, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
+import { campaignSchema } from '../views.js';
 
 const tags = ['envíos masivos'];
-
-export const campaignSchema = z.object({
-  id: z.number(),
-  nombre: z.string(),
-  tipo: z.string(),
-  mensaje: z.string().nullable(),
-  plantilla: z.string().nullable(),
-  filtros: z.record(z.string(), z.unknown()),
-  urgente: z.boolean(),
-  estado: z.enum(['en_curso', 'completada', 'cancelada']),
-  total: z.number(),
-  progreso: z.object({
-    pendientes: z.number(),
-    enviadas: z.number(),
-    fallidas: z.number(),
-    canceladas: z.number(),
-  }),
-  excluidos: z.record(z.string(), z.number()),
-  creado_por: z.string().nullable(),
-  creado_en: z.string(),
-  cancelado_en: z.string().nullable(),
-});
 
 /** Campaigns (mass sends): progress and cancellation. They are created by POST /api/notificaciones/masiva/. */
 export const campaignsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {

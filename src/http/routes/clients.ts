@@ -24,37 +24,7 @@ import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
 import { errorResponses, idParams, idSchema } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
-
-export const clientViewSchema = z.object({
-  id: z.number(),
-  cedula: z.string(),
-  nombre: z.string(),
-  telefono: z.string().nullable(),
-  email: z.string().nullable(),
-  direccion: z.string().nullable(),
-  sector: z.string().nullable(),
-  plan_id: z.number().nullable(),
-  plan: z.string().nullable(),
-  precio: z.number().nullable(),
-  estado: estadoSchema,
-  fecha_ultimo_pago: z.string().nullable(),
-  dia_pago: z.number().nullable(),
-  fecha_vencimiento: z.string().nullable(),
-  estado_pago: estadoPagoSchema,
-  telegram: z.object({
-    vinculado: z.boolean(),
-    chat_id: z.string().nullable(),
-    vinculado_en: z.string().nullable(),
-    verificado: z.boolean(),
-    /** 'pendiente_de_verificar': linked by cédula alone; notices carry no billing data until confirmed. */
-    estado_vinculo: z.enum(['sin_vincular', 'verificado', 'pendiente_de_verificar']),
-    bloqueado: z.boolean(),
-    inalcanzable: z.string().nullable(),
-  }),
-  preferencias: z.object({ ofertas: z.boolean(), mantenimiento: z.boolean() }),
-  creado_en: z.string(),
-  actualizado_en: z.string(),
-});
+import { clientViewSchema } from '../views.js';
 
 const paymentSchema = z.object({
   id: z.number(),

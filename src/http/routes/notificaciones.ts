@@ -14,6 +14,7 @@ import {
   getNotification,
   listNotifications,
   listUnreachableDue,
+  notificationCounts,
   notificationStates,
   notificationStats,
   notificationTypes,
@@ -27,8 +28,7 @@ import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
 import { chatIdSchema, errorResponses, errorSchema, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
-import { campaignSchema } from './campaigns.js';
-import { clientViewSchema } from './clients.js';
+import { campaignSchema, clientViewSchema } from '../views.js';
 
 const tags = ['notificaciones'];
 
@@ -52,40 +52,6 @@ const notificationSchema = z.object({
   creado_en: z.string(),
   enviado_en: z.string().nullable(),
 });
-
-/** Pending = the seed's "pendiente"; counts by state as the old /estadisticas/ answered them. */
-export async function notificationCounts(deps: Pick<ApiDeps, 'db'>) {
-  const { rows } = await deps.db.query<{
-    total_clientes: number;
-    con_telegram: number;
-    pendientes: number;
-    enviadas: number;
-    fallidas: number;
-    canceladas: number;
-  }>(
-    `SELECT (SELECT count(*)::int FROM clients) AS total_clientes,
-            (SELECT count(*)::int FROM clients WHERE chat_id IS NOT NULL) AS con_telegram,
-            count(*) FILTER (WHERE estado = 'pendiente')::int AS pendientes,
-            count(*) FILTER (WHERE estado = 'enviado')::int AS enviadas,
-            count(*) FILTER (WHERE estado = 'fallido')::int AS fallidas,
-            count(*) FILTER (WHERE estado = 'cancelado')::int AS canceladas
-       FROM notifications`,
-  );
-  const r = rows[0]!;
-  const sin = r.total_clientes - r.con_telegram;
-  return {
-    total_clientes: r.total_clientes,
-    con_telegram: r.con_telegram,
-    sin_telegram: sin,
-    porcentaje_telegram: r.total_clientes ? Math.round((r.con_telegram / r.total_clientes) * 10000) / 100 : 0,
-    notificaciones: {
-      pendientes: r.pendientes,
-      enviadas: r.enviadas,
-      fallidas: r.fallidas,
-      canceladas: r.canceladas,
-    },
-  };
-}
 
 const countsSchema = z.object({
   pendientes: z.number(),

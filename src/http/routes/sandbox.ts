@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../errors/index.js';
-import { errorResponses } from '../http/schemas.js';
-import type { ApiDeps } from '../http/types.js';
-import type { Sandbox } from './start.js';
+import { AppError } from '../../errors/index.js';
+import type { Sandbox } from '../../sandbox/index.js';
+import { errorResponses } from '../schemas.js';
+import type { ApiDeps } from '../types.js';
 
 const tags = ['sandbox'];
 

@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApiDeps } from '../http/types.js';
-import { engineJobs, isInSendWindow, toEngineSettings } from '../notifications/index.js';
+import { engineJobs, isInSendWindow, toEngineSettings } from '../../notifications/index.js';
+import type { ApiDeps } from '../types.js';
 
 /** The next time a daily 'HH:MM' (local time of `timeZone`) comes after `now`. */
 function nextDaily(hhmm: string, timeZone: string, now: Date): Date | null {
