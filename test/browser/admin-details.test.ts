@@ -259,6 +259,29 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     expect(errors).toEqual([]);
   });
 
+  it('no page carries an inline style (the CSP allows none): bars are <progress>, swatches SVG fills', async () => {
+    const p = await open();
+    for (const hash of [
+      '#/',
+      '#/llamadas',
+      '#/clientes',
+      '#/clientes/1',
+      '#/notificaciones',
+      '#/campanas',
+      `#/campanas/${campaignId}`,
+      '#/ajustes',
+    ]) {
+      await p.goto(`${running.url}/${hash}`);
+      await p.waitForSelector('.page h1');
+      await p.waitForLoadState('networkidle');
+      const styled = await p
+        .locator('[style]')
+        .evaluateAll((els) => els.map((e) => `${e.tagName.toLowerCase()}: ${e.getAttribute('style')}`));
+      expect(styled, hash).toEqual([]);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('at 390 px every section of the navigation is in sight, "Ajustes" included', async () => {
     const p = await open({ phone: true });
     await p.goto(`${running.url}/#/`);

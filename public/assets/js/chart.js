@@ -1,4 +1,4 @@
-import { fmt, h, svg } from './ui.js';
+import { fmt, h, meter, svg } from './ui.js';
 
 /**
  * Bars per day as inline SVG (no library): one bar per series, side by side.
@@ -64,7 +64,19 @@ export function dailyBars(days, series, { height = 190 } = {}) {
     h(
       'div',
       { class: 'legend' },
-      series.map(([, label, colour]) => h('span', null, h('i', { style: `background:${colour}` }), label)),
+      // Swatches are SVG fills (attributes, not inline styles: the page's CSP refuses those).
+      series.map(([, label, colour]) =>
+        h(
+          'span',
+          null,
+          svg(
+            'svg',
+            { class: 'swatch', viewBox: '0 0 10 10', 'aria-hidden': 'true' },
+            svg('rect', { width: 10, height: 10, rx: 2, fill: colour }),
+          ),
+          label,
+        ),
+      ),
     ),
   );
 }
@@ -76,8 +88,8 @@ function niceStep(max) {
   return Math.max(1, 10 * mag);
 }
 
-/** Horizontal bars for a few labelled counts (failures by reason). */
-export function barList(items, colour = '#d14343') {
+/** Horizontal bars for a few labelled counts (failures by reason). `tone`: 'bad' | 'muted'. */
+export function barList(items, tone = 'bad') {
   const max = Math.max(1, ...items.map((i) => i.valor));
   return h(
     'ul',
@@ -85,7 +97,7 @@ export function barList(items, colour = '#d14343') {
     items.map((i) =>
       h(
         'li',
-        { style: 'display:block' },
+        { class: 'block' },
         h(
           'div',
           { class: 'row' },
@@ -93,11 +105,7 @@ export function barList(items, colour = '#d14343') {
           h('span', { class: 'spacer' }),
           h('strong', null, fmt.n(i.valor)),
         ),
-        h(
-          'div',
-          { class: 'meter' },
-          h('span', { style: `width:${(i.valor / max) * 100}%;background:${colour}` }),
-        ),
+        meter((i.valor / max) * 100, { tone }),
       ),
     ),
   );

@@ -478,7 +478,7 @@ async function renderPayments(el, c, reload, signal) {
     ),
     h(
       'div',
-      { class: 'field', style: 'align-self:end' },
+      { class: 'field align-end' },
       h('button', { type: 'submit', class: 'primary' }, 'Registrar pago'),
     ),
   );

@@ -148,7 +148,7 @@ function renderFailures(el, g) {
           h('h3', null, 'Canceladas antes de salir'),
           barList(
             cancelled.map((r) => ({ etiqueta: label('motivo', r.motivo), valor: r.total })),
-            '#a4adb9',
+            'muted',
           ),
         ]
       : null,
