@@ -497,6 +497,10 @@ async function loadSample(el, c, signal) {
     show(own);
     return;
   }
+  if (own?.motivo) {
+    mount(el, h('p', { class: 'muted' }, `${own.nombre}: no se envía (${label('motivo', own.motivo)}).`));
+    return;
+  }
   try {
     const body = { tipo: c.tipo, filtros: c.filtros ?? {}, urgente: c.urgente, vista_previa: true };
     if (c.mensaje) body.mensaje = c.mensaje;
