@@ -85,6 +85,14 @@ export const errorRegistry = {
     status: 409,
     message: 'La notificación no está en un estado que permita esta acción.',
   },
+  MENSAJE_INVALIDO: {
+    status: 422,
+    message: 'El mensaje no es válido (HTML de Telegram: etiquetas cerradas, variables conocidas).',
+  },
+  DATOS_INCOMPLETOS: {
+    status: 422,
+    message: 'Faltan datos del cliente para este mensaje: el texto quedaría con un espacio vacío.',
+  },
   CAMPANA_FINALIZADA: { status: 409, message: 'El envío masivo ya terminó o fue cancelado.' },
   DESPACHADOR_NO_DISPONIBLE: {
     status: 503,

@@ -34,6 +34,15 @@ export const clientViewSchema = z.object({
   actualizado_en: z.string(),
 });
 
+/** A recipient's text as it is sent (or why it is not): campaign preview and detail. */
+export const sampleSchema = z.object({
+  cliente_id: z.number(),
+  nombre: z.string(),
+  texto: z.string(),
+  longitud: z.number(),
+  motivo: z.string().nullable(),
+});
+
 export const campaignSchema = z.object({
   id: z.number(),
   nombre: z.string(),

@@ -1,15 +1,9 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { TELEGRAM_MAX_CHARS } from '../telegram/html.js';
+import { type ComposeRefusal, compose, loadComposeClients } from './compose.js';
 import { REACHABLE_SQL } from './generator.js';
-import {
-  loadTemplates,
-  renderPlainText,
-  renderTemplate,
-  TELEGRAM_MAX_CHARS,
-  templateValues,
-  visibleLength,
-  worstCaseValues,
-} from './templates.js';
+import { loadTemplates, type TemplateSet } from './templates.js';
 import type { CampaignType, EngineSettings, NotificationType } from './types.js';
 
 /**
@@ -113,64 +107,130 @@ export async function countAudience(
   };
 }
 
-/** Refuses a campaign whose text cannot be sent (too long for Telegram with real data). */
-function checkText(input: CampaignInput, s: EngineSettings, templateText: string | undefined): void {
-  const values = worstCaseValues(s, input.mensaje ?? '');
-  const html =
-    templateText !== undefined
-      ? renderTemplate(templateText, values)
-      : renderPlainText(input.mensaje ?? '', values);
-  const length = visibleLength(html);
-  if (length > TELEGRAM_MAX_CHARS) {
-    throw new AppError(
-      'MENSAJE_DEMASIADO_LARGO',
-      `El mensaje tendría hasta ${length} caracteres y Telegram admite ${TELEGRAM_MAX_CHARS}: acórtelo o divídalo en varios envíos.`,
-      { longitud: length, maximo: TELEGRAM_MAX_CHARS },
-    );
+/** How many rendered examples a preview shows (the admin page shows them all). */
+export const PREVIEW_SAMPLES = 3;
+
+/** The refusal of a composed text, as the API's error (422 with the reason). */
+export function composeError(r: ComposeRefusal): AppError {
+  if (r.motivo === 'mensaje_demasiado_largo') {
+    return new AppError('MENSAJE_DEMASIADO_LARGO', r.detalle, { motivo: r.motivo });
+  }
+  if (r.motivo === 'datos_incompletos') {
+    return new AppError('DATOS_INCOMPLETOS', r.detalle, { motivo: r.motivo, faltan: r.faltan });
+  }
+  return new AppError('MENSAJE_INVALIDO', r.detalle, { motivo: r.motivo });
+}
+
+/**
+ * Refuses a campaign whose text cannot be sent: staff text that is not valid Telegram HTML
+ * (validated like templates), a template whose {mensaje} would stay empty, or a text too long for
+ * Telegram with long real data. Composed through the one door, with a worst-case client.
+ */
+function checkText(input: CampaignInput, s: EngineSettings, templates: TemplateSet, today: string): void {
+  if (!input.plantilla && !input.mensaje?.trim()) {
+    throw new AppError('MENSAJE_INVALIDO', 'Escriba el mensaje o use la plantilla guardada.');
+  }
+  const r = compose(
+    { tipo: input.tipo, texto: input.mensaje?.trim() || null, plantilla: input.plantilla ?? null },
+    {
+      nombre: 'N'.repeat(120),
+      plan_id: null,
+      plan: 'P'.repeat(60),
+      precio: 99_999.99,
+      velocidad: 1000,
+      vencimiento: today,
+      monto_adeudado: 99_999.99,
+    },
+    { templates, today, settings: s },
+  );
+  if (!r.ok) {
+    if (r.motivo === 'mensaje_demasiado_largo') {
+      throw new AppError(
+        'MENSAJE_DEMASIADO_LARGO',
+        `${r.detalle.replace(/: acórtelo\.$/, '')} con datos largos: acórtelo o divídalo en varios envíos.`,
+        { maximo: TELEGRAM_MAX_CHARS },
+      );
+    }
+    throw composeError(r);
   }
 }
 
-/** Audience and a rendered sample, without creating anything (vista_previa). */
+/** The first recipients of a campaign (input) rendered as they will receive it. */
+async function renderSamples(
+  db: Queryable,
+  ids: number[],
+  input: Pick<CampaignInput, 'tipo' | 'mensaje' | 'plantilla'>,
+  s: EngineSettings,
+  today: string,
+  templates: TemplateSet,
+) {
+  const clients = await loadComposeClients(db, ids, s, today);
+  return ids.flatMap((id) => {
+    const c = clients.get(id);
+    if (!c) return [];
+    const r = compose(
+      { tipo: input.tipo, texto: input.mensaje?.trim() || null, plantilla: input.plantilla ?? null },
+      c,
+      { templates, today, settings: s },
+    );
+    return [
+      r.ok && r.channel === 'telegram'
+        ? { cliente_id: id, nombre: c.nombre ?? '', texto: r.text, longitud: r.length, motivo: null }
+        : {
+            cliente_id: id,
+            nombre: c.nombre ?? '',
+            texto: '',
+            longitud: 0,
+            motivo: r.ok ? null : `${r.motivo}: ${r.detalle}`,
+          },
+    ];
+  });
+}
+
+/** Audience and a rendered sample (PREVIEW_SAMPLES clients), without creating anything (vista_previa). */
 export async function previewCampaign(db: Queryable, input: CampaignInput, s: EngineSettings, today: string) {
   const templates = await loadTemplates(db);
-  checkText(input, s, input.plantilla ? templates.resolve(input.plantilla, null) : undefined);
+  checkText(input, s, templates, today);
   const counts = await countAudience(db, input, s, today);
-  const params: unknown[] = [s.cycleDays];
+  const params: unknown[] = [];
   const m = audienceSql(input.filtros, input.tipo, s, today, params);
-  const { rows } = await db.query<{
-    id: number;
-    nombre: string;
-    plan_id: number | null;
-    plan: string | null;
-    precio: number | null;
-    velocidad: number | null;
-    due: string | null;
-  }>(
-    `SELECT m.id, m.nombre, m.plan_id, m.plan, m.precio, m.velocidad,
-            teltec_due_date(m.fecha_ultimo_pago, m.dia_pago, $1) AS due
-       FROM (${m}) m WHERE m.reachable AND m.wants ORDER BY m.id LIMIT 5`,
+  const { rows } = await db.query<{ id: number }>(
+    `SELECT m.id FROM (${m}) m WHERE m.reachable AND m.wants ORDER BY m.id LIMIT ${PREVIEW_SAMPLES}`,
     params,
   );
-  const muestra = rows.map((r) => {
-    const values = templateValues(
-      {
-        tipo: input.tipo,
-        today,
-        nombre: r.nombre,
-        plan: r.plan,
-        velocidad: r.velocidad,
-        precio: r.precio,
-        vencimiento: r.due,
-        mensaje: input.mensaje ?? '',
-      },
-      s,
-    );
-    const texto = input.plantilla
-      ? renderTemplate(templates.resolve(input.plantilla, r.plan_id), values)
-      : renderPlainText(input.mensaje ?? '', values);
-    return { cliente_id: r.id, nombre: r.nombre, texto, longitud: visibleLength(texto) };
-  });
+  const muestra = await renderSamples(
+    db,
+    rows.map((r) => r.id),
+    input,
+    s,
+    today,
+    templates,
+  );
   return { ...counts, muestra };
+}
+
+/** A campaign's text rendered for its first recipients (the detail page shows this, not the source). */
+export async function campaignSample(db: Queryable, id: number, s: EngineSettings, today: string) {
+  const { rows } = await db.query<{
+    tipo: CampaignType;
+    mensaje: string | null;
+    plantilla: NotificationType | null;
+  }>('SELECT tipo, mensaje, plantilla FROM campaigns WHERE id = $1', [id]);
+  const c = rows[0];
+  if (!c) return [];
+  const ids = await db.query<{ client_id: number }>(
+    `SELECT client_id FROM notifications WHERE campaign_id = $1 AND client_id IS NOT NULL
+      ORDER BY id LIMIT ${PREVIEW_SAMPLES}`,
+    [id],
+  );
+  return renderSamples(
+    db,
+    ids.rows.map((r) => r.client_id),
+    { tipo: c.tipo, mensaje: c.mensaje ?? undefined, plantilla: c.plantilla ?? undefined },
+    s,
+    today,
+    await loadTemplates(db),
+  );
 }
 
 /**
@@ -183,8 +243,7 @@ export async function createCampaign(
   s: EngineSettings,
   at: { today: string; now: Date; actor?: string; idempotencyKey?: string },
 ): Promise<CampaignView> {
-  const templates = await loadTemplates(tx);
-  checkText(input, s, input.plantilla ? templates.resolve(input.plantilla, null) : undefined);
+  checkText(input, s, await loadTemplates(tx), at.today);
   const counts = await countAudience(tx, input, s, at.today);
   if (counts.audiencia === 0) throw new AppError('AUDIENCIA_VACIA', undefined, counts);
   const nombre = input.nombre?.trim() || `${input.tipo} ${at.today}`;

@@ -1,6 +1,238 @@
+import type { Queryable } from '../db/index.js';
+import { htmlProblem, htmlToPlainText, TELEGRAM_MAX_CHARS, visibleLength } from '../telegram/html.js';
 import type { AttemptRow } from './outbox.js';
-import { renderPlainText, renderTemplate, type TemplateSet, templateValues } from './templates.js';
+import {
+  substitute,
+  type TemplateSet,
+  type TemplateValues,
+  type TemplateVariable,
+  templateProblems,
+  templateValues,
+} from './templates.js';
 import type { EngineSettings, NotificationType } from './types.js';
+
+/**
+ * Compose: the one door that turns (notice, client) into what a channel sends. The dispatcher,
+ * the campaign preview and detail, manual sends, the template preview and the test send all come
+ * here, so staff see exactly what the client will get.
+ *
+ * Rules:
+ * - A text never carries an empty variable. Wording absorbs the soft ones (nombre, contacto,
+ *   empresa); any other missing value refuses the message with a stable `motivo`
+ *   (`datos_incompletos`) and a Spanish `detalle` staff can act on ("falta el plan del cliente").
+ * - Staff text (campaigns, test sends) is Telegram HTML with variables, validated like templates.
+ *   A campaign that uses a saved template puts the staff text in its `{mensaje}`.
+ * - A row queued with its final `mensaje` (manual sends, rows queued by others) goes as written.
+ *
+ * Channels: `telegram` (HTML, 4096 visible characters) is what is sent today; `texto` (plain
+ * text), `sms` (GSM-7, 160 characters a segment) and `whatsapp` (a template name and its ordered
+ * parameters) are the shapes the next channels take, built from the same rendering.
+ */
+
+export type Channel = 'telegram' | 'texto' | 'sms' | 'whatsapp';
+
+/** The client columns a text is made of (`loadComposeClients` reads them: one SQL home). */
+export interface ComposeClient {
+  id?: number;
+  nombre: string | null;
+  plan_id: number | null;
+  plan: string | null;
+  precio: number | null;
+  velocidad: number | null;
+  /** The client's current due date ('YYYY-MM-DD'), NULL without payments or billing day. */
+  vencimiento: string | null;
+  /** Unpaid cycles × plan price on `today`; undefined = not known to the caller (price used). */
+  monto_adeudado?: number | null;
+}
+
+/** What is to be said. */
+export interface Notice {
+  tipo: NotificationType;
+  /** Final text queued with the row (manual sends, rows queued by others): sent as written. */
+  mensaje?: string | null;
+  /** Whether `mensaje` is Telegram HTML (`datos.formato = 'html'`); plain text otherwise. */
+  mensajeHtml?: boolean;
+  /** The row's data (pago_recibido: monto, fecha). */
+  datos?: Record<string, unknown>;
+  /** Due date of the notice's cycle (payment notices); the client's current one otherwise. */
+  ciclo?: string | null;
+  /** Staff text (campaign, test send): Telegram HTML with variables. */
+  texto?: string | null;
+  /** Use this type's saved template (per plan) with `texto` as its `{mensaje}` (campaigns). */
+  plantilla?: NotificationType | null;
+}
+
+export interface ComposeContext {
+  templates: TemplateSet;
+  /** 'YYYY-MM-DD' in the provider's zone. */
+  today: string;
+  settings: EngineSettings;
+}
+
+/** Stable reasons a message is not composed (stored in `notifications.motivo`). */
+export type ComposeMotivo =
+  | 'datos_incompletos'
+  | 'mensaje_vacio'
+  | 'mensaje_demasiado_largo'
+  | 'mensaje_invalido';
+
+export type Composed =
+  | { ok: true; channel: 'telegram'; text: string; html: boolean; length: number }
+  | { ok: true; channel: 'texto'; text: string; length: number }
+  | { ok: true; channel: 'sms'; text: string; encoding: 'GSM-7'; length: number; segments: number }
+  | {
+      ok: true;
+      channel: 'whatsapp';
+      /** Name of the approved template: the notice type. */
+      template: NotificationType;
+      /** Values of the variables, in the order the template uses them ({{1}}, {{2}}…). */
+      parameters: { name: TemplateVariable; value: string }[];
+    }
+  | { ok: false; motivo: ComposeMotivo; detalle: string; faltan?: TemplateVariable[] };
+
+export type ComposeRefusal = Extract<Composed, { ok: false }>;
+
+const missingWords: Partial<Record<TemplateVariable, string>> = {
+  plan: 'el plan del cliente (no tiene plan asignado)',
+  velocidad: 'la velocidad del plan',
+  monto: 'el monto adeudado (el cliente no tiene plan con precio o no tiene fecha de vencimiento)',
+  fecha_vencimiento: 'la fecha de vencimiento (el cliente no tiene pagos registrados ni día de pago)',
+  plazo: 'la fecha de vencimiento (el cliente no tiene pagos registrados ni día de pago)',
+  dias: 'la fecha de vencimiento (el cliente no tiene pagos registrados ni día de pago)',
+  fecha_pago: 'la fecha del pago',
+  mensaje: 'el texto del mensaje ({mensaje} de la plantilla)',
+};
+
+function refuseMissing(missing: TemplateVariable[]): ComposeRefusal {
+  const words = [...new Set(missing.map((m) => missingWords[m] ?? `{${m}}`))];
+  return {
+    ok: false,
+    motivo: 'datos_incompletos',
+    detalle: `No se envía: falta ${words.join('; ')}.`,
+    faltan: missing,
+  };
+}
+
+/** Telegram HTML for the notice, or why not. The channel shapes are made from it. */
+function renderTelegram(
+  notice: Notice,
+  client: ComposeClient,
+  ctx: ComposeContext,
+): { html: string; isHtml: boolean; values: TemplateValues; used: TemplateVariable[] } | ComposeRefusal {
+  if (notice.mensaje !== null && notice.mensaje !== undefined) {
+    return { html: notice.mensaje, isHtml: notice.mensajeHtml === true, values: {}, used: [] };
+  }
+  const values = templateValues(
+    {
+      tipo: notice.tipo,
+      today: ctx.today,
+      nombre: client.nombre,
+      plan: client.plan,
+      velocidad: client.velocidad,
+      precio: client.precio,
+      ...(client.monto_adeudado !== undefined && { montoAdeudado: client.monto_adeudado }),
+      vencimiento: notice.ciclo ?? client.vencimiento,
+      datos: notice.datos,
+      mensaje: '',
+    },
+    ctx.settings,
+  );
+  const missing: TemplateVariable[] = [];
+  if (notice.texto !== null && notice.texto !== undefined) {
+    const problems = templateProblems(notice.texto);
+    if (problems.length) {
+      return {
+        ok: false,
+        motivo: 'mensaje_invalido',
+        detalle: `El texto no es válido: ${problems.join('; ')}.`,
+      };
+    }
+    const staff = substitute(notice.texto, values);
+    missing.push(...staff.missing);
+    values.mensaje = staff.text;
+  }
+  const source =
+    notice.plantilla || notice.texto === null || notice.texto === undefined
+      ? ctx.templates.resolve(notice.plantilla ?? notice.tipo, client.plan_id)
+      : '{mensaje}';
+  const out = substitute(source, values, new Set(['mensaje']));
+  missing.push(...out.missing);
+  if (missing.length) return refuseMissing(missing);
+  return { html: out.text, isHtml: true, values, used: out.used };
+}
+
+/** Turns (notice, client) into what `channel` sends, or the reason it cannot be sent. */
+export function compose(
+  notice: Notice,
+  client: ComposeClient,
+  ctx: ComposeContext,
+  channel: Channel = 'telegram',
+): Composed {
+  const r = renderTelegram(notice, client, ctx);
+  if ('ok' in r) return r;
+  const plain = r.isHtml ? htmlToPlainText(r.html) : r.html.trim();
+  if (plain.length === 0) {
+    return { ok: false, motivo: 'mensaje_vacio', detalle: 'El mensaje quedaría vacío.' };
+  }
+  switch (channel) {
+    case 'telegram': {
+      if (r.isHtml) {
+        const problem = htmlProblem(r.html);
+        if (problem) {
+          return {
+            ok: false,
+            motivo: 'mensaje_invalido',
+            detalle: `Telegram no aceptaría el formato: ${problem}.`,
+          };
+        }
+      }
+      const length = r.isHtml ? visibleLength(r.html) : r.html.length;
+      if (length > TELEGRAM_MAX_CHARS) {
+        return {
+          ok: false,
+          motivo: 'mensaje_demasiado_largo',
+          detalle: `El mensaje tendría ${length} caracteres y Telegram admite ${TELEGRAM_MAX_CHARS}: acórtelo.`,
+        };
+      }
+      return { ok: true, channel, text: r.html, html: r.isHtml, length };
+    }
+    case 'texto':
+      return { ok: true, channel, text: plain, length: plain.length };
+    case 'sms': {
+      const text = toGsm7(plain);
+      const units = gsm7Length(text);
+      return {
+        ok: true,
+        channel,
+        text,
+        encoding: 'GSM-7',
+        length: units,
+        segments: units <= 160 ? 1 : Math.ceil(units / 153),
+      };
+    }
+    case 'whatsapp':
+      return {
+        ok: true,
+        channel,
+        template: notice.plantilla ?? notice.tipo,
+        parameters: r.used.map((name) => ({
+          name,
+          value: name === 'mensaje' ? htmlToPlainText(r.values.mensaje ?? '') : (r.values[name] ?? ''),
+        })),
+      };
+  }
+}
+
+/** Thrown by `composeRow` when a row cannot be composed; the dispatcher fails the row with `motivo`. */
+export class ComposeRefusedError extends Error {
+  override name = 'ComposeRefusedError';
+  constructor(
+    readonly motivo: ComposeMotivo,
+    detalle: string,
+  ) {
+    super(detalle);
+  }
+}
 
 /** What a channel sends for one outbox row: the final text, and whether it is Telegram HTML. */
 export interface ComposedMessage {
@@ -9,10 +241,8 @@ export interface ComposedMessage {
 }
 
 /**
- * Turns a row re-checked at the start of its attempt (the row, its client, plan and campaign)
- * into the text to send. An explicit `mensaje` goes as written (HTML if `datos.formato = 'html'`);
- * otherwise the campaign's saved template or text, or the type's template for the client's plan.
- * Throws when a template cannot be rendered (the dispatcher records it as `mensaje_invalido`).
+ * An outbox row re-checked at the start of its attempt (the row, its client, plan and campaign)
+ * composed for Telegram. Throws `ComposeRefusedError` when it cannot be sent as it stands.
  */
 export function composeRow(
   a: AttemptRow,
@@ -20,27 +250,108 @@ export function composeRow(
   today: string,
   settings: EngineSettings,
 ): ComposedMessage {
-  if (a.mensaje !== null) return { text: a.mensaje, html: a.datos?.['formato'] === 'html' };
-  const values = templateValues(
+  const owed = (a as AttemptRow & { monto_adeudado?: number | string | null }).monto_adeudado;
+  const client: ComposeClient = {
+    nombre: a.nombre,
+    plan_id: a.plan_id,
+    plan: a.plan,
+    precio: a.precio,
+    velocidad: a.velocidad,
+    vencimiento: a.vencimiento,
+    ...(owed !== undefined && { monto_adeudado: owed === null ? null : Number(owed) }),
+  };
+  const campaign = a.campaign_id !== null;
+  const r = compose(
     {
       tipo: a.tipo,
-      today,
-      nombre: a.nombre,
-      plan: a.plan,
-      velocidad: a.velocidad,
-      precio: a.precio,
-      vencimiento: a.ciclo ?? a.vencimiento,
+      mensaje: a.mensaje,
+      mensajeHtml: a.datos?.['formato'] === 'html',
       datos: a.datos,
-      mensaje: a.campana_mensaje,
+      ciclo: a.ciclo,
+      ...(campaign && {
+        texto: a.campana_mensaje,
+        plantilla: a.campana_plantilla as NotificationType | null,
+      }),
     },
-    settings,
+    client,
+    { templates: set, today, settings },
   );
-  if (a.campaign_id !== null && a.campana_plantilla) {
-    const tipo = a.campana_plantilla as NotificationType;
-    return { text: renderTemplate(set.resolve(tipo, a.plan_id), values), html: true };
+  if (!r.ok) throw new ComposeRefusedError(r.motivo, r.detalle);
+  if (r.channel !== 'telegram') throw new Error('unreachable');
+  return { text: r.text, html: r.html };
+}
+
+// ------------------------------------------------------------------------------ the client's columns
+
+/**
+ * The one SQL home of the columns a text is made of, for any set of clients: name, plan, price,
+ * speed, current due date and amount owed. Used by every preview and the test send (the
+ * dispatcher reads the same columns in its re-check).
+ */
+export async function loadComposeClients(
+  db: Queryable,
+  ids: readonly number[],
+  settings: EngineSettings,
+  today: string,
+): Promise<Map<number, ComposeClient & { id: number; chat_id: number | null }>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<ComposeClient & { id: number; chat_id: number | string | null }>(
+    `SELECT c.id, c.nombre, c.chat_id, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
+            d.due::text AS vencimiento,
+            CASE WHEN d.due IS NULL OR p.precio IS NULL THEN NULL ELSE p.precio END AS monto_adeudado
+       FROM clients c
+       LEFT JOIN plans p ON p.id = c.plan_id
+      CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
+      WHERE c.id = ANY($1::int[])`,
+    [ids, settings.cycleDays],
+  );
+  void today;
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        ...r,
+        chat_id: r.chat_id === null ? null : Number(r.chat_id),
+        precio: r.precio === null ? null : Number(r.precio),
+        monto_adeudado:
+          r.monto_adeudado === null || r.monto_adeudado === undefined ? null : Number(r.monto_adeudado),
+      },
+    ]),
+  );
+}
+
+// ------------------------------------------------------------------------------------------- SMS
+
+const GSM7_BASIC =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM7_EXTENDED = '^{}\\[~]|€\f';
+const gsmBasic = new Set(GSM7_BASIC);
+const gsmExtended = new Set(GSM7_EXTENDED);
+
+/** Plain text in the GSM-7 alphabet: accents GSM-7 lacks are dropped ("á" → "a"), emoji and the rest removed. */
+export function toGsm7(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (gsmBasic.has(ch) || gsmExtended.has(ch)) {
+      out += ch;
+      continue;
+    }
+    const base = ch.normalize('NFD').replace(/\p{M}/gu, '');
+    if (base.length === 1 && (gsmBasic.has(base) || gsmExtended.has(base))) out += base;
+    else if (/[\u2018\u2019]/.test(ch)) out += "'";
+    else if (/[\u201c\u201d«»]/.test(ch)) out += '"';
+    else if (/[\u2013\u2014]/.test(ch)) out += '-';
+    else if (/\s/.test(ch)) out += ' ';
   }
-  if (a.campaign_id !== null && a.campana_mensaje) {
-    return { text: renderPlainText(a.campana_mensaje, values), html: true };
-  }
-  return { text: renderTemplate(set.resolve(a.tipo, a.plan_id), values), html: true };
+  return out
+    .replace(/ {2,}/g, ' ')
+    .replace(/ *\n */g, '\n')
+    .trim();
+}
+
+/** Septets a GSM-7 text takes (extended characters take two). */
+export function gsm7Length(text: string): number {
+  let n = 0;
+  for (const ch of text) n += gsmExtended.has(ch) ? 2 : 1;
+  return n;
 }

@@ -14,7 +14,7 @@ import {
   describeFailure,
   type TelegramSender,
 } from '../telegram/send.js';
-import { type ComposedMessage, composeRow } from './compose.js';
+import { type ComposedMessage, ComposeRefusedError, composeRow } from './compose.js';
 import { type EngineMetrics, setDispatcherState } from './metrics.js';
 import {
   type AttemptRow,
@@ -355,10 +355,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     try {
       message = composeRow(a, await getTemplates(), today, settings);
     } catch (err) {
-      rowLog().error({ err }, 'no se pudo componer el mensaje');
-      await record({ kind: 'fail', id: a.id, at: now, motivo: 'mensaje_invalido', error: String(err) });
+      // A refusal (missing data, bad markup) is data on the row, with a reason staff can act on.
+      const refused = err instanceof ComposeRefusedError;
+      const motivo = refused ? err.motivo : 'mensaje_invalido';
+      if (refused)
+        rowLog().warn({ motivo, error: err.message }, 'notificación no enviada: mensaje incompleto');
+      else rowLog().error({ err }, 'no se pudo componer el mensaje');
+      await record({ kind: 'fail', id: a.id, at: now, motivo, error: refused ? err.message : String(err) });
       report.fallidas++;
-      metrics?.failed.inc({ tipo: a.tipo, motivo: 'mensaje_invalido' });
+      metrics?.failed.inc({ tipo: a.tipo, motivo });
+      emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo });
       return undefined;
     }
     const length = message.html ? visibleLength(message.text) : message.text.length;

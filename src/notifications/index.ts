@@ -2,13 +2,25 @@ export {
   type CampaignFilters,
   type CampaignInput,
   type CampaignView,
+  campaignSample,
   cancelCampaign,
+  composeError,
   countAudience,
   createCampaign,
   getCampaign,
   listCampaigns,
+  PREVIEW_SAMPLES,
   previewCampaign,
 } from './campaigns.js';
+export {
+  type Channel,
+  type ComposeClient,
+  type Composed,
+  type ComposeRefusal,
+  compose,
+  loadComposeClients,
+  type Notice,
+} from './compose.js';
 export {
   createDispatcher,
   type Dispatcher,
@@ -17,6 +29,15 @@ export {
   type DispatcherOptions,
   type PassReport,
 } from './dispatcher.js';
+export {
+  dueStatus,
+  formatDate,
+  formatDateTime,
+  formatDays,
+  formatMoney,
+  formatTime,
+  plural,
+} from './format.js';
 export { dispatcherFromConfig } from './from-config.js';
 export {
   type GenerationReport,
@@ -47,7 +68,6 @@ export {
   deleteTemplate,
   listTemplateRows,
   loadTemplates,
-  renderPlainText,
   renderTemplate,
   saveTemplate,
   TELEGRAM_MAX_CHARS,

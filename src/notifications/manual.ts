@@ -1,7 +1,10 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { escapeHtml, TELEGRAM_MAX_CHARS } from '../telegram/html.js';
+import { composeError } from './campaigns.js';
+import { compose } from './compose.js';
 import { REACHABLE_SQL } from './generator.js';
-import { fillPlainText, TELEGRAM_MAX_CHARS, templateValues } from './templates.js';
+import { loadTemplates } from './templates.js';
 import type { CampaignType, EngineSettings } from './types.js';
 
 export interface ManualInput {
@@ -39,21 +42,15 @@ export async function createManualNotification(
   const c = rows[0];
   if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${input.clientId}.`);
   if (!c.reachable) throw new AppError('CLIENTE_SIN_TELEGRAM');
-  const mensaje = fillPlainText(
-    input.mensaje,
-    templateValues(
-      {
-        tipo: input.tipo,
-        today: at.today,
-        nombre: c.nombre,
-        plan: c.plan,
-        precio: c.precio,
-        velocidad: c.velocidad,
-        vencimiento: c.due,
-      },
-      s,
-    ),
+  // Staff's plain text through the one door: variables filled, no empty placeholder, plain text out.
+  const composed = compose(
+    { tipo: input.tipo, texto: escapeHtml(input.mensaje) },
+    { ...c, plan_id: null, vencimiento: c.due },
+    { templates: await loadTemplates(tx), today: at.today, settings: s },
+    'texto',
   );
+  if (!composed.ok && composed.motivo !== 'mensaje_demasiado_largo') throw composeError(composed);
+  const mensaje = composed.ok && composed.channel === 'texto' ? composed.text : input.mensaje;
   if (mensaje.length > TELEGRAM_MAX_CHARS) {
     throw new AppError(
       'MENSAJE_DEMASIADO_LARGO',

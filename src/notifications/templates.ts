@@ -55,33 +55,68 @@ export const defaultTemplates: Record<NotificationType, string> = {
 
 const VARIABLE = /\{([a-z_]+)\}/g;
 
-/** Substitutes the variables of an HTML template; values are escaped, unknown ones stay as written. */
-export function renderTemplate(html: string, values: TemplateValues): string {
-  return html
-    .replace(VARIABLE, (whole, name: string) => {
-      const v = values[name as TemplateVariable];
-      return v === undefined ? whole : escapeHtml(v);
-    })
-    .replace(/\n{3,}/g, '\n\n') // an empty {contacto} leaves no hole
-    .trim();
+/**
+ * Variables whose absence the wording absorbs: "Hola {nombre}, …" reads "Hola, …", a line holding
+ * only {contacto} disappears. Any other variable left empty means the text would carry a hole
+ * ("su plan  por …"): `substitute` reports it as missing and compose refuses the message.
+ */
+export const SOFT_VARIABLES: ReadonlySet<TemplateVariable> = new Set(['nombre', 'contacto', 'empresa']);
+
+export interface Substitution {
+  /** The Telegram HTML text. */
+  text: string;
+  /** Variables the template uses that have no value and no wording to absorb them. */
+  missing: TemplateVariable[];
+  /** The variables the template uses, in order of appearance (once each). */
+  used: TemplateVariable[];
 }
 
-/** A staff's plain-text message with its variables filled in, still plain text (sent without markup). */
-export function fillPlainText(text: string, values: TemplateValues): string {
-  return text.replace(VARIABLE, (whole, name: string) => values[name as TemplateVariable] ?? whole);
-}
-
-/** A staff's plain-text message with optional variables, as Telegram HTML (everything escaped). */
-export function renderPlainText(text: string, values: TemplateValues): string {
+/**
+ * Fills an HTML template. Values are escaped (except the `raw` ones, already Telegram HTML);
+ * unknown variables stay as written (the validator refuses them when saved). An empty soft value
+ * takes its glue with it ("Hola {nombre}, gracias" → "Hola, gracias"); an empty hard one is
+ * reported in `missing`. Empty tags and blank runs left behind are removed.
+ */
+export function substitute(
+  html: string,
+  values: TemplateValues,
+  raw: ReadonlySet<TemplateVariable> = new Set(),
+): Substitution {
   let out = '';
   let last = 0;
-  for (const m of text.matchAll(VARIABLE)) {
-    const v = values[m[1] as TemplateVariable];
-    out += escapeHtml(text.slice(last, m.index));
-    out += v === undefined ? escapeHtml(m[0]) : escapeHtml(v);
+  const missing = new Set<TemplateVariable>();
+  const used = new Set<TemplateVariable>();
+  for (const m of html.matchAll(VARIABLE)) {
+    const name = m[1] as TemplateVariable;
+    out += html.slice(last, m.index);
     last = m.index + m[0].length;
+    const v = values[name];
+    if (v === undefined) {
+      out += m[0];
+      continue;
+    }
+    used.add(name);
+    if (v.trim() !== '') {
+      out += raw.has(name) ? v : escapeHtml(v);
+      continue;
+    }
+    if (!SOFT_VARIABLES.has(name)) missing.add(name);
+    const next = html.slice(last);
+    if (/^[!.,:;?)]/.test(next)) out = out.replace(/[ \t,]+$/, '');
+    else if (/[ \t]$/.test(out) && /^[ \t]/.test(next)) out = out.replace(/[ \t]+$/, '');
   }
-  return out + escapeHtml(text.slice(last));
+  out += html.slice(last);
+  const text = out
+    .replace(/<(b|strong|i|em|u|ins|s|strike|del|code)>\s*<\/\1>/g, '')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n') // an empty {contacto} leaves no hole
+    .trim();
+  return { text, missing: [...missing], used: [...used] };
+}
+
+/** Substitutes the variables of an HTML template (see `substitute`); the text only. */
+export function renderTemplate(html: string, values: TemplateValues): string {
+  return substitute(html, values).text;
 }
 
 /** Problems of a template text: unknown variables, markup Telegram would refuse. Empty = fine. */
@@ -145,6 +180,8 @@ export interface RenderInput {
   plan?: string | null;
   velocidad?: number | null;
   precio?: number | null;
+  /** What the client owes (unpaid cycles × plan price: teltec_amount_owed). Payment notices say this. */
+  montoAdeudado?: number | null;
   /** Due date of the notice's cycle (payment notices) or the client's current one. */
   vencimiento?: string | null;
   /** datos of the row (pago_recibido: monto, fecha). */
@@ -165,7 +202,13 @@ export function templateValues(input: RenderInput, settings: EngineSettings): Te
     nombre: input.nombre ?? '',
     plan: input.plan ?? '',
     velocidad: input.velocidad === null || input.velocidad === undefined ? '' : String(input.velocidad),
-    monto: formatMoney(input.tipo === 'pago_recibido' && paid !== null ? paid : input.precio),
+    monto: formatMoney(
+      input.tipo === 'pago_recibido' && paid !== null
+        ? paid
+        : input.montoAdeudado !== undefined
+          ? input.montoAdeudado
+          : input.precio,
+    ),
     fecha_vencimiento: formatDate(due),
     dias,
     plazo: status?.phrase ?? '',

@@ -133,6 +133,15 @@ export interface TelegramSenderOptions {
   timeoutMs?: number;
 }
 
+/** sendMessage's options for a message of ours: the same for the dispatcher and the test send. */
+export function telegramMessageOptions(o: { html: boolean; paidBroadcast?: boolean | undefined }) {
+  return {
+    ...(o.html && { parse_mode: 'HTML' as const }),
+    ...(o.paidBroadcast && { allow_paid_broadcast: true }),
+    link_preview_options: { is_disabled: true },
+  };
+}
+
 /** The engine's Telegram client, on grammY's `Api`. */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
   const api = new Api(opts.token, {
@@ -145,11 +154,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
         const m = await api.sendMessage(
           chatId,
           text,
-          {
-            ...(o.html && { parse_mode: 'HTML' as const }),
-            ...(o.paidBroadcast && { allow_paid_broadcast: true }),
-            link_preview_options: { is_disabled: true },
-          },
+          telegramMessageOptions(o),
           o.signal as Parameters<Api['sendMessage']>[3],
         );
         return { ok: true, messageId: m.message_id, date: m.date };

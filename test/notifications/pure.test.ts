@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { GrammyError, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import {
-  renderPlainText,
   renderTemplate,
   templateValues,
   validateTemplate,
@@ -175,8 +174,8 @@ describe('templates', () => {
     expect(v.dias).toBe('9');
   });
 
-  it('plain-text messages are escaped whole', () => {
-    expect(renderPlainText('<hola> {nombre} {desconocida}', { nombre: 'A&B' })).toBe(
+  it('unknown variables stay as written; values are escaped', () => {
+    expect(renderTemplate('&lt;hola&gt; {nombre} {desconocida}', { nombre: 'A&B' })).toBe(
       '&lt;hola&gt; A&amp;B {desconocida}',
     );
   });

@@ -1,11 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
-import { cancelCampaign, getCampaign, listCampaigns } from '../../notifications/index.js';
+import {
+  campaignSample,
+  cancelCampaign,
+  getCampaign,
+  listCampaigns,
+  toEngineSettings,
+} from '../../notifications/index.js';
+import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { errorResponses, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
-import { campaignSchema } from '../views.js';
+import { campaignSchema, sampleSchema } from '../views.js';
 
 const tags = ['envíos masivos'];
 
@@ -38,15 +45,19 @@ export const campaignsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     {
       schema: {
         tags,
-        summary: 'Progreso de un envío masivo (pendientes, enviadas, fallidas, canceladas)',
+        summary:
+          'Progreso de un envío masivo (pendientes, enviadas, fallidas, canceladas) y su texto tal como lo ' +
+          'reciben los primeros destinatarios (`muestra`)',
         params: idParams,
-        response: { 200: campaignSchema, ...errorResponses },
+        response: { 200: campaignSchema.extend({ muestra: z.array(sampleSchema) }), ...errorResponses },
       },
     },
     async (request) => {
       const c = await getCampaign(deps.db, request.params.id);
       if (!c) throw new AppError('NO_ENCONTRADO', `No existe el envío masivo ${request.params.id}.`);
-      return c;
+      const today = localDate(deps.clock.now(), deps.config.timeZone);
+      const muestra = await campaignSample(deps.db, c.id, toEngineSettings(deps.config), today);
+      return { ...c, muestra };
     },
   );
 

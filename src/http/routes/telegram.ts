@@ -12,6 +12,16 @@ import {
 } from '../../bot/index.js';
 import { AppError } from '../../errors/index.js';
 import { redactBotToken } from '../../logger.js';
+import {
+  compose,
+  composeError,
+  loadComposeClients,
+  loadTemplates,
+  notificationTypes,
+  toEngineSettings,
+} from '../../notifications/index.js';
+import { telegramMessageOptions } from '../../telegram/send.js';
+import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { secretEquals } from '../auth.js';
 import { chatIdSchema, errorResponses, errorSchema } from '../schemas.js';
@@ -345,11 +355,33 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
     {
       schema: {
         tags,
-        summary: 'Enviar un mensaje de prueba por Telegram y ver la respuesta',
-        body: z.object({ chat_id: chatIdSchema, mensaje: z.string().trim().min(1).max(4096) }),
+        summary:
+          'Enviar un mensaje de prueba por Telegram, compuesto como el envío real, y ver la respuesta de Telegram',
+        description:
+          'Elija al cliente con `cliente_id` (se usa su chat y sus datos) o indique un `chat_id` (si ese chat es de un ' +
+          'cliente, se usan sus datos). `mensaje` es texto del personal en HTML de Telegram con variables ' +
+          '({nombre}, {plan}…); con `plantilla` se usa la plantilla guardada de ese tipo con `mensaje` como su ' +
+          '{mensaje}; con solo `tipo` se envía la plantilla de ese tipo. Se compone por la misma puerta que el ' +
+          'envío real y se responde lo que Telegram contestó: un chat que no existe es un error, no "enviado".',
+        body: z
+          .object({
+            chat_id: chatIdSchema.optional(),
+            cliente_id: z.coerce.number().int().positive().optional(),
+            mensaje: z.string().trim().min(1).max(20_000).optional(),
+            tipo: z.enum(notificationTypes).optional(),
+            plantilla: z.enum(notificationTypes).optional(),
+          })
+          .refine((b) => b.chat_id !== undefined || b.cliente_id !== undefined, {
+            message: 'indique "cliente_id" (o "chat_id")',
+          })
+          .refine((b) => b.mensaje !== undefined || b.tipo !== undefined || b.plantilla !== undefined, {
+            message: 'indique "mensaje", "tipo" o "plantilla"',
+          }),
         response: {
           200: z.object({
             ok: z.literal(true),
+            cliente_id: z.number().nullable(),
+            texto: z.string(),
             respuesta: z.object({ message_id: z.number(), chat_id: z.number(), fecha: z.string() }),
           }),
           ...errorResponses,
@@ -359,11 +391,56 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
     },
     async (request) => {
       const bot = requireBot(deps);
-      const { chat_id, mensaje } = request.body;
-      const sent = await callTelegram(() => bot.api.sendMessage(chat_id, mensaje));
-      await audit(deps.db, { actor: request.actor, accion: 'telegram.test', detalles: { chat_id } });
+      const b = request.body;
+      const settings = toEngineSettings(deps.config);
+      const today = localDate(deps.clock.now(), deps.config.timeZone);
+      let clientId = b.cliente_id ?? null;
+      if (clientId === null) {
+        const linked = await deps.db.query<{ id: number }>('SELECT id FROM clients WHERE chat_id = $1', [
+          b.chat_id,
+        ]);
+        clientId = linked.rows[0]?.id ?? null;
+      }
+      const client =
+        clientId === null
+          ? undefined
+          : (await loadComposeClients(deps.db, [clientId], settings, today)).get(clientId);
+      if (clientId !== null && !client)
+        throw new AppError('NO_ENCONTRADO', `No existe el cliente ${clientId}.`);
+      const chatId = b.chat_id ?? client?.chat_id ?? null;
+      if (chatId === null) throw new AppError('CLIENTE_SIN_TELEGRAM');
+      const tipo = b.plantilla ?? b.tipo ?? 'manual';
+      const composed = compose(
+        {
+          tipo,
+          ...(b.mensaje !== undefined && { texto: b.mensaje }),
+          ...(b.plantilla !== undefined && { plantilla: b.plantilla }),
+          ...(tipo === 'pago_recibido' && { datos: { monto: client?.precio ?? 0, fecha: today } }),
+        },
+        client ?? {
+          nombre: null,
+          plan_id: null,
+          plan: null,
+          precio: null,
+          velocidad: null,
+          vencimiento: null,
+        },
+        { templates: await loadTemplates(deps.db), today, settings },
+      );
+      if (!composed.ok) throw composeError(composed);
+      if (composed.channel !== 'telegram') throw new Error('unreachable');
+      const sent = await callTelegram(() =>
+        bot.api.sendMessage(chatId, composed.text, telegramMessageOptions({ html: composed.html })),
+      );
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'telegram.test',
+        detalles: { chat_id: chatId, cliente_id: clientId },
+      });
       return {
         ok: true as const,
+        cliente_id: clientId,
+        texto: composed.text,
         respuesta: {
           message_id: sent.message_id,
           chat_id: sent.chat.id,

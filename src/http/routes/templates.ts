@@ -1,23 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { createClientsRepository } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import {
+  compose,
   defaultTemplates,
   deleteTemplate,
   listTemplateRows,
+  loadComposeClients,
   loadTemplates,
   notificationTypes,
-  renderTemplate,
   saveTemplate,
   TELEGRAM_MAX_CHARS,
-  templateValues,
   templateVariables,
   toEngineSettings,
   validateTemplate,
-  visibleLength,
 } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
+import { billingContext } from '../billing.js';
 import { errorResponses } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
@@ -185,19 +186,34 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       schema: {
         tags,
         summary:
-          'Vista previa con un cliente real: la plantilla guardada (o el texto enviado, sin guardarlo) con sus datos',
+          'Vista previa con un cliente real: la plantilla guardada (o el texto enviado, sin guardarlo) con sus datos, ' +
+          'tal como se enviaría',
+        description:
+          'Elija el cliente con `cliente_id`, o búsquelo con `buscar` (nombre, cédula o teléfono): se usa el primero ' +
+          'que coincide y `coincidencias` lista hasta 10 para elegir otro. Si al cliente le faltan datos que la ' +
+          'plantilla usa, `motivo` dice por qué no se enviaría y `texto` queda vacío.',
         params: tipoParams,
-        body: z.object({
-          cliente_id: z.coerce.number().int().positive(),
-          texto: z.string().min(1).max(20_000).optional(),
-          mensaje: z.string().max(20_000).optional(),
-        }),
+        body: z
+          .object({
+            cliente_id: z.coerce.number().int().positive().optional(),
+            buscar: z.string().trim().min(1).max(100).optional(),
+            texto: z.string().min(1).max(20_000).optional(),
+            mensaje: z.string().max(20_000).optional(),
+          })
+          .refine((b) => b.cliente_id !== undefined || b.buscar !== undefined, {
+            message: 'indique "cliente_id" o "buscar"',
+          }),
         response: {
           200: z.object({
+            cliente: z.object({ id: z.number(), nombre: z.string() }),
+            coincidencias: z.array(
+              z.object({ id: z.number(), nombre: z.string(), plan: z.string().nullable() }),
+            ),
             texto: z.string(),
             longitud: z.number(),
             limite: z.number(),
             dentro_del_limite: z.boolean(),
+            motivo: z.string().nullable(),
           }),
           ...errorResponses,
         },
@@ -207,46 +223,46 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       const { tipo } = request.params;
       const b = request.body;
       if (b.texto !== undefined) validateTemplate(b.texto, settings);
-      const { rows } = await deps.db.query<{
-        nombre: string;
-        plan_id: number | null;
-        plan: string | null;
-        precio: number | null;
-        velocidad: number | null;
-        due: string | null;
-      }>(
-        `SELECT c.nombre, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
-                teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due
-           FROM clients c LEFT JOIN plans p ON p.id = c.plan_id WHERE c.id = $1`,
-        [b.cliente_id, settings.cycleDays],
-      );
-      const c = rows[0];
-      if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${b.cliente_id}.`);
       const today = localDate(deps.clock.now(), deps.config.timeZone);
-      const html = b.texto ?? (await loadTemplates(deps.db)).resolve(tipo, c.plan_id);
-      const texto = renderTemplate(
-        html,
-        templateValues(
-          {
-            tipo,
-            today,
-            nombre: c.nombre,
-            plan: c.plan,
-            precio: c.precio,
-            velocidad: c.velocidad,
-            vencimiento: c.due,
-            datos: tipo === 'pago_recibido' ? { monto: c.precio ?? 0, fecha: today } : {},
-            mensaje: b.mensaje ?? '',
-          },
-          settings,
-        ),
+      let coincidencias: { id: number; nombre: string; plan: string | null }[] = [];
+      let clientId = b.cliente_id;
+      if (clientId === undefined) {
+        const found = await createClientsRepository(deps.db, billingContext(deps)).list({
+          buscar: b.buscar,
+          pagina: 1,
+          por_pagina: 10,
+        });
+        coincidencias = found.clientes.map((c) => ({ id: c.id, nombre: c.nombre, plan: c.plan ?? null }));
+        clientId = coincidencias[0]?.id;
+        if (clientId === undefined) {
+          throw new AppError('NO_ENCONTRADO', `Ningún cliente coincide con «${b.buscar}».`);
+        }
+      }
+      const c = (await loadComposeClients(deps.db, [clientId], settings, today)).get(clientId);
+      if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${clientId}.`);
+      const stored = await loadTemplates(deps.db);
+      const templates = b.texto === undefined ? stored : { resolve: () => b.texto! };
+      // The same door as the real send: a campaign-like {mensaje} is staff text (Telegram HTML).
+      const r = compose(
+        {
+          tipo,
+          texto: b.mensaje?.trim() || '<i>(aquí va el texto del envío)</i>',
+          plantilla: tipo,
+          ...(tipo === 'pago_recibido' && { datos: { monto: c.precio ?? 0, fecha: today } }),
+        },
+        c,
+        { templates, today, settings },
       );
-      const longitud = visibleLength(texto);
+      const texto = r.ok && r.channel === 'telegram' ? r.text : '';
+      const longitud = r.ok && r.channel === 'telegram' ? r.length : 0;
       return {
+        cliente: { id: clientId, nombre: c.nombre ?? '' },
+        coincidencias,
         texto,
         longitud,
         limite: TELEGRAM_MAX_CHARS,
         dentro_del_limite: longitud <= TELEGRAM_MAX_CHARS,
+        motivo: r.ok ? null : `${r.motivo}: ${r.detalle}`,
       };
     },
   );
