@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { redactBotToken, redactUrl } from './telegram/redact.js';
 
 export type { Logger } from 'pino';
 
@@ -13,12 +14,8 @@ export function maskPhone(phone: string): string {
   return digits.length < 4 ? '***' : '*'.repeat(digits.length - 3) + digits.slice(-3);
 }
 
-/** Removes a bot token from any text (every Bot API URL carries it). */
-export function redactBotToken(text: string): string {
-  return text
-    .replace(/bot\d+:[A-Za-z0-9_-]+/g, 'bot<redactado>')
-    .replace(/\d{6,12}:[A-Za-z0-9_-]{30,}/g, '<redactado>');
-}
+/** The one redaction of secrets in error texts lives at the Telegram boundary. */
+export { redactBotToken, redactUrl };
 
 /**
  * The root logger. Secrets are redacted by path; cédulas and phones are masked wherever they
@@ -51,6 +48,13 @@ export function createLogger(opts: { level?: string; destination?: pino.Destinat
         },
       },
       serializers: {
+        // Request lines carry the URL: an admin token wrongly put in the query (?token=…) is removed.
+        req: (req: { method?: string; url?: string; host?: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: redactUrl(req.url ?? ''),
+          host: req.host ?? req.hostname,
+          remoteAddress: req.ip,
+        }),
         err: (err: Error) => ({
           type: err.name,
           message: redactBotToken(err.message ?? ''),

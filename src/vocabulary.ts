@@ -62,6 +62,7 @@ export const notificationReasons = vocabulary({
   mensaje_invalido: 'Mensaje inválido',
   mensaje_vacio: 'Mensaje vacío',
   mensaje_demasiado_largo: 'Mensaje demasiado largo',
+  datos_incompletos: 'Faltan datos del cliente (plan, vencimiento…)',
   pago_recibido: 'Cancelada: llegó el pago',
   reemplazada: 'Cancelada: reemplazada por un aviso más reciente',
   campana_cancelada: 'Cancelada con su campaña',

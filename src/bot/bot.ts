@@ -6,7 +6,7 @@ import type { Db } from '../db/index.js';
 import { createBatcher } from '../lib/batch.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
-import { redactBotToken } from '../logger.js';
+import { redactBotToken, rememberSecret } from '../telegram/redact.js';
 import { createAttemptsStore } from './attempts.js';
 import { createChatStateStore } from './chat-state.js';
 import { type BotContext, createConversation } from './conversation.js';
@@ -102,6 +102,7 @@ const KEEP_UPDATES_MS = 7 * 86_400_000;
 export function createBot(deps: BotDeps): BotService {
   const token = deps.token ?? deps.config.telegram.token;
   if (!token) throw new Error('createBot: no bot token');
+  rememberSecret(token);
   const botId = Number(token.split(':')[0]);
   const log = deps.logger.child({ component: 'bot' });
   const leaseMs = deps.leaseMs ?? 60_000;

@@ -37,8 +37,6 @@ export interface LinkRequest {
   now: Date;
   /** The invitation to spend in the same transaction (single use). */
   invitationId?: number;
-  /** The welcome text for the outbox, given the client's name. */
-  welcome: (nombre: string) => string;
 }
 
 export type LinkResult =
@@ -104,9 +102,10 @@ export function createLinksStore(db: Db) {
         }
         const replacedClientId = await attach(tx, r);
         await tx.query(
+          // mensaje NULL: the dispatcher composes the welcome from its editable template when it sends.
           `INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key)
-           VALUES ($1, 'bienvenida', $2, true, $3) ON CONFLICT (dedupe_key) DO NOTHING`,
-          [r.clientId, r.welcome(c.nombre), `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`],
+           VALUES ($1, 'bienvenida', NULL, true, $2) ON CONFLICT (dedupe_key) DO NOTHING`,
+          [r.clientId, `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`],
         );
         const previousChatId = c.chat_id !== null && c.chat_id !== r.chatId ? c.chat_id : null;
         await recordLinked(tx, r, previousChatId);

@@ -47,7 +47,6 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
       userId: ctx.from?.id ?? null,
       username: ctx.from?.username ?? null,
       now,
-      welcome: texts.welcome,
     });
     if (!res.ok) {
       await chats.set(ctx.chat.id, { estado: 'esperando_cedula' }, now);

@@ -111,12 +111,6 @@ export function createTexts(company: Company) {
     movedAway:
       `⚠️ Su cuenta de ${empresa} se vinculó a otro chat de Telegram: desde ahora los avisos ` +
       `llegarán allí y no a este chat.\n\nSi no fue usted, ${reachUs(company)} de inmediato.`,
-    welcome: (nombre: string) =>
-      `🎉 Bienvenido/a a las notificaciones de ${empresa}, ${nombre}.\n\n` +
-      'Desde ahora recibirá por aquí los recordatorios antes de su fecha de pago, los avisos de ' +
-      'pago vencido y los avisos de mantenimiento de su sector.\n\n' +
-      'Comandos: /status (estado de su servicio), /preferencias (qué avisos recibir), ' +
-      '/contact (cómo comunicarse con nosotros), /baja (dejar de recibir avisos).',
     tooManyAttempts: (minutes: number) =>
       '⏳ Por seguridad, alcanzó el máximo de 5 intentos en una hora. ' +
       `Inténtelo de nuevo en ${plural(minutes, 'minuto', 'minutos')}` +

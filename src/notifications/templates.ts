@@ -45,8 +45,11 @@ export const defaultTemplates: Record<NotificationType, string> = {
   mantenimiento: '🔧 <b>Aviso de mantenimiento</b>\nHola {nombre}: {mensaje}\n\n— {empresa}',
   oferta: '🎉 Hola {nombre}: {mensaje}\n\n— {empresa}',
   bienvenida:
-    '¡Bienvenido/a, {nombre}! Su servicio de {empresa} quedó vinculado a este chat de Telegram. ' +
-    'Aquí recibirá sus recordatorios de pago y avisos. Escriba /status para ver su estado.\n\n{contacto}',
+    '🎉 Bienvenido/a a las notificaciones de {empresa}, {nombre}.\n\n' +
+    'Desde ahora recibirá por aquí los recordatorios antes de su fecha de pago, los avisos de ' +
+    'pago vencido y los avisos de mantenimiento de su sector.\n\n' +
+    'Comandos: /status (estado de su servicio), /preferencias (qué avisos recibir), ' +
+    '/contact (cómo comunicarse con nosotros), /baja (dejar de recibir avisos).\n\n{contacto}',
   manual: '{mensaje}',
   pago_recibido:
     '✅ Hola {nombre}, recibimos su pago de <b>{monto}</b> del {fecha_pago}. ¡Gracias!\n' +

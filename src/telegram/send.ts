@@ -1,5 +1,5 @@
 import { Api, GrammyError, HttpError } from 'grammy';
-import { redactBotToken } from '../logger.js';
+import { redactBotToken, rememberSecret } from './redact.js';
 
 /**
  * Sending to Telegram for the notification engine, and the one classifier of failed calls.
@@ -96,7 +96,7 @@ export function toTelegramFailure(err: unknown): TelegramFailure {
     return {
       kind: 'api',
       code: err.error_code,
-      description: err.description,
+      description: redactBotToken(err.description),
       ...(err.parameters.retry_after !== undefined && { retryAfter: err.parameters.retry_after }),
     };
   }
@@ -144,6 +144,7 @@ export function telegramMessageOptions(o: { html: boolean; paidBroadcast?: boole
 
 /** The engine's Telegram client, on grammY's `Api`. */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
+  rememberSecret(opts.token);
   const api = new Api(opts.token, {
     apiRoot: opts.apiRoot,
     timeoutSeconds: (opts.timeoutMs ?? 30_000) / 1000,

@@ -11,7 +11,6 @@ import {
   WEBHOOK_ROUTE,
 } from '../../bot/index.js';
 import { AppError } from '../../errors/index.js';
-import { redactBotToken } from '../../logger.js';
 import {
   compose,
   composeError,
@@ -20,6 +19,7 @@ import {
   notificationTypes,
   toEngineSettings,
 } from '../../notifications/index.js';
+import { redactBotToken } from '../../telegram/redact.js';
 import { telegramMessageOptions } from '../../telegram/send.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
@@ -44,11 +44,17 @@ async function callTelegram<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof GrammyError) {
-      throw new AppError('TELEGRAM_RECHAZO', `Telegram rechazó la solicitud: ${err.description}`, {
-        error_code: err.error_code,
-        descripcion: err.description,
-        ...(err.parameters?.retry_after !== undefined && { retry_after: err.parameters.retry_after }),
-      });
+      // Redacted: a Bot API server or proxy may echo the request URL (and the token in it).
+      const description = redactBotToken(err.description);
+      throw new AppError(
+        'TELEGRAM_RECHAZO',
+        `Telegram rechazó la solicitud: ${explainRefusal(description)}`,
+        {
+          error_code: err.error_code,
+          descripcion: description,
+          ...(err.parameters?.retry_after !== undefined && { retry_after: err.parameters.retry_after }),
+        },
+      );
     }
     if (err instanceof HttpError) {
       throw new AppError('TELEGRAM_NO_DISPONIBLE', undefined, {
@@ -57,6 +63,19 @@ async function callTelegram<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/** Telegram's refusal, said for staff. Nothing was sent. */
+function explainRefusal(description: string): string {
+  const d = description.toLowerCase();
+  if (/chat not found|user not found|peer_id_invalid/.test(d)) {
+    return 'el chat no existe para este bot (el cliente no abrió el bot, o el chat_id es incorrecto). No se envió.';
+  }
+  if (d.includes('blocked')) return 'el cliente bloqueó el bot. No se envió.';
+  if (d.includes('deactivated')) return 'la cuenta de Telegram del cliente fue eliminada. No se envió.';
+  if (d.includes("can't parse entities"))
+    return `el formato HTML no es válido (${description}). No se envió.`;
+  return description;
 }
 
 const webhookInfoSchema = z.object({

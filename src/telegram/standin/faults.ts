@@ -8,7 +8,7 @@ import {
 } from './errors.js';
 import type { Fault, FaultFilter } from './types.js';
 
-/** The error answer a fault produces; undefined for `slow` and `drop`, which the server handles itself. */
+/** The error answer a fault produces; undefined for `slow`, `drop` and `echo_url`, which the server handles itself. */
 export function faultError(fault: Fault): ApiError | undefined {
   switch (fault.kind) {
     case 'retry_after':
@@ -25,6 +25,7 @@ export function faultError(fault: Fault): ApiError | undefined {
       return unauthorized();
     case 'slow':
     case 'drop':
+    case 'echo_url':
       return undefined;
   }
 }

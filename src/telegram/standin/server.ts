@@ -100,6 +100,13 @@ class StandinServer extends StandinCore implements Standin {
         req.socket.destroy();
         return;
       }
+      if (fault?.kind === 'echo_url') {
+        const path = fault.encoded ? (req.url ?? '').replace(/:/g, '%3A') : (req.url ?? '');
+        const echoed = `POST https://api.telegram.org${path}`;
+        throw fault.status === 400
+          ? new ApiError(400, `Bad Request: chat not found (${echoed})`)
+          : new ApiError(fault.status ?? 502, `Bad Gateway: upstream error for ${echoed}`);
+      }
       const error = fault && faultError(fault);
       if (error) throw error;
 

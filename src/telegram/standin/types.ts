@@ -73,7 +73,14 @@ export type Fault =
   /** Answers correctly, but `ms` later. */
   | { kind: 'slow'; ms: number }
   /** Destroys the socket without answering. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /**
+   * A Bot API server or proxy that echoes the request URL — token included — in its error
+   * description: 502 'Bad Gateway: upstream error for POST https://api.telegram.org/bot<token>/…'
+   * (or, with `status: 400`, 'Bad Request: chat not found (POST …)'). `encoded` writes the
+   * token's ':' as '%3A', as some proxies do.
+   */
+  | { kind: 'echo_url'; status?: number; encoded?: boolean };
 
 export interface FaultFilter {
   /** Exact Bot API method name. Without it a fault matches every method except `getUpdates`. */
