@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auth } from '../support/app.js';
 import { defaultTemplates } from '../../src/notifications/templates.js';
+import { auth } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 import {
