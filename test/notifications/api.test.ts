@@ -88,7 +88,8 @@ describeEachDb('engine API', (ctx) => {
 
   it('processes one pass on demand and answers what happened', async () => {
     const chat = nextChatId();
-    await seedClients(ctx.db, [{ chatId: chat, pago: '2026-02-13' }]);
+    const plan = await createPlan(ctx.db, 'Hogar');
+    await seedClients(ctx.db, [{ chatId: chat, pago: '2026-02-13', planId: plan }]);
     await post('/api/notificaciones/generar-automaticas/');
     const res = await post('/api/notificaciones/procesar/');
     expect(res.statusCode).toBe(200);
@@ -220,7 +221,7 @@ describeEachDb('engine API', (ctx) => {
     const again = await post('/api/notificaciones/masiva/', {
       tipo: 'mantenimiento',
       plantilla: 'mantenimiento',
-      mensaje: 'corte <programado>',
+      mensaje: 'corte &lt;programado&gt;', // staff text is Telegram HTML
       filtros: { sector: 'centro' },
       urgente: true,
     });
@@ -335,7 +336,7 @@ describeEachDb('engine API', (ctx) => {
     expect(perPlan.json()).toMatchObject({ plan_id: plan, predeterminada: false });
 
     const preview = await post('/api/plantillas/recordatorio_pago/vista-previa', { cliente_id: withPlan });
-    expect(preview.json()).toEqual({
+    expect(preview.json()).toMatchObject({
       texto: '<b>Fibra</b>: Rosa &lt;R&gt;, 5 días',
       longitud: 23,
       limite: 4096,
