@@ -197,8 +197,9 @@ async function renderComposer(el, signal, go) {
     for (const [k, el] of Object.entries(filtros)) if (el.value) f[k] = el.value;
     const b = { tipo: tipo.value, filtros: f, urgente: urgente.checked, ...extra };
     if (nombre.value.trim()) b.nombre = nombre.value.trim();
+    // With the saved template, the typed text is its {mensaje}: never dropped.
     if (usarPlantilla.checked) b.plantilla = tipo.value;
-    else b.mensaje = mensaje.value.trim();
+    if (mensaje.value.trim()) b.mensaje = mensaje.value.trim();
     return b;
   };
   const ready = () => usarPlantilla.checked || mensaje.value.trim() !== '';
@@ -207,7 +208,6 @@ async function renderComposer(el, signal, go) {
   const refreshPreview = debounce(async () => {
     const my = ++previewSeq;
     idempotencyKey = crypto.randomUUID(); // a changed campaign is a new campaign
-    mensajeField.hidden = usarPlantilla.checked;
     if (!ready()) {
       lastPreview = null;
       mount(preview, h('p', { class: 'muted' }, 'Escriba el mensaje para ver a quién le llegaría.'));
@@ -261,9 +261,9 @@ async function renderComposer(el, signal, go) {
       toast('Escriba el mensaje y elija el cliente de prueba.', 'bad');
       return;
     }
-    const b = { cliente_id: testClient.client.id };
+    const b = { cliente_id: testClient.client.id, tipo: tipo.value };
     if (usarPlantilla.checked) b.plantilla = tipo.value;
-    else b.mensaje = mensaje.value.trim();
+    if (mensaje.value.trim()) b.mensaje = mensaje.value.trim();
     mount(testAnswer, loading('Enviando…'));
     try {
       const r = await api('/api/notificaciones/telegram/test/', { method: 'POST', body: b });
