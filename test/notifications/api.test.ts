@@ -351,7 +351,13 @@ describeEachDb('engine API', (ctx) => {
     await post('/api/notificaciones/generar-automaticas/');
     await post('/api/notificaciones/procesar/');
     expect(standin.sentTo(chats[0]!)[0]!.text).toBe('<b>Fibra</b>: Rosa &lt;R&gt;, 5 días');
-    expect(standin.sentTo(chats[1]!)[0]!.text).toMatch(/^General: Cliente \d+ paga {2}hasta 15\/03\/2026$/);
+    // No plan, so no amount: never "paga  hasta" — the notice fails with the reason for staff.
+    expect(standin.sentTo(chats[1]!)).toHaveLength(0);
+    const held = await ctx.db.query<{ estado: string; motivo: string }>(
+      `SELECT estado, motivo FROM notifications WHERE tipo = 'recordatorio_pago' AND client_id <> $1`,
+      [withPlan],
+    );
+    expect(held.rows).toEqual([{ estado: 'fallido', motivo: 'datos_incompletos' }]);
 
     const reset = await app.inject({
       method: 'DELETE',
