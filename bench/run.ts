@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   simulacro: async () => (await import('./engine-crash.js')).run(),
   webhook: async () => (await import('./webhook.js')).benchWebhook(),
   admin: async () => (await import('./admin.js')).run(),
+  exportar: async () => (await import('./export.js')).run(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -1,0 +1,80 @@
+import { pino } from 'pino';
+import { createManualClock } from '../src/clock.js';
+import { migrate } from '../src/db/index.js';
+import { buildApi } from '../src/http/app.js';
+import { TEST_ADMIN_TOKEN, testConfig } from '../test/support/app.js';
+import { benchDb, fmt, heading, line, postgresAvailable, seedManyClients } from './engine-support.js';
+
+const N = 100_000;
+const NOW = '2026-03-10T15:00:00Z';
+
+/**
+ * `npm run bench -- exportar`: the clients CSV export of 100,000 clients over real HTTP, and
+ * /health's worst latency while it runs (polled every 10 ms). Goals (issue 16 §2): ≤ 3 s for
+ * 100,000 clients and /health within 100 ms throughout.
+ */
+export async function run(): Promise<void> {
+  heading(`Exportación CSV de ${fmt(N)} clientes (meta: ≤ 3 s; /health ≤ 100 ms durante la exportación)`);
+  const kinds: ('pglite' | 'postgres')[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+  for (const kind of kinds) {
+    const db = await benchDb(kind);
+    try {
+      await migrate(db);
+      await seedManyClients(db, N);
+      const app = await buildApi({
+        db,
+        config: testConfig(),
+        logger: pino({ level: 'silent' }),
+        clock: createManualClock(NOW),
+        adminTokens: [{ name: 'admin', token: TEST_ADMIN_TOKEN }],
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      try {
+        const rss0 = process.memoryUsage().rss;
+        let worst = 0;
+        let answers = 0;
+        let done = false;
+        const poll = (async () => {
+          while (!done) {
+            const t = performance.now();
+            await fetch(`${base}/health`).then((r) => r.arrayBuffer());
+            worst = Math.max(worst, performance.now() - t);
+            answers++;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        })();
+        const t0 = performance.now();
+        const res = await fetch(`${base}/api/clientes/exportar`, {
+          headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+        });
+        let bytes = 0;
+        let firstByte = 0;
+        let peakRss = rss0;
+        for await (const chunk of res.body!) {
+          if (!firstByte) firstByte = performance.now() - t0;
+          bytes += (chunk as Uint8Array).byteLength;
+          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        }
+        const total = performance.now() - t0;
+        done = true;
+        await poll;
+        line(
+          `${kind}: tiempo total`,
+          `${fmt(total / 1000, 2)} s (meta ≤ 3 s; ${fmt(total / 3000, 2)}× la meta)`,
+        );
+        line(`${kind}: primer byte`, `${fmt(firstByte)} ms`);
+        line(`${kind}: tamaño`, `${fmt(bytes / 1e6, 1)} MB`);
+        line(
+          `${kind}: /health peor latencia`,
+          `${fmt(worst, 1)} ms en ${answers} respuestas (meta ≤ 100 ms)`,
+        );
+        line(`${kind}: memoria (RSS) durante la exportación`, `+${fmt((peakRss - rss0) / 1e6)} MB`);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await db.close();
+    }
+  }
+}
