@@ -51,9 +51,12 @@ export async function run(): Promise<void> {
         let bytes = 0;
         let firstByte = 0;
         let peakRss = rss0;
-        for await (const chunk of res.body!) {
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { value, done: end } = await reader.read();
+          if (end) break;
           if (!firstByte) firstByte = performance.now() - t0;
-          bytes += (chunk as Uint8Array).byteLength;
+          bytes += value.byteLength;
           peakRss = Math.max(peakRss, process.memoryUsage().rss);
         }
         const total = performance.now() - t0;
