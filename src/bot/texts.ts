@@ -6,6 +6,7 @@
 
 import { normalizePhone } from '../clients/index.js';
 import type { Config } from '../config.js';
+import { formatDate, formatMoney, plural } from '../notifications/format.js';
 
 export type Company = Config['company'];
 
@@ -31,16 +32,8 @@ export const buttons = {
 const prefNames = { ofertas: 'ofertas', mantenimiento: 'avisos de mantenimiento' } as const;
 export type PreferenceKey = keyof typeof prefNames;
 
-const money = new Intl.NumberFormat('es-EC', { style: 'currency', currency: 'USD' });
-export const formatMoney = (n: number) => money.format(n);
-
-/** 'YYYY-MM-DD' → 'dd/mm/aaaa'. */
-export function formatDate(iso: string): string {
-  const [y, m, d] = iso.split('-');
-  return `${d}/${m}/${y}`;
-}
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+// Money, dates and plurals have one home (es-EC): the same forms as the notices.
+export { formatDate, formatMoney };
 
 /** The company's contact lines, leaving out what is not configured. */
 export function contactLines(c: Company): string[] {
