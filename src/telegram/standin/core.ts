@@ -92,6 +92,7 @@ export class StandinCore implements UserHost {
         retryMs: nonNegative(opts.webhookRetryMs ?? 50, 'webhookRetryMs'),
         maxAttempts: Math.max(1, opts.webhookMaxAttempts ?? 5),
         timeoutMs: opts.webhookTimeoutMs ?? 10_000,
+        ...(opts.webhookCa !== undefined && { ca: opts.webhookCa }),
       },
       this.lifetime.signal,
     );

@@ -55,6 +55,11 @@ export interface StandinOptions {
   webhookMaxAttempts?: number;
   /** Timeout of one webhook POST, in ms (default 10 000). */
   webhookTimeoutMs?: number;
+  /**
+   * PEM certificate(s) of a CA the webhook's HTTPS server may be signed by, trusted besides the
+   * system's (e.g. Caddy's local CA with `tls internal`), as Telegram trusts a public CA.
+   */
+  webhookCa?: string;
 }
 
 export type Fault =
