@@ -68,6 +68,9 @@ const schema = z.object({
     .string()
     .regex(/^@?[A-Za-z][A-Za-z0-9_]{3,31}$/, 'el @usuario del bot, por ejemplo @TelTecAvisosBot')
     .optional(),
+  // Staff accounts and Ajustes (issue 14): defaults; Ajustes stores the values in use.
+  SUSPENSION_DAYS: z.coerce.number().int().min(1).max(90).default(10),
+  SESSION_IDLE_HOURS: z.coerce.number().min(0.25).max(720).default(8),
   // Company data shown to clients (/contact, templates)
   EMPRESA_NOMBRE: z.string().default('TelTec'),
   EMPRESA_TELEFONO: z.string().default(''),
@@ -133,6 +136,10 @@ export interface Config {
   backup: { dir: string; keep: number; dailyAt: string | null };
   /** 'texto' = one readable line per event, 'json' = pino JSON, 'auto' = texto on a terminal. */
   logFormat: Env['LOG_FORMAT'];
+  /** Days after the due date before the provider suspends (default; Ajustes may change it). */
+  suspensionDays: number;
+  /** Staff sign-in sessions end after this many hours without use (default; Ajustes). */
+  sessionIdleHours: number;
   company: {
     nombre: string;
     telefono: string;
@@ -217,6 +224,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       dailyAt: e.BACKUP_TIME === 'no' ? null : e.BACKUP_TIME,
     },
     logFormat: e.LOG_FORMAT,
+    suspensionDays: e.SUSPENSION_DAYS,
+    sessionIdleHours: e.SESSION_IDLE_HOURS,
     company: {
       nombre: e.EMPRESA_NOMBRE,
       telefono: e.EMPRESA_TELEFONO,

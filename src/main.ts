@@ -15,6 +15,8 @@ import {
 } from './notifications/index.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
+import { createSettingsProvider } from './settings/index.js';
+import { issueSetupCode } from './users/index.js';
 
 /**
  * The only place that reads config, wires the parts, starts them and stops them.
@@ -53,6 +55,17 @@ export async function startService(config: Config, logger: Logger) {
 
   // Sandbox (issue 5): demo clients on an empty database in sandbox mode or with DEMO=1.
   await seedDemoOnStart({ db, config, clock: systemClock, logger, sandbox: sandbox !== null });
+
+  // Staff accounts (issue 14): without any user, a one-time code to create the first administrator
+  // (in the admin page, or `npx teltec usuario crear`). ADMIN_TOKEN keeps working for scripts.
+  const setupCode = await issueSetupCode(db);
+  if (setupCode) {
+    logger.warn(
+      `No hay usuarios: abra la página de administración y cree el primer administrador con el código ${setupCode} ` +
+        '(sirve una sola vez), o ejecute "npx teltec usuario crear".',
+    );
+  }
+  const settings = createSettingsProvider({ db, config });
 
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.created) {
@@ -123,7 +136,8 @@ export async function startService(config: Config, logger: Logger) {
     config,
     logger,
     clock: systemClock,
-    adminTokens: [{ name: 'admin', token: admin.token }],
+    adminTokens: [{ name: 'ADMIN_TOKEN', token: admin.token }],
+    settings,
     engine: { dispatcher, metrics },
     isClosing: () => closing,
     sandbox: sandbox ?? undefined,

@@ -103,6 +103,38 @@ export const errorRegistry = {
     status: 500,
     message: 'No se pudo crear el respaldo; el detalle quedó en el registro del servidor.',
   },
+  // staff accounts (issue 14)
+  PERMISO_DENEGADO: {
+    status: 403,
+    message: 'Su rol no permite esta acción. Pida a un administrador que la haga o que cambie su rol.',
+  },
+  CSRF_INVALIDO: {
+    status: 403,
+    message:
+      'Solicitud rechazada por seguridad (falta el encabezado X-CSRF-Token de la sesión o el origen no es este servicio). Recargue la página.',
+  },
+  CREDENCIALES_INVALIDAS: { status: 401, message: 'Usuario o clave incorrectos.' },
+  DEMASIADOS_INTENTOS: {
+    status: 429,
+    message: 'Demasiados intentos fallidos de ingreso. Espere 15 minutos y vuelva a intentarlo.',
+  },
+  CLAVE_DEBIL: { status: 422, message: 'La clave es demasiado débil.' },
+  USUARIO_DUPLICADO: { status: 409, message: 'Ya existe un usuario con ese nombre de usuario.' },
+  ULTIMO_ADMINISTRADOR: {
+    status: 409,
+    message: 'Es el último administrador activo: cree o active otro administrador antes de cambiarlo.',
+  },
+  CODIGO_CONFIGURACION_INVALIDO: {
+    status: 401,
+    message:
+      'El código de configuración inicial no es válido. Búsquelo en el registro (log) del último arranque.',
+  },
+  YA_CONFIGURADO: {
+    status: 409,
+    message: 'Ya existe un administrador: ingrese con su usuario y clave.',
+  },
+  TOKEN_DUPLICADO: { status: 409, message: 'Ya tiene un token activo con ese nombre; elija otro nombre.' },
+  AJUSTE_INVALIDO: { status: 422, message: 'Hay un ajuste inválido.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

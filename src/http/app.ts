@@ -10,8 +10,12 @@ import {
 import { z } from 'zod';
 import { adminPage } from '../admin/index.js';
 import { AppError, errorRegistry, toErrorBody } from '../errors/index.js';
-import { matchAdminToken } from './auth.js';
+import { createSettingsProvider, type SettingsProvider } from '../settings/index.js';
+import { registerAccess } from './access.js';
+
 import { registerErrorHandler } from './error-handler.js';
+import { ajustesRoutes } from './routes/ajustes.js';
+import { auditoriaRoutes } from './routes/auditoria.js';
 import { campaignsRoutes } from './routes/campaigns.js';
 import { clientsRoutes } from './routes/clients.js';
 import { docsRoutes } from './routes/docs.js';
@@ -22,9 +26,12 @@ import { notificacionesRoutes } from './routes/notificaciones.js';
 import { operationsRoutes } from './routes/operations.js';
 import { plansRoutes } from './routes/plans.js';
 import { sandboxRoutes } from './routes/sandbox.js';
+import { sesionRoutes } from './routes/sesion.js';
 import { adminDataRoutes } from './routes/settings.js';
 import { telegramRoutes } from './routes/telegram.js';
 import { templatesRoutes } from './routes/templates.js';
+import { tokensRoutes } from './routes/tokens.js';
+import { usuariosRoutes } from './routes/usuarios.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
 import type { ApiDeps, App } from './types.js';
 
@@ -85,7 +92,10 @@ export interface BuildApiOptions {
  * Builds the HTTP API (not listening). Registration order is the architecture:
  * error boundary → auth → OpenAPI → routes.
  */
-export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promise<App> {
+export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Promise<App> {
+  // Ajustes (issue 14): one settings provider for every route; tests may pass their own.
+  const settings = given.settings ?? createSettingsProvider(given);
+  const deps: ApiDeps & { settings: SettingsProvider } = { ...given, settings };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 5 * 1024 * 1024,
@@ -118,18 +128,9 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
     }
   });
 
-  // Every route needs the admin token unless it says `config: { public: true }`.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.public) return;
-    const token = matchAdminToken(request.headers.authorization, deps.adminTokens);
-    if (!token) {
-      return reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send(toErrorBody(new AppError('NO_AUTORIZADO')));
-    }
-    request.actor = token.name;
-  });
+  // Every route needs a session, a personal token or the admin token unless it says
+  // `config: { public: true }`; then the role table and CSRF (issue 14: access.ts, permissions.ts).
+  registerAccess(app, deps);
 
   // An empty body with a JSON content type is an empty object (the seed's curl commands post none).
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -179,8 +180,9 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
       info: {
         title: 'TelTec Notificaciones API',
         description:
-          'API de administración de TelTec Notificaciones. Todas las rutas /api requieren ' +
-          '`Authorization: Bearer <ADMIN_TOKEN>`, salvo el webhook de Telegram.',
+          'API de administración de TelTec Notificaciones. Todas las rutas /api requieren una sesión ' +
+          '(cookie, con X-CSRF-Token para cambios) o `Authorization: Bearer <token>` (token de API de ' +
+          'un usuario o ADMIN_TOKEN), salvo el webhook de Telegram y el ingreso.',
         version: '1.0.0',
       },
       components: {
@@ -218,6 +220,12 @@ export async function buildApi(deps: ApiDeps, opts: BuildApiOptions = {}): Promi
   await app.register(adminDataRoutes, deps);
   await app.register(operationsRoutes, deps); // issue 15: backups, diagnosis
   await app.register(sandboxRoutes, deps);
+  // Staff accounts, audit and Ajustes (issue 14).
+  await app.register(sesionRoutes, deps);
+  await app.register(usuariosRoutes, deps);
+  await app.register(tokensRoutes, deps);
+  await app.register(auditoriaRoutes, deps);
+  await app.register(ajustesRoutes, deps);
   // The admin web page (public static files; its data comes from the API above, with the token).
   await app.register(adminPage, deps);
   return app;

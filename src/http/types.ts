@@ -13,6 +13,7 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { Dispatcher, EngineMetrics } from '../notifications/index.js';
 import type { Sandbox } from '../sandbox/index.js';
+import type { SettingsProvider } from '../settings/index.js';
 import type { AdminToken } from './auth.js';
 
 /** What the HTTP API needs; built by `main.ts` (or a test) and handed to `buildApi`. */
@@ -28,6 +29,8 @@ export interface ApiDeps {
   bot?: BotService;
   /** Notification engine services (issue 3): the dispatcher (absent = POST /procesar/ answers 503). */
   engine?: { dispatcher?: Dispatcher; metrics?: EngineMetrics };
+  /** Ajustes (issue 14): settings stored in the database; built from `db` and `config` when absent. */
+  settings?: SettingsProvider;
   /** true while the service shuts down: every request answers 503 SERVICIO_DETENIENDOSE. */
   isClosing?: () => boolean;
 }
@@ -46,7 +49,7 @@ declare module 'fastify' {
     public?: boolean;
   }
   interface FastifyRequest {
-    /** Name of the admin token that authenticated this request (for the audit log). */
+    /** Who made this request, for the audit log: user name, "ana (token cron)" or the admin token's name. */
     actor?: string;
   }
 }

@@ -34,6 +34,10 @@ describeEachDb('API foundation', (ctx) => {
         'GET /assets/*',
         // The API reference page holds no client data (issue 9); /api/openapi.json stays guarded.
         'GET /api/docs',
+        // Staff sign-in (issue 14): the forms that open a session.
+        'GET /api/sesion/estado',
+        'POST /api/sesion',
+        'POST /api/sesion/primer-admin',
       ].sort(),
     );
     const guarded = app.routeTable.filter((r) => !r.public);
