@@ -26,8 +26,6 @@ const OPERATOR_CHANGES = new Set([
 const ADMIN_ONLY_READS = new Set([
   'GET /api/usuarios',
   'GET /api/auditoria',
-  'GET /api/ajustes',
-  'GET /api/ajustes/pendientes',
   'GET /metrics',
 ]);
 const OWN_ACCOUNT = /^\/api\/(sesion|tokens)(\/|$)/;
