@@ -35,7 +35,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 function expectedAllowed(role: Role, method: string, url: string): boolean {
   const key = `${method} ${url}`;
   if (role === 'admin' || OWN_ACCOUNT.test(url)) return true;
-  if (SAFE.has(method)) return !ADMIN_ONLY_READS.has(key);
+  // Backups (issue 15) hold every client's data: admins only.
+  if (SAFE.has(method)) return !ADMIN_ONLY_READS.has(key) && !url.startsWith('/api/respaldo');
   // Routes other issues add for operators (receipts, inbox, sandbox chat…): by prefix.
   const operatorPrefix =
     /^\/api\/(comprobantes|bandeja|mensajes|promesas|invitaciones|sandbox)(\/|$)|^\/api\/clientes\/:id\/(pagos|invitacion|consentimientos)/;

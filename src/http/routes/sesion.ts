@@ -17,8 +17,8 @@ import {
 import { isHttps, SESSION_COOKIE, sessionCookie } from '../access.js';
 import { audit } from '../audit.js';
 import { errorResponses } from '../schemas.js';
+import { userSchema, usuarioField } from '../staff-views.js';
 import type { ApiDeps } from '../types.js';
-import { userSchema, usuarioField } from './usuarios.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

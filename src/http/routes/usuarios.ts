@@ -4,26 +4,8 @@ import { AppError } from '../../errors/index.js';
 import { createUser, createUsersRepository, ROLES, updateUser } from '../../users/index.js';
 import { audit } from '../audit.js';
 import { errorResponses, idParams } from '../schemas.js';
+import { userSchema, usuarioField } from '../staff-views.js';
 import type { ApiDeps } from '../types.js';
-
-export const userSchema = z.object({
-  id: z.number(),
-  usuario: z.string(),
-  nombre: z.string(),
-  rol: z.enum(ROLES),
-  activo: z.boolean(),
-  created_at: z.date(),
-  updated_at: z.date(),
-});
-
-export const usuarioField = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(
-    /^[a-z0-9][a-z0-9._-]{2,39}$/,
-    '3 a 40 caracteres: letras minúsculas, números, punto, guion o guion bajo',
-  );
 
 const rolField = z.enum(ROLES, 'debe ser "admin", "operador" o "lectura"');
 
