@@ -88,4 +88,38 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     expect(c.json().telegram).toMatchObject({ verificado: true, estado_vinculo: 'verificado' });
     expect(errors).toEqual([]);
   });
+
+  it("a test message goes to a client chosen by searching, rendered as the real send, with Telegram's own answer", async () => {
+    const { rows } = await running.db.query<{ id: number; nombre: string; chat_id: string }>(
+      `UPDATE clients SET chat_id = 880000000000000 + id, linked_at = now(), link_verified = true
+        WHERE id IN (SELECT id FROM clients WHERE estado = 'activo' AND chat_id IS NULL ORDER BY id DESC LIMIT 2)
+        RETURNING id, nombre, chat_id::text`,
+    );
+    const [ok, gone] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    // Telegram does not know the second chat (the client never opened the bot).
+    running.standin!.unknownChats.add(Number(gone.chat_id));
+    const p = await open();
+    await p.goto(`${running.url}/#/ajustes`);
+    await p.waitForSelector('#cliente-prueba');
+    await p.fill('#mensaje-prueba', 'Hola <b>{nombre}</b>: prueba.');
+
+    await p.fill('#cliente-prueba', ok.nombre);
+    await p.click(`#prueba-telegram .picker-results button[data-id="${ok.id}"]`);
+    await p.click('#enviar-prueba');
+    const answer = p.locator('#respuesta-prueba .notice');
+    await expect.poll(() => answer.getAttribute('data-resultado')).toBe('ok');
+    expect(await answer.textContent()).toContain(`chat ${ok.chat_id}`);
+    const sent = running.standin!.calls.findLast((c) => c.method === 'sendMessage');
+    expect(sent?.params.chat_id).toBe(Number(ok.chat_id));
+    expect(sent?.params.text).toBe(`Hola <b>${ok.nombre}</b>: prueba.`);
+    expect(sent?.params.parse_mode).toBe('HTML');
+
+    await p.fill('#cliente-prueba', gone.nombre);
+    await p.click(`#prueba-telegram .picker-results button[data-id="${gone.id}"]`);
+    await p.click('#enviar-prueba');
+    await expect.poll(() => answer.getAttribute('data-resultado')).toBe('error');
+    expect(await answer.textContent()).toMatch(/chat no existe/);
+    await screenshot(p, 'ajustes-prueba');
+    expect(errors.filter((e) => !e.includes('502') && !e.includes('422') && !e.includes('400'))).toEqual([]);
+  });
 });
