@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { auth } from '../support/app.js';
 import { type RunningApp, startApp } from './support/app.js';
-import { describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
+import { BROWSER_SETUP_MS, describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
 import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support/page.js';
 
 // What a newcomer hit on the admin page (issue 9), at night: 01:51 in Guayaquil, outside the
@@ -32,7 +32,7 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     campaignId = res.json().campana.id;
-  });
+  }, BROWSER_SETUP_MS);
   afterAll(async () => {
     await browser?.close();
     await running?.close();
@@ -86,7 +86,11 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     await sample.waitFor();
     const text = (await sample.textContent()) ?? '';
     expect(text).not.toContain('{nombre}');
-    expect(text).toMatch(/^Hola .*[A-Za-zÁÉÍÓÚáéíóúÑñ]{3,}.*, prueba\.$/);
+    expect(text).not.toContain('<b>');
+    // Staff text is Telegram HTML: the client's name in bold, as Telegram shows it.
+    expect(await sample.locator('strong').count()).toBe(1);
+    expect(((await sample.locator('strong').textContent()) ?? '').length).toBeGreaterThan(3);
+    expect(text).toMatch(/^Hola .+, prueba\.$/);
     expect(errors).toEqual([]);
   });
 

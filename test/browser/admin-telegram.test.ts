@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { auth } from '../support/app.js';
 import { type RunningApp, startApp } from './support/app.js';
-import { describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
+import { BROWSER_SETUP_MS, describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
 import { screenshotOnFailure, signIn, watchErrors } from './support/page.js';
 
 // Ajustes → Telegram with a real bot talking to the Bot API stand-in (a real HTTP server on
@@ -18,7 +18,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
 
   beforeAll(async () => {
     [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true, bot: true })]);
-  });
+  }, BROWSER_SETUP_MS);
   afterAll(async () => {
     await browser?.close();
     await running?.close();

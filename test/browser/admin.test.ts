@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../support/app.js';
 import { cedulaFor } from '../support/fixtures.js';
 import { type RunningApp, startApp } from './support/app.js';
-import { describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
+import { BROWSER_SETUP_MS, describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
 import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support/page.js';
 
 describeBrowser('admin page in Chromium', () => {
@@ -16,7 +16,7 @@ describeBrowser('admin page in Chromium', () => {
 
   beforeAll(async () => {
     [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true })]);
-  });
+  }, BROWSER_SETUP_MS);
   afterAll(async () => {
     await browser?.close();
     await running?.close();

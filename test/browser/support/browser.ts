@@ -32,6 +32,12 @@ export function describeBrowser(name: string, fn: () => void): void {
   describe.skip(`${name} (sin Chromium: omitido)`, fn);
 }
 
+/**
+ * Time for a browser test file's setup (Chromium + a fresh database with demo data). Generous: on a
+ * shared 2-core machine several files start at once; a slow start is not a failure of the page.
+ */
+export const BROWSER_SETUP_MS = 180_000;
+
 export interface BrowserSession {
   browser: Browser;
   close(): Promise<void>;
