@@ -112,7 +112,6 @@ export async function startService(config: Config, logger: Logger) {
       settings: engineSettings,
       dailyRunAt: config.engine.dailyRunAt,
       metrics,
-      onGenerated: () => dispatcher?.wake(),
     }),
   });
   // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.

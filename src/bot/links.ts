@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../db/index.js';
+import { enqueue } from '../notifications/index.js';
 import { recordEvent } from './events.js';
 
 /**
@@ -101,11 +102,19 @@ export function createLinksStore(db: Db) {
           if (spent.rowCount === 0) return { ok: false, reason: 'invitacion_no_disponible' } as const;
         }
         const replacedClientId = await attach(tx, r);
-        await tx.query(
-          // mensaje NULL: the dispatcher composes the welcome from its editable template when it sends.
-          `INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key)
-           VALUES ($1, 'bienvenida', NULL, true, $2) ON CONFLICT (dedupe_key) DO NOTHING`,
-          [r.clientId, `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`],
+        // mensaje NULL: the dispatcher composes the welcome from its editable template when it sends.
+        await enqueue(
+          tx,
+          [
+            {
+              client_id: r.clientId,
+              tipo: 'bienvenida',
+              mensaje: null,
+              urgente: true,
+              dedupe_key: `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`,
+            },
+          ],
+          r.now,
         );
         const previousChatId = c.chat_id !== null && c.chat_id !== r.chatId ? c.chat_id : null;
         await recordLinked(tx, r, previousChatId);

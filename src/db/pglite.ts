@@ -67,6 +67,12 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
     // Runs exclusively (no query in between): the copy is what a crash at that instant leaves.
     dumpDataDir: () => pg.dumpDataDir('gzip'),
+    async listen(channel, onNotify) {
+      const stop = await pg.listen(channel, onNotify);
+      return async () => {
+        await stop();
+      };
+    },
     close: () => pg.close(),
   };
 }

@@ -120,6 +120,53 @@ export async function createPostgresDb(url: string, opts: PostgresOptions = {}):
         client.release(broken instanceof Error ? broken : broken ? new Error(String(broken)) : undefined);
       }
     },
+    listen: (channel, onNotify) => listenOn(pool, channel, onNotify),
     close: () => pool.end(),
+  };
+}
+
+/**
+ * LISTEN on a connection of its own, taken from the pool for as long as it listens. A lost
+ * connection is replaced (and reported as one notification, so nothing queued meanwhile waits
+ * for the next poll).
+ */
+async function listenOn(
+  pool: pg.Pool,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error('invalid channel name');
+  let stopped = false;
+  let client: pg.PoolClient | undefined;
+  const onMessage = (m: pg.Notification) => {
+    if (m.channel === channel) onNotify(m.payload ?? '');
+  };
+  const connect = async (): Promise<void> => {
+    const c = await pool.connect();
+    c.on('notification', onMessage);
+    c.once('error', () => {
+      c.release(true);
+      if (client === c) client = undefined;
+      if (!stopped)
+        setTimeout(
+          () =>
+            void connect()
+              .then(() => onNotify(''))
+              .catch(() => {}),
+          1000,
+        ).unref();
+    });
+    await c.query(`LISTEN ${channel}`);
+    client = c;
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    const c = client;
+    client = undefined;
+    if (!c) return;
+    c.off('notification', onMessage);
+    await c.query(`UNLISTEN ${channel}`).catch(() => {});
+    c.release();
   };
 }

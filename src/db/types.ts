@@ -34,5 +34,10 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** PGlite only: a consistent gzip'd tar of the data folder (backups, see src/backup). */
   dumpDataDir?(): Promise<Blob>;
+  /**
+   * LISTEN on `channel`: `onNotify` gets the payload of every NOTIFY on it (delivered on commit).
+   * Resolves to the function that stops listening. Optional: a Db without it never wakes anyone.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

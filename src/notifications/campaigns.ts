@@ -3,6 +3,7 @@ import { AppError } from '../errors/index.js';
 import { TELEGRAM_MAX_CHARS } from '../telegram/html.js';
 import { type ComposeRefusal, compose, loadComposeClients } from './compose.js';
 import { REACHABLE_SQL } from './generator.js';
+import { cancel, enqueueFrom } from './outbox.js';
 import { loadTemplates, type TemplateSet } from './templates.js';
 import type { CampaignType, EngineSettings, NotificationType } from './types.js';
 
@@ -267,15 +268,15 @@ export async function createCampaign(
   const id = rows[0]!.id;
   const params: unknown[] = [id, input.tipo, input.urgente, at.now];
   const m = audienceSql(input.filtros, input.tipo, s, at.today, params);
-  const inserted = await tx.query(
-    `INSERT INTO notifications (client_id, tipo, campaign_id, urgente, dedupe_key, proximo_intento, created_at, updated_at)
-     SELECT m.id, $2::text, $1::int, $3::boolean, 'campana:' || $1::int || ':' || m.id,
-            $4::timestamptz, $4::timestamptz, $4::timestamptz
-       FROM (${m}) m WHERE m.reachable AND m.wants ORDER BY m.id
-     ON CONFLICT (dedupe_key) DO NOTHING`,
+  const [inserted] = await enqueueFrom(tx, {
+    source: `SELECT m.id AS client_id, $2::text AS tipo, $1::int AS campaign_id, $3::boolean AS urgente,
+                    'campana:' || $1::int || ':' || m.id AS dedupe_key
+               FROM (${m}) m WHERE m.reachable AND m.wants ORDER BY m.id`,
     params,
-  );
-  await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, inserted.rowCount]);
+    columns: ['client_id', 'tipo', 'campaign_id', 'urgente', 'dedupe_key'],
+    now: { param: 4 },
+  });
+  await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, inserted?.creadas ?? 0]);
   return (await getCampaign(tx, id))!;
 }
 
@@ -368,11 +369,6 @@ export async function cancelCampaign(tx: Queryable, id: number, now: Date): Prom
     [id, now],
   );
   if (res.rowCount === 0) throw new AppError('CAMPANA_FINALIZADA');
-  await tx.query(
-    `UPDATE notifications SET estado = 'cancelado', motivo = 'campana_cancelada', locked_by = NULL,
-            locked_until = NULL, updated_at = $2
-      WHERE campaign_id = $1 AND estado = 'pendiente'`,
-    [id, now],
-  );
+  await cancel(tx, { campaignId: id }, 'campana_cancelada', now);
   return (await getCampaign(tx, id))!;
 }

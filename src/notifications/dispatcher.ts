@@ -23,6 +23,7 @@ import {
   type Completion,
   claimDue,
   completeMany,
+  listenForQueued,
   markClientUnreachable,
   pauseSendSlots,
   releaseOrphanedClaims,
@@ -182,6 +183,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   let stopping = false;
   let unauthorized = false;
+  /** Rows were queued (NOTIFY) since the last claim began: do not sleep before claiming again. */
+  let queuedSinceClaim = false;
   let running: Promise<void> | undefined;
   let templates: Promise<TemplateSet> | undefined;
   const passes = new Set<Promise<unknown>>();
@@ -513,6 +516,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       report.en_ventana = isTimeInWindow(calendar.time(now), settings.sendWindow);
       if (!exhausted && queue.length < Math.ceil(claimSize / 2) && claimed < opts.limit) {
         let rows: ClaimedRow[] = [];
+        queuedSinceClaim = false;
         try {
           rows = await claimDue(db, {
             worker,
@@ -545,7 +549,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           continue;
         }
         if (!opts.continuous && (exhausted || claimed >= opts.limit)) break;
-        if (opts.continuous && exhausted) await wakeup.wait(idleMs);
+        if (opts.continuous && exhausted && !queuedSinceClaim) await wakeup.wait(idleMs);
         exhausted = false;
         continue;
       }
@@ -670,17 +674,29 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const onAbort = () => wakeup.notify();
       signal?.addEventListener('abort', onAbort, { once: true });
       running = (async () => {
-        if (o.releaseOrphansAtStart) {
-          const n = await releaseOrphanedClaims(db).catch(() => 0);
-          if (n) log.warn({ filas: n }, 'filas reclamadas por un proceso anterior vuelven a la cola');
-        }
-        log.info(
-          { ratePerSecond: o.ratePerSecond, concurrency: o.concurrency, perChat: o.perChatPerSecond },
-          'despachador de notificaciones iniciado',
-        );
-        while (!stopping && !signal?.aborted) {
-          await track(pump({ continuous: true, limit: Number.POSITIVE_INFINITY, signal }));
-          if (unauthorized) await tokenWatch(signal);
+        // The outbox NOTIFYs on commit whenever rows are queued (here or in another instance).
+        const unlisten = await listenForQueued(db, () => {
+          queuedSinceClaim = true;
+          wakeup.notify();
+        }).catch((err) => {
+          log.warn({ err }, 'sin aviso de filas nuevas (LISTEN): se consulta la cola cada segundo');
+          return async () => {};
+        });
+        try {
+          if (o.releaseOrphansAtStart) {
+            const n = await releaseOrphanedClaims(db).catch(() => 0);
+            if (n) log.warn({ filas: n }, 'filas reclamadas por un proceso anterior vuelven a la cola');
+          }
+          log.info(
+            { ratePerSecond: o.ratePerSecond, concurrency: o.concurrency, perChat: o.perChatPerSecond },
+            'despachador de notificaciones iniciado',
+          );
+          while (!stopping && !signal?.aborted) {
+            await track(pump({ continuous: true, limit: Number.POSITIVE_INFINITY, signal }));
+            if (unauthorized) await tokenWatch(signal);
+          }
+        } finally {
+          await unlisten().catch(() => {});
         }
       })().finally(() => {
         signal?.removeEventListener('abort', onAbort);

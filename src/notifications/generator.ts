@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import type { EngineMetrics } from './metrics.js';
+import { enqueueFrom } from './outbox.js';
 import type { EngineSettings } from './types.js';
 
 /**
@@ -35,70 +36,58 @@ export interface GenerationReport {
   reemplazadas: number;
 }
 
-/** A client is reachable on Telegram: linked, not blocked, not marked unreachable by the sender. */
+/**
+ * A client is reachable on Telegram: linked, not blocked, not marked unreachable by the sender.
+ * The rule lives in SQL (`teltec_unreachable_reason`, migrations/005), shared with the re-check.
+ */
 export const REACHABLE_SQL =
-  '(c.chat_id IS NOT NULL AND NOT c.telegram_blocked AND c.telegram_unreachable IS NULL)';
+  'teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL';
 
-/** Clients whose payment notices are on: active ones, and suspended ones if configured. */
-const ELIGIBLE_SQL = `(c.estado = 'activo' OR ($6::boolean AND c.estado = 'suspendido'))`;
-
-// Parameters shared by both rules:
+// Parameters shared by the rules:
 // $1 today (local date), $2 cycle days, $3 reminder days, $4 overdue repeat days,
-// $5 overdue max notices, $6 notify suspended, $7 now (creation time).
-// A rule that does not need a parameter still names its type, so both share one parameter list.
+// $5 overdue max notices, $6 notify suspended; the outbox appends the creation time.
+// The rules themselves are SQL functions (migrations/005_rules.sql) that the send-time re-check
+// (teltec_begin_attempts) uses too, so a notice is created exactly when the re-check would send it.
 
-const reminderSql = `
-WITH cand AS (
-  SELECT c.id AS client_id, d.due, ${REACHABLE_SQL} AS reachable, ${ELIGIBLE_SQL} AS eligible
-    FROM clients c
-   CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
-   WHERE c.estado <> 'retirado' AND d.due > $1::date AND d.due - $3::int <= $1::date
-     AND $4::int IS NOT NULL AND $5::int IS NOT NULL
-), ins AS (
-  INSERT INTO notifications (client_id, tipo, ciclo, paso, dedupe_key, proximo_intento, created_at, updated_at)
-  SELECT client_id, 'recordatorio_pago', due, 0, 'recordatorio_pago:' || client_id || ':' || due, $7, $7, $7
-    FROM cand WHERE reachable AND eligible
-  ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins)::int AS creadas,
-       count(*) FILTER (WHERE reachable AND eligible)::int AS aplicables,
-       count(*) FILTER (WHERE NOT reachable AND eligible)::int AS sin_canal,
-       count(*) FILTER (WHERE NOT eligible)::int AS por_estado,
-       0 AS reemplazadas
-  FROM cand`;
+/**
+ * Every client whose cycle calls for a payment notice today, in ONE scan of clients for both
+ * rules. The due date is computed once per client (OFFSET 0 keeps the planner from copying the
+ * expression into every use).
+ */
+const candidatesSql = `
+  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso,
+         k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
+           AS dedupe_key,
+         k.reachable, k.eligible
+    FROM (
+      SELECT d.client_id, d.due,
+             teltec_payment_notice_type(d.due, $1::date, $3::int) AS tipo,
+             teltec_payment_step(d.due, $1::date, $4::int, $5::int) AS paso,
+             teltec_unreachable_reason(d.chat_id, d.telegram_blocked, d.telegram_unreachable) IS NULL AS reachable,
+             teltec_payment_eligible(d.estado, $6::boolean) AS eligible
+        FROM (
+          SELECT c.id AS client_id, c.estado, c.chat_id, c.telegram_blocked, c.telegram_unreachable,
+                 teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due
+            FROM clients c
+           WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL
+          OFFSET 0
+        ) d
+       WHERE d.due - $3::int <= $1::date
+    ) k`;
 
-const overdueSql = `
-WITH cand AS (
-  SELECT c.id AS client_id, d.due,
-         LEAST(($1::date - d.due) / $4::int, $5::int - 1) AS paso,
-         ${REACHABLE_SQL} AS reachable, ${ELIGIBLE_SQL} AS eligible
-    FROM clients c
-   CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
-   WHERE c.estado <> 'retirado' AND d.due <= $1::date AND $3::int IS NOT NULL
-), ins AS (
-  INSERT INTO notifications (client_id, tipo, ciclo, paso, dedupe_key, proximo_intento, created_at, updated_at)
-  SELECT client_id, 'pago_vencido', due, paso,
-         'pago_vencido:' || client_id || ':' || due || ':' || paso, $7, $7, $7
-    FROM cand WHERE reachable AND eligible
-  ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING id, client_id, ciclo, paso
-), replaced AS (
-  UPDATE notifications n
-     SET estado = 'cancelado', motivo = 'reemplazada', locked_by = NULL, locked_until = NULL, updated_at = $7
-    FROM ins
-   WHERE n.client_id = ins.client_id AND n.estado = 'pendiente' AND n.ciclo = ins.ciclo
-     AND (n.tipo = 'recordatorio_pago' OR (n.tipo = 'pago_vencido' AND n.paso < ins.paso))
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins)::int AS creadas,
-       count(*) FILTER (WHERE reachable AND eligible)::int AS aplicables,
-       count(*) FILTER (WHERE NOT reachable AND eligible)::int AS sin_canal,
-       count(*) FILTER (WHERE NOT eligible)::int AS por_estado,
-       (SELECT count(*) FROM replaced)::int AS reemplazadas
-  FROM cand`;
+const reportSql = `
+  SELECT t.tipo,
+         (SELECT count(*) FROM ins WHERE ins.tipo = t.tipo)::int AS creadas,
+         count(s.client_id) FILTER (WHERE s.reachable AND s.eligible)::int AS aplicables,
+         count(s.client_id) FILTER (WHERE NOT s.reachable AND s.eligible)::int AS sin_canal,
+         count(s.client_id) FILTER (WHERE NOT s.eligible)::int AS por_estado,
+         CASE WHEN t.tipo = 'pago_vencido' THEN (SELECT count(*) FROM replaced) ELSE 0 END::int AS reemplazadas
+    FROM (VALUES ('recordatorio_pago'), ('pago_vencido')) AS t(tipo)
+    LEFT JOIN src s ON s.tipo = t.tipo
+   GROUP BY t.tipo`;
 
 interface RuleRow {
+  tipo: 'recordatorio_pago' | 'pago_vencido';
   creadas: number;
   aplicables: number;
   sin_canal: number;
@@ -106,18 +95,18 @@ interface RuleRow {
   reemplazadas: number;
 }
 
-function toCount(r: RuleRow): RuleCount {
+function toCount(r: RuleRow | undefined): RuleCount {
   return {
-    creadas: r.creadas,
-    ya_notificadas: r.aplicables - r.creadas,
-    sin_canal: r.sin_canal,
+    creadas: r?.creadas ?? 0,
+    ya_notificadas: (r?.aplicables ?? 0) - (r?.creadas ?? 0),
+    sin_canal: r?.sin_canal ?? 0,
     por_preferencia: 0,
-    por_estado: r.por_estado,
+    por_estado: r?.por_estado ?? 0,
   };
 }
 
-/** Parameters $1…$7 of the rules, also used by the sender's re-check. */
-export function ruleParams(settings: EngineSettings, today: string, now: Date): unknown[] {
+/** Parameters $1…$6 of the rules. */
+export function ruleParams(settings: EngineSettings, today: string): unknown[] {
   return [
     today,
     settings.cycleDays,
@@ -125,7 +114,6 @@ export function ruleParams(settings: EngineSettings, today: string, now: Date): 
     settings.overdueRepeatDays,
     settings.overdueMaxNotices,
     settings.notifySuspended,
-    now,
   ];
 }
 
@@ -139,14 +127,22 @@ export async function generatePaymentNotices(
   settings: EngineSettings,
   at: { today: string; now: Date },
 ): Promise<GenerationReport> {
-  const params = ruleParams(settings, at.today, at.now);
-  const reminder = (await db.query<RuleRow>(reminderSql, params)).rows[0]!;
-  const overdue = (await db.query<RuleRow>(overdueSql, params)).rows[0]!;
+  const rows = await enqueueFrom<RuleRow>(db, {
+    source: candidatesSql,
+    params: ruleParams(settings, at.today),
+    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
+    where: 's.reachable AND s.eligible',
+    now: at.now,
+    replaceOlderSteps: true,
+    report: reportSql,
+  });
+  const reminder = toCount(rows.find((r) => r.tipo === 'recordatorio_pago'));
+  const overdue = toCount(rows.find((r) => r.tipo === 'pago_vencido'));
   return {
     fecha: at.today,
-    por_tipo: { recordatorio_pago: toCount(reminder), pago_vencido: toCount(overdue) },
+    por_tipo: { recordatorio_pago: reminder, pago_vencido: overdue },
     total_creadas: reminder.creadas + overdue.creadas,
-    reemplazadas: overdue.reemplazadas,
+    reemplazadas: rows.reduce((n, r) => n + r.reemplazadas, 0),
   };
 }
 
@@ -194,7 +190,7 @@ export async function listUnreachableDue(
                    WHEN c.telegram_blocked THEN 'bloqueado' ELSE 'inalcanzable' END AS motivo
          FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
         CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
-        WHERE NOT ${REACHABLE_SQL} AND (c.estado = 'activo' OR ($4::boolean AND c.estado = 'suspendido'))
+        WHERE NOT ${REACHABLE_SQL} AND teltec_payment_eligible(c.estado, $4::boolean)
           AND d.due - $3::int <= $1::date
      ) v
      ORDER BY v.estado_pago DESC, v.fecha_vencimiento, v.id

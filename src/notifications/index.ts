@@ -51,6 +51,15 @@ export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idemp
 export { engineJobs } from './jobs.js';
 export { createManualNotification, type ManualInput } from './manual.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
+export {
+  type CancelTarget,
+  cancel,
+  enqueue,
+  enqueueFrom,
+  listenForQueued,
+  type NewNotice,
+  OUTBOX_CHANNEL,
+} from './outbox.js';
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
 export {
   cancelNotification,

@@ -1,5 +1,5 @@
 import type { ScheduledJob } from '../scheduler/index.js';
-import { type GenerationReport, generateUnderLock } from './generator.js';
+import { generateUnderLock } from './generator.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
 import type { EngineMetrics } from './metrics.js';
 import type { EngineSettings } from './types.js';
@@ -10,8 +10,6 @@ export function engineJobs(deps: {
   settings: EngineSettings;
   dailyRunAt: string;
   metrics?: EngineMetrics;
-  /** Called after a generation that created rows (wakes the dispatcher). */
-  onGenerated?: (report: GenerationReport) => void;
 }): ScheduledJob[] {
   const calendar = createCalendar(deps.settings.timeZone);
   return [
@@ -25,7 +23,6 @@ export function engineJobs(deps: {
           { today: calendar.date(now), now },
           deps.metrics,
         );
-        if (report.total_creadas > 0) deps.onGenerated?.(report);
         return { ...report };
       },
     },

@@ -4,6 +4,7 @@ import { escapeHtml, TELEGRAM_MAX_CHARS } from '../telegram/html.js';
 import { composeError } from './campaigns.js';
 import { compose } from './compose.js';
 import { REACHABLE_SQL } from './generator.js';
+import { enqueue } from './outbox.js';
 import { loadTemplates } from './templates.js';
 import type { CampaignType, EngineSettings } from './types.js';
 
@@ -58,10 +59,10 @@ export async function createManualNotification(
       { longitud: mensaje.length, maximo: TELEGRAM_MAX_CHARS },
     );
   }
-  const ins = await tx.query<{ id: number }>(
-    `INSERT INTO notifications (client_id, tipo, mensaje, urgente, proximo_intento, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id`,
-    [input.clientId, input.tipo, mensaje, input.urgente, at.now],
+  const [id] = await enqueue(
+    tx,
+    [{ client_id: input.clientId, tipo: input.tipo, mensaje, urgente: input.urgente }],
+    at.now,
   );
-  return { id: ins.rows[0]!.id, mensaje };
+  return { id: id!, mensaje };
 }

@@ -2,15 +2,222 @@ import type { Db, Queryable } from '../db/index.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
 /**
- * The outbox's queue operations, one statement each (graphile-worker style).
+ * The outbox: the ONLY code that inserts, cancels or closes `notifications` rows (a test greps the
+ * source to keep it so). Queue operations are one statement each (graphile-worker style).
  *
- * Life of a row: `pendiente` → claimed (locked_by = worker, locked_until = lease) → attempt begun
- * (re-checked, attempt counted, lease renewed) → sent (`enviado`, message_id, sent_at) | retry
- * (back to `pendiente` with a later proximo_intento) | failed (`fallido`, motivo) | cancelled.
- * A lease that expires puts the row back in the queue: a dead worker's rows return on their own.
- * A row whose lease passed to another worker is never sent by the first one: beginning an attempt
- * checks `locked_by`.
+ * Life of a row: `enqueue` → `pendiente` → claimed (locked_by = worker, locked_until = lease) →
+ * attempt begun (re-checked, attempt counted, lease renewed) → sent (`enviado`, message_id,
+ * sent_at) | retry (back to `pendiente` with a later proximo_intento) | failed (`fallido`, motivo)
+ * | cancelled (`cancel`). A lease that expires puts the row back in the queue: a dead worker's
+ * rows return on their own. A row whose lease passed to another worker is never sent by the first
+ * one: beginning an attempt checks `locked_by`.
+ *
+ * Waking: every enqueue that creates rows sends `NOTIFY teltec_outbox` (payload: the schema) in
+ * the caller's transaction, so PostgreSQL delivers it on commit — never before the rows are
+ * visible — to every dispatcher LISTENing on the database, in this process or another.
+ * Every row takes its times from the caller's (injected) clock: no `now()` defaults.
  */
+
+/** The channel the outbox notifies on after queuing rows (payload: `current_schema()`). */
+export const OUTBOX_CHANNEL = 'teltec_outbox';
+
+async function notifyQueued(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', current_schema())`);
+}
+
+/** One notice to queue. `mensaje` NULL = rendered from the type's (or campaign's) template when sent. */
+export interface NewNotice {
+  client_id: number | null;
+  tipo: NotificationType;
+  mensaje?: string | null;
+  urgente?: boolean;
+  /** Makes the notice exist once: a second enqueue with the same key creates nothing. */
+  dedupe_key?: string | null;
+  datos?: Record<string, unknown>;
+  ciclo?: string | null;
+  paso?: number | null;
+  campaign_id?: number | null;
+  chat_id?: number | null;
+  /** Not before this time (default: `now`). */
+  proximo_intento?: Date;
+}
+
+/**
+ * Queues notices (in the caller's transaction) and wakes the dispatchers once it commits.
+ * Returns the ids created, in input order; a notice whose dedupe key exists is skipped.
+ */
+export async function enqueue(tx: Queryable, rows: readonly NewNotice[], now: Date): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const col = <T>(f: (r: NewNotice) => T) => rows.map(f);
+  const { rows: out } = await tx.query<{ id: number }>(
+    `INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
+                                chat_id, proximo_intento, created_at, updated_at)
+     SELECT v.client_id, v.tipo, v.mensaje, v.urgente, v.dedupe_key, v.datos, v.ciclo, v.paso, v.campaign_id,
+            v.chat_id, COALESCE(v.proximo_intento, $12), $12, $12
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::jsonb[], $7::date[],
+                   $8::smallint[], $9::int[], $10::bigint[], $11::timestamptz[])
+            WITH ORDINALITY AS v(client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
+                                 chat_id, proximo_intento, ord)
+      ORDER BY v.ord
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id`,
+    [
+      col((r) => r.client_id),
+      col((r) => r.tipo),
+      col((r) => r.mensaje ?? null),
+      col((r) => r.urgente ?? false),
+      col((r) => r.dedupe_key ?? null),
+      col((r) => JSON.stringify(r.datos ?? {})),
+      col((r) => r.ciclo ?? null),
+      col((r) => r.paso ?? null),
+      col((r) => r.campaign_id ?? null),
+      col((r) => r.chat_id ?? null),
+      col((r) => r.proximo_intento ?? null),
+      now,
+    ],
+  );
+  if (out.length) await notifyQueued(tx);
+  return out.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+/** Columns a set-based enqueue may fill (times always come from `now`). */
+export type NoticeColumn =
+  | 'client_id'
+  | 'tipo'
+  | 'mensaje'
+  | 'urgente'
+  | 'dedupe_key'
+  | 'datos'
+  | 'ciclo'
+  | 'paso'
+  | 'campaign_id';
+
+/**
+ * Set-based enqueue: `INSERT INTO notifications … SELECT … FROM (source) ON CONFLICT (dedupe_key)
+ * DO NOTHING` in one statement, then the wake-up. `source` is a SELECT with the named `columns`
+ * (and anything else it likes); rows where `where` (over alias `s`) holds are queued.
+ * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
+ * (the created rows: id, client_id, tipo, ciclo, paso) and must end with the SELECT whose rows are
+ * returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
+ * of the same client and cycle older than a created overdue step are cancelled ('reemplazada')
+ * in the same statement (CTE `replaced`, counted in `reemplazadas`).
+ */
+export async function enqueueFrom<R = { creadas: number }>(
+  tx: Queryable,
+  q: {
+    source: string;
+    params: unknown[];
+    columns: readonly NoticeColumn[];
+    where?: string;
+    /** The creation time, or the number of the parameter in `params` that holds it. */
+    now: Date | { param: number };
+    report?: string;
+    replaceOlderSteps?: boolean;
+  },
+): Promise<R[]> {
+  const params = q.now instanceof Date ? [...q.params, q.now] : q.params;
+  const at = `$${q.now instanceof Date ? params.length : q.now.param}::timestamptz`;
+  const cols = q.columns.join(', ');
+  const replaced = q.replaceOlderSteps
+    ? `, replaced AS (
+         UPDATE notifications n
+            SET estado = 'cancelado', motivo = 'reemplazada', locked_by = NULL, locked_until = NULL, updated_at = ${at}
+           FROM ins
+          WHERE ins.tipo = 'pago_vencido' AND n.client_id = ins.client_id AND n.estado = 'pendiente'
+            AND n.ciclo = ins.ciclo AND n.id <> ins.id
+            AND (n.tipo = 'recordatorio_pago' OR (n.tipo = 'pago_vencido' AND n.paso < ins.paso))
+         RETURNING 1)`
+    : '';
+  const { rows } = await tx.query<R & { creadas?: number }>(
+    `WITH src AS (${q.source}),
+     ins AS (
+       INSERT INTO notifications (${cols}, proximo_intento, created_at, updated_at)
+       SELECT ${q.columns.map((c) => `s.${c}`).join(', ')}, ${at}, ${at}, ${at}
+         FROM src s ${q.where ? `WHERE ${q.where}` : ''}
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id, client_id, tipo, ciclo, paso
+     )${replaced}
+     ${q.report ?? 'SELECT count(*)::int AS creadas FROM ins'}`,
+    params,
+  );
+  // Every report counts the created rows as `creadas` (in one or more rows).
+  const created = rows.reduce((n, r) => n + (typeof r.creadas === 'number' ? r.creadas : 0), 0);
+  if (created > 0) await notifyQueued(tx);
+  return rows;
+}
+
+/** Which pending rows to cancel. */
+export type CancelTarget =
+  | { id: number }
+  | { campaignId: number }
+  /** The client's pending payment notices of any cycle other than its current one (a payment). */
+  | { paidClientId: number; cycleDays: number };
+
+/**
+ * Cancels pending rows (state `cancelado`, `motivo` = reason) and releases their claims. A row
+ * being sent finishes its attempt: its re-check already passed. Returns how many were cancelled.
+ */
+export async function cancel(
+  tx: Queryable,
+  target: CancelTarget,
+  reason: string,
+  now: Date,
+): Promise<number> {
+  const set = `SET estado = 'cancelado', motivo = $2, locked_by = NULL, locked_until = NULL, updated_at = $3`;
+  if ('id' in target) {
+    return (
+      await tx.query(`UPDATE notifications ${set} WHERE id = $1 AND estado = 'pendiente'`, [
+        target.id,
+        reason,
+        now,
+      ])
+    ).rowCount;
+  }
+  if ('campaignId' in target) {
+    return (
+      await tx.query(`UPDATE notifications ${set} WHERE campaign_id = $1 AND estado = 'pendiente'`, [
+        target.campaignId,
+        reason,
+        now,
+      ])
+    ).rowCount;
+  }
+  return (
+    await tx.query(
+      `UPDATE notifications n ${set}
+         FROM clients c
+        WHERE c.id = $1 AND n.client_id = c.id AND n.estado = 'pendiente'
+          AND n.tipo IN ('recordatorio_pago', 'pago_vencido')
+          AND n.ciclo IS DISTINCT FROM teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $4)`,
+      [target.paidClientId, reason, now, target.cycleDays],
+    )
+  ).rowCount;
+}
+
+/** A failed row goes back to the queue with a fresh attempt budget. False if it was not `fallido`. */
+export async function requeueFailed(tx: Queryable, id: number, now: Date): Promise<boolean> {
+  const res = await tx.query(
+    `UPDATE notifications SET estado = 'pendiente', motivo = NULL, intentos = 0, primer_intento = NULL,
+            proximo_intento = $2, locked_by = NULL, locked_until = NULL, updated_at = $2
+      WHERE id = $1 AND estado = 'fallido'`,
+    [id, now],
+  );
+  if (res.rowCount > 0) await notifyQueued(tx);
+  return res.rowCount > 0;
+}
+
+/**
+ * Calls `onQueued` whenever rows are queued on this database schema (by this process or any
+ * other). Resolves to the function that stops listening. A Db without LISTEN gives a no-op.
+ */
+export async function listenForQueued(db: Db, onQueued: () => void): Promise<() => Promise<void>> {
+  if (!db.listen) return async () => {};
+  const { rows } = await db.query<{ s: string }>('SELECT current_schema() AS s');
+  const schema = rows[0]?.s;
+  return db.listen(OUTBOX_CHANNEL, (payload) => {
+    if (payload === schema || payload === '') onQueued();
+  });
+}
 
 export interface ClaimedRow {
   id: number;
@@ -102,6 +309,8 @@ export interface AttemptRow {
   vencimiento: string | null;
   campana_mensaje: string | null;
   campana_plantilla: string | null;
+  /** What the client must pay to be up to date (`teltec_amount_owed`: unpaid cycles × plan price). */
+  monto_adeudado?: number | null;
 }
 
 /** Reasons a row is not sent that mean "it was never deliverable" (fallido) rather than "no longer true". */

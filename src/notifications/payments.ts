@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { REACHABLE_SQL } from './generator.js';
+import { cancel, enqueueFrom } from './outbox.js';
 import type { EngineSettings } from './types.js';
 
 export interface PaymentEffect {
@@ -21,26 +22,28 @@ export async function applyPaymentToOutbox(
   settings: EngineSettings,
   now: Date,
 ): Promise<PaymentEffect> {
-  const cancelled = await tx.query(
-    `UPDATE notifications n
-        SET estado = 'cancelado', motivo = 'pago_recibido', locked_by = NULL, locked_until = NULL, updated_at = $3
-       FROM clients c
-      WHERE c.id = $1 AND n.client_id = c.id AND n.estado = 'pendiente'
-        AND n.tipo IN ('recordatorio_pago', 'pago_vencido')
-        AND n.ciclo IS DISTINCT FROM teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2)`,
-    [p.clientId, settings.cycleDays, now],
+  const canceladas = await cancel(
+    tx,
+    { paidClientId: p.clientId, cycleDays: settings.cycleDays },
+    'pago_recibido',
+    now,
   );
   let confirmacion = false;
   if (settings.paymentConfirmation) {
-    const queued = await tx.query(
-      `INSERT INTO notifications (client_id, tipo, dedupe_key, datos, ciclo, proximo_intento, created_at, updated_at)
-       SELECT c.id, 'pago_recibido', 'pago_recibido:' || $2::text, $3::jsonb,
-              teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $4), $5, $5, $5
-         FROM clients c WHERE c.id = $1 AND ${REACHABLE_SQL}
-       ON CONFLICT (dedupe_key) DO NOTHING`,
-      [p.clientId, p.paymentId, JSON.stringify({ monto: p.monto, fecha: p.fecha }), settings.cycleDays, now],
-    );
-    confirmacion = queued.rowCount > 0;
+    const [r] = await enqueueFrom(tx, {
+      source: `SELECT c.id AS client_id, 'pago_recibido' AS tipo, 'pago_recibido:' || $2::text AS dedupe_key,
+                      $3::jsonb AS datos, teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $4) AS ciclo
+                 FROM clients c WHERE c.id = $1 AND ${REACHABLE_SQL}`,
+      params: [
+        p.clientId,
+        p.paymentId,
+        JSON.stringify({ monto: p.monto, fecha: p.fecha }),
+        settings.cycleDays,
+      ],
+      columns: ['client_id', 'tipo', 'dedupe_key', 'datos', 'ciclo'],
+      now,
+    });
+    confirmacion = (r?.creadas ?? 0) > 0;
   }
-  return { canceladas: cancelled.rowCount, confirmacion };
+  return { canceladas, confirmacion };
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { cancel, requeueFailed } from './outbox.js';
 import type { NotificationState } from './types.js';
 
 /** A notification as the API shows it (seed field names). */
@@ -104,13 +105,7 @@ export async function getNotification(db: Queryable, id: number): Promise<Notifi
 
 /** A failed notification goes back to the queue with a fresh attempt budget. */
 export async function retryNotification(db: Queryable, id: number, now: Date): Promise<NotificationView> {
-  const res = await db.query(
-    `UPDATE notifications SET estado = 'pendiente', motivo = NULL, intentos = 0, primer_intento = NULL,
-            proximo_intento = $2, locked_by = NULL, locked_until = NULL, updated_at = $2
-      WHERE id = $1 AND estado = 'fallido'`,
-    [id, now],
-  );
-  if (res.rowCount === 0) {
+  if (!(await requeueFailed(db, id, now))) {
     const current = await getNotification(db, id);
     throw new AppError(
       'NOTIFICACION_ESTADO',
@@ -122,13 +117,7 @@ export async function retryNotification(db: Queryable, id: number, now: Date): P
 
 /** A pending notification is closed without sending (`cancelado`, reason `cancelada_por_usuario`). */
 export async function cancelNotification(db: Queryable, id: number, now: Date): Promise<NotificationView> {
-  const res = await db.query(
-    `UPDATE notifications SET estado = 'cancelado', motivo = 'cancelada_por_usuario', locked_by = NULL,
-            locked_until = NULL, updated_at = $2
-      WHERE id = $1 AND estado = 'pendiente'`,
-    [id, now],
-  );
-  if (res.rowCount === 0) {
+  if ((await cancel(db, { id }, 'cancelada_por_usuario', now)) === 0) {
     const current = await getNotification(db, id);
     throw new AppError(
       'NOTIFICACION_ESTADO',

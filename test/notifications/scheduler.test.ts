@@ -1,7 +1,7 @@
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../src/clock.js';
 import type { Db } from '../../src/db/index.js';
-import { engineJobs } from '../../src/notifications/index.js';
+import { engineJobs, listenForQueued } from '../../src/notifications/index.js';
 import { createScheduler, type ScheduledJob } from '../../src/scheduler/index.js';
 import { describeEachDb, openSchema } from '../support/db.js';
 import { countByState, nextChatId, seedClients, settingsFor, silent } from './support.js';
@@ -129,17 +129,20 @@ describeEachDb('scheduler', (ctx) => {
     await seedClients(ctx.db, [{ chatId: nextChatId(), pago: '2026-02-13' }]);
     const clock = createManualClock('2026-03-10T15:00:00Z');
     let woken = 0;
+    const unlisten = await listenForQueued(ctx.db, () => woken++);
     const s = createScheduler({
       db: ctx.db,
       clock,
       logger: silent,
       timeZone: 'America/Guayaquil',
-      jobs: engineJobs({ settings: settingsFor(), dailyRunAt: '08:00', onGenerated: () => woken++ }),
+      jobs: engineJobs({ settings: settingsFor(), dailyRunAt: '08:00' }),
     });
     s.start();
     await s.stop(); // waits for the catch-up run
     expect(await countByState(ctx.db)).toEqual({ pendiente: 1 });
-    expect(woken).toBe(1);
+    // The outbox woke the dispatchers (NOTIFY on commit), once.
+    await vi.waitFor(() => expect(woken).toBe(1));
+    await unlisten();
     const { rows } = await ctx.db.query<{ job: string; resultado: { total_creadas?: number } }>(
       'SELECT job, resultado FROM job_runs ORDER BY job',
     );

@@ -328,7 +328,6 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         });
         return result;
       });
-      if (deps.engine?.dispatcher) deps.engine.dispatcher.wake();
       return reply.status(201).send({ pago: payment, cliente: await clients.getOrThrow(request.params.id) });
     },
   );

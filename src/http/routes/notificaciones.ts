@@ -255,7 +255,6 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
         accion: 'notificaciones.generar',
         detalles: { total_creadas: report.total_creadas },
       });
-      if (report.total_creadas > 0) deps.engine?.dispatcher?.wake();
       return report;
     },
   );
@@ -375,7 +374,6 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
           return { status: 201, body: await getNotification(tx, id) };
         },
       );
-      if (!answer.replayed) deps.engine?.dispatcher?.wake();
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status as 201).send(answer.body);
     },
@@ -450,7 +448,6 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
           return { status: 201, body: { vista_previa: false as const, campana } };
         },
       );
-      if (!answer.replayed) deps.engine?.dispatcher?.wake();
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status as 201).send(answer.body);
     },
@@ -486,7 +483,6 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
         accion: 'notificacion.reintentar',
         objeto: `notificacion:${n.id}`,
       });
-      deps.engine?.dispatcher?.wake();
       return n;
     },
   );
