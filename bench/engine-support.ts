@@ -72,3 +72,30 @@ export function heading(title: string): void {
 export function hasFlag(flag: string): boolean {
   return process.argv.includes(flag) || process.env[`BENCH_${flag.replace(/^--/, '').toUpperCase()}`] === '1';
 }
+
+/**
+ * One figure against its baseline measured in the same run: the time, the baseline's, their ratio
+ * and the goal (a ratio), marked ✓ when met.
+ */
+export function goalLine(label: string, ms: number, baselineMs: number, goalRatio: number): void {
+  const ratio = ms / baselineMs;
+  line(
+    label,
+    `${fmt(ms / 1000, 2)} s · base ${fmt(baselineMs / 1000, 2)} s · ×${fmt(ratio, 2)} (meta ≤ ×${fmt(goalRatio, 1)}) ${ratio <= goalRatio ? '✓' : '✗'}`,
+  );
+}
+
+/** A rate against its baseline rate (higher is better): the ratio and the goal (a minimum ratio). */
+export function rateGoalLine(
+  label: string,
+  rate: number,
+  baseline: number,
+  minRatio: number,
+  unit: string,
+): void {
+  const ratio = rate / baseline;
+  line(
+    label,
+    `${fmt(rate)} ${unit} · base ${fmt(baseline)} ${unit} · ×${fmt(ratio, 2)} (meta ≥ ×${fmt(minRatio, 2)}) ${ratio >= minRatio ? '✓' : '✗'}`,
+  );
+}

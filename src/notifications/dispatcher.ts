@@ -386,6 +386,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return undefined;
     }
 
+    // A 429 may have paused every send while this row was being re-checked: no call starts
+    // before the pause is over.
+    while (!stopping && slots.pausedUntilMs() > pace.now())
+      await wakeup.wait(slots.pausedUntilMs() - pace.now());
     const chatId = a.chat_id!;
     const started = pace.now();
     const result = await sender.sendMessage(chatId, message.text, {
