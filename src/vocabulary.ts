@@ -68,6 +68,7 @@ export const notificationReasons = vocabulary({
   campana_cancelada: 'Cancelada con su campaña',
   cancelada_por_usuario: 'Cancelada por el personal',
   ya_no_aplica: 'Cancelada: ya no aplicaba',
+  pago_anulado: 'Cancelada: el pago fue anulado',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */
@@ -105,6 +106,19 @@ export const importStates = vocabulary({
   fallida: 'Fallida',
 });
 
+/** `backups.kind`: who asked for a backup. */
+export const backupKinds = vocabulary({
+  scheduled: 'Programado',
+  manual: 'A mano',
+});
+
+/** `backups.status`. */
+export const backupStates = vocabulary({
+  running: 'En curso',
+  ok: 'Correcto',
+  failed: 'Fallido',
+});
+
 /**
  * Every group, by the name the API and the admin page use (`GET /api/vocabulario`).
  * Names are stable: the admin page looks labels up by them.
@@ -118,6 +132,8 @@ export const vocabularies = {
   motivo_inalcanzable: unreachableReasons,
   campana_estado: campaignStates,
   importacion_estado: importStates,
+  respaldo_tipo: backupKinds,
+  respaldo_estado: backupStates,
 } as const;
 
 export type VocabularyName = keyof typeof vocabularies;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { App } from '../src/http/types.js';
 import {
+  backupKinds,
+  backupStates,
   botUpdateStates,
   campaignStates,
   chatStates,
@@ -27,6 +29,8 @@ const columns: Record<string, { values: readonly string[] }> = {
   'bot_updates.estado': botUpdateStates,
   'bot_chats.estado': chatStates,
   'client_imports.estado': importStates,
+  'backups.kind': backupKinds,
+  'backups.status': backupStates,
 };
 
 describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {

@@ -27,6 +27,12 @@ export const errorRegistry = {
   VALIDACION: { status: 422, message: 'Hay datos inválidos en la solicitud.' },
   CEDULA_INVALIDA: { status: 422, message: 'La cédula no es válida.' },
   PLAN_NO_EXISTE: { status: 422, message: 'El plan indicado no existe.' },
+  MONTO_INUSUAL: {
+    status: 422,
+    message:
+      'El monto es más de 3 veces lo que el cliente debe; si es correcto, envíelo con "confirmar_monto": true.',
+  },
+  PAGO_YA_ANULADO: { status: 409, message: 'El pago ya fue anulado.' },
   DEMASIADAS_SOLICITUDES: { status: 429, message: 'Demasiadas solicitudes; espere un momento.' },
   // 5xx: ours
   ERROR_INTERNO: { status: 500, message: 'Error interno. El detalle quedó en el registro del servidor.' },
