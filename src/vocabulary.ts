@@ -106,6 +106,13 @@ export const importStates = vocabulary({
   fallida: 'Fallida',
 });
 
+/** `users.rol`: staff roles, from most to least power (labels read inside a sentence). */
+export const staffRoles = vocabulary({
+  admin: 'administrador',
+  operador: 'operador',
+  lectura: 'solo lectura',
+});
+
 /** `backups.kind`: who asked for a backup. */
 export const backupKinds = vocabulary({
   scheduled: 'Programado',
@@ -132,6 +139,7 @@ export const vocabularies = {
   motivo_inalcanzable: unreachableReasons,
   campana_estado: campaignStates,
   importacion_estado: importStates,
+  rol: staffRoles,
   respaldo_tipo: backupKinds,
   respaldo_estado: backupStates,
 } as const;

@@ -11,6 +11,7 @@ import {
   notificationStates,
   notificationTypes,
   paymentStates,
+  staffRoles,
   vocabularies,
 } from '../src/vocabulary.js';
 import { auth, buildTestApp } from './support/app.js';
@@ -31,6 +32,7 @@ const columns: Record<string, { values: readonly string[] }> = {
   'client_imports.estado': importStates,
   'backups.kind': backupKinds,
   'backups.status': backupStates,
+  'users.rol': staffRoles,
 };
 
 describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {

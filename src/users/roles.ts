@@ -1,9 +1,7 @@
-/** Staff roles, from most to least power. */
-export const ROLES = ['admin', 'operador', 'lectura'] as const;
+import { staffRoles } from '../vocabulary.js';
+
+/** Staff roles, from most to least power (values and labels: src/vocabulary.ts). */
+export const ROLES = staffRoles.values;
 export type Role = (typeof ROLES)[number];
 
-export const ROLE_LABELS: Record<Role, string> = {
-  admin: 'administrador',
-  operador: 'operador',
-  lectura: 'solo lectura',
-};
+export const ROLE_LABELS: Record<Role, string> = staffRoles.labels;
