@@ -66,6 +66,7 @@ export async function startService(config: Config, logger: Logger) {
     );
   }
   const settings = createSettingsProvider({ db, config });
+  await settings.get();
 
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.created) {
@@ -101,6 +102,7 @@ export async function startService(config: Config, logger: Logger) {
     logger,
     metrics,
     releaseOrphansAtStart: db.kind === 'pglite',
+    getSettings: () => settings.engine(), // Ajustes (issue 14): no restart for a new send window
   });
   if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
   const scheduler = createScheduler({
@@ -111,6 +113,8 @@ export async function startService(config: Config, logger: Logger) {
     jobs: engineJobs({
       settings: engineSettings,
       dailyRunAt: config.engine.dailyRunAt,
+      getSettings: () => settings.engine(),
+      getDailyRunAt: () => settings.current().planificador.hora_generacion,
       metrics,
     }),
   });

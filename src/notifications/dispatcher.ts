@@ -85,6 +85,8 @@ export interface DispatcherDeps {
   clock: Clock;
   logger: Logger;
   settings: EngineSettings;
+  /** Ajustes (issue 14): the settings in effect, read once per claim so a change needs no restart. */
+  getSettings?: () => Promise<EngineSettings>;
   metrics?: EngineMetrics;
   options: DispatcherOptions;
 }
@@ -151,7 +153,8 @@ const emptyReport = (): PassReport => ({
 });
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { db, sender, clock, settings, metrics } = deps;
+  const { db, sender, clock, metrics } = deps;
+  let settings = deps.settings;
   const o = deps.options;
   const worker = o.worker ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = deps.logger.child({ componente: 'dispatcher', worker });
@@ -517,6 +520,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
     while (!halted()) {
       const now = clock.now();
+      if (deps.getSettings) settings = await deps.getSettings();
       report.en_ventana = isTimeInWindow(calendar.time(now), settings.sendWindow);
       if (!exhausted && queue.length < Math.ceil(claimSize / 2) && claimed < opts.limit) {
         let rows: ClaimedRow[] = [];

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { createTelegramSender } from '../telegram/send.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import type { EngineMetrics } from './metrics.js';
-import { toEngineSettings } from './types.js';
+import { type EngineSettings, toEngineSettings } from './types.js';
 
 /**
  * The dispatcher the settings describe (`SEND_*`, `PAID_BROADCAST`, the bot token and API root),
@@ -18,6 +18,8 @@ export function dispatcherFromConfig(deps: {
   logger: Logger;
   metrics?: EngineMetrics;
   releaseOrphansAtStart?: boolean;
+  /** Ajustes (issue 14): settings stored in the database, read per cycle. */
+  getSettings?: () => Promise<EngineSettings>;
 }): Dispatcher | undefined {
   const { config } = deps;
   if (!config.telegram.token) return undefined;
@@ -33,6 +35,7 @@ export function dispatcherFromConfig(deps: {
     clock: deps.clock,
     logger: deps.logger,
     settings: toEngineSettings(config),
+    getSettings: deps.getSettings,
     metrics: deps.metrics,
     options: {
       ratePerSecond: config.engine.ratePerSecond,

@@ -9,17 +9,22 @@ import { createCalendar } from './window.js';
 export function engineJobs(deps: {
   settings: EngineSettings;
   dailyRunAt: string;
+  /** Ajustes (issue 14): settings and daily hour in effect, read per run (no restart needed). */
+  getSettings?: () => Promise<EngineSettings>;
+  getDailyRunAt?: () => string;
   metrics?: EngineMetrics;
 }): ScheduledJob[] {
   const calendar = createCalendar(deps.settings.timeZone);
   return [
     {
       name: 'generacion_diaria',
-      dailyAt: deps.dailyRunAt,
+      get dailyAt() {
+        return deps.getDailyRunAt?.() ?? deps.dailyRunAt;
+      },
       async run(tx, { now }) {
         const report = await generateUnderLock(
           tx,
-          deps.settings,
+          (await deps.getSettings?.()) ?? deps.settings,
           { today: calendar.date(now), now },
           deps.metrics,
         );

@@ -201,7 +201,11 @@ export function createSettingsProvider(deps: {
 
   return {
     get,
-    current: () => snapshot,
+    current() {
+      // Stale: refresh in the background; the caller gets the last known settings now.
+      if (now() - loadedAt >= ttlMs && !loading) void get().catch(() => {});
+      return snapshot;
+    },
     async engine() {
       const s = await get();
       const base = toEngineSettings(deps.config);
