@@ -10,7 +10,7 @@ export {
   normalizeHeader,
   toClientCsvLine,
 } from './csv.js';
-export { listPayments, type Payment, recordPayment } from './payments.js';
+export { listPayments, type Payment, recordPayment, UNUSUAL_AMOUNT_FACTOR, voidPayment } from './payments.js';
 export { normalizePhone, samePhone } from './phone.js';
 export { createPlansRepository, type Plan } from './plans.js';
 export {

@@ -15,9 +15,11 @@ import {
   patchClientBody,
   recordPayment,
   toClientCsvLine,
+  voidPayment,
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
-import { applyPaymentToOutbox, toEngineSettings } from '../../notifications/index.js';
+import { formatMoney } from '../../notifications/format.js';
+import { applyPaymentToOutbox, cancel, toEngineSettings } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { importStates } from '../../vocabulary.js';
 import { audit } from '../audit.js';
@@ -33,6 +35,7 @@ const paymentSchema = z.object({
   fecha: z.string(),
   referencia: z.string().nullable(),
   creado_en: z.string(),
+  anulado: z.object({ en: z.string(), por: z.string().nullable(), motivo: z.string() }).nullable(),
 });
 
 const listQuery = z.object({
@@ -51,6 +54,13 @@ const paymentBody = z.object({
   monto: z.coerce.number().positive('el monto debe ser mayor que 0').max(100000),
   fecha: isoDateSchema.optional(),
   referencia: z.string().trim().max(100).optional(),
+  /** Required to record more than 3 × what the client owes (otherwise 422 MONTO_INUSUAL). */
+  confirmar_monto: z.boolean().optional(),
+});
+
+const paymentParams = z.object({ id: idSchema, pago_id: idSchema });
+const voidBody = z.object({
+  motivo: z.string().trim().min(3, 'explique por qué se anula (mínimo 3 caracteres)').max(300),
 });
 
 export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -303,32 +313,103 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       },
     },
     async (request, reply) => {
-      const fecha = request.body.fecha ?? localDate(deps.clock.now(), deps.config.timeZone);
+      const now = deps.clock.now();
+      const today = localDate(now, deps.config.timeZone);
+      const fecha = request.body.fecha ?? today;
+      const settings = toEngineSettings(deps.config);
       const { payment } = await deps.db.transaction(async (tx) => {
         const result = await recordPayment(tx, {
           clientId: request.params.id,
           monto: request.body.monto,
           fecha,
+          today,
           referencia: request.body.referencia,
           actor: request.actor,
+          confirmed: request.body.confirmar_monto === true,
+          // The engine's one SQL home of the amount owed (unpaid cycles × plan price).
+          owed: async (q) =>
+            (
+              await q.query<{ monto_adeudado: number | null }>(
+                `SELECT monto_adeudado FROM teltec_client_billing($1::date, $2, $3) WHERE client_id = $4`,
+                [today, settings.cycleDays, settings.reminderDaysBefore, request.params.id],
+              )
+            ).rows[0]?.monto_adeudado ?? null,
+          formatMoney,
         });
         // Engine (issue 3): in this same transaction, pending notices of the paid cycle are
         // cancelled and the payment confirmation is queued.
         const outbox = await applyPaymentToOutbox(
           tx,
           { clientId: request.params.id, paymentId: result.payment.id, monto: request.body.monto, fecha },
-          toEngineSettings(deps.config),
-          deps.clock.now(),
+          settings,
+          now,
         );
         await audit(tx, {
           actor: request.actor,
           accion: 'pago.registrar',
           objeto: `cliente:${request.params.id}`,
-          detalles: { monto: request.body.monto, fecha, notificaciones_canceladas: outbox.canceladas },
+          detalles: {
+            pago_id: result.payment.id,
+            monto: request.body.monto,
+            fecha,
+            confirmar_monto: request.body.confirmar_monto === true,
+            notificaciones_canceladas: outbox.canceladas,
+          },
         });
         return result;
       });
       return reply.status(201).send({ pago: payment, cliente: await clients.getOrThrow(request.params.id) });
+    },
+  );
+
+  app.post(
+    '/api/clientes/:id/pagos/:pago_id/anular',
+    {
+      schema: {
+        tags,
+        summary:
+          'Anular un pago (queda registrado con el motivo; la fecha de vencimiento se recalcula sin él; ' +
+          'la confirmación pendiente se cancela y nunca se envía otra)',
+        params: paymentParams,
+        body: voidBody,
+        response: { 200: z.object({ pago: paymentSchema, cliente: clientViewSchema }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = deps.clock.now();
+      const { id, pago_id } = request.params;
+      const { payment } = await deps.db.transaction(async (tx) => {
+        const result = await voidPayment(tx, {
+          clientId: id,
+          paymentId: pago_id,
+          motivo: request.body.motivo,
+          actor: request.actor,
+          now,
+        });
+        // Its confirmation, if still queued, never goes out; a sent one is not sent again (its
+        // dedupe key belongs to this payment id).
+        const confirmacion = await tx.query<{ id: number }>(
+          `SELECT id FROM notifications WHERE dedupe_key = $1 AND estado = 'pendiente'`,
+          [`pago_recibido:${pago_id}`],
+        );
+        let canceladas = 0;
+        for (const n of confirmacion.rows) canceladas += await cancel(tx, { id: n.id }, 'pago_anulado', now);
+        await audit(tx, {
+          actor: request.actor,
+          accion: 'pago.anular',
+          objeto: `cliente:${id}`,
+          detalles: {
+            pago_id,
+            monto: result.payment.monto,
+            fecha: result.payment.fecha,
+            motivo: request.body.motivo,
+            fecha_ultimo_pago: result.lastPayment,
+            confirmacion_cancelada: canceladas > 0,
+          },
+        });
+        return result;
+      });
+      return { pago: payment, cliente: await clients.getOrThrow(id) };
     },
   );
 };
