@@ -250,7 +250,7 @@ export function composeRow(
   today: string,
   settings: EngineSettings,
 ): ComposedMessage {
-  const owed = (a as AttemptRow & { monto_adeudado?: number | string | null }).monto_adeudado;
+  const owed: number | string | null | undefined = a.monto_adeudado;
   const client: ComposeClient = {
     nombre: a.nombre,
     plan_id: a.plan_id,
@@ -285,8 +285,9 @@ export function composeRow(
 
 /**
  * The one SQL home of the columns a text is made of, for any set of clients: name, plan, price,
- * speed, current due date and amount owed. Used by every preview and the test send (the
- * dispatcher reads the same columns in its re-check).
+ * speed, current due date and amount owed (`teltec_amount_owed`, the payment rules' SQL home in
+ * migration 005). Used by every preview and the test send; the dispatcher's re-check
+ * (`teltec_begin_attempts`) returns the same columns for the row it is about to send.
  */
 export async function loadComposeClients(
   db: Queryable,
@@ -298,14 +299,13 @@ export async function loadComposeClients(
   const { rows } = await db.query<ComposeClient & { id: number; chat_id: number | string | null }>(
     `SELECT c.id, c.nombre, c.chat_id, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
             d.due::text AS vencimiento,
-            CASE WHEN d.due IS NULL OR p.precio IS NULL THEN NULL ELSE p.precio END AS monto_adeudado
+            teltec_amount_owed(d.due, $3::date, c.dia_pago, $2, p.precio) AS monto_adeudado
        FROM clients c
        LEFT JOIN plans p ON p.id = c.plan_id
       CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
       WHERE c.id = ANY($1::int[])`,
-    [ids, settings.cycleDays],
+    [ids, settings.cycleDays, today],
   );
-  void today;
   return new Map(
     rows.map((r) => [
       r.id,

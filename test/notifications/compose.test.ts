@@ -438,6 +438,24 @@ describeEachDb('compose in the engine and the API', (ctx) => {
     expect(rows.map((r) => r.mensaje)).toEqual(['Hola Ana <3']);
   });
 
+  it('the amount is what is owed: two cycles behind says twice the price, in the notice and the preview', async () => {
+    const plan = await createPlan(ctx.db, 'Fibra', 30, 100);
+    const chat = nextChatId();
+    // Last payment 2026-01-09: due 2026-02-08 and again 2026-03-10 (today): two cycles unpaid.
+    const [id] = await seedClients(ctx.db, [
+      { nombre: 'Atrasado', pago: '2026-01-09', planId: plan, chatId: chat },
+    ]);
+    const generated = await post('/api/notificaciones/generar-automaticas/');
+    expect(generated.statusCode, generated.body).toBe(200);
+    await dispatcher.runOnce();
+    const sent = standin.sentTo(chat);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent[0]!.text).toContain('<b>$60,00</b>');
+    expect(sent[0]!.text).not.toContain('$30,00');
+    const preview = await post('/api/plantillas/pago_vencido/vista-previa', { cliente_id: id });
+    expect(preview.json().texto).toContain('<b>$60,00</b>');
+  });
+
   it('the templates the dispatcher loads are the stored ones', async () => {
     await put('/api/plantillas/bienvenida', { texto: 'Hola {nombre}' });
     const set = await loadTemplates(ctx.db);
