@@ -6,7 +6,7 @@
 
 import { normalizePhone } from '../clients/index.js';
 import type { Config } from '../config.js';
-import { formatDate, formatMoney, plural } from '../notifications/format.js';
+import { formatDate, formatDays, formatMoney, plural } from '../notifications/format.js';
 
 export type Company = Config['company'];
 
@@ -193,11 +193,11 @@ export function statusText(s: StatusFacts, company: Company): string {
     lines.push(`Próximo vencimiento: ${formatDate(s.fechaVencimiento)}`);
     const d = s.diasRestantes;
     if (s.estadoPago === 'vencido') {
-      lines.push(d === 0 ? '⚠️ Su pago vence hoy.' : `⚠️ Pago vencido hace ${plural(-d, 'día', 'días')}.`);
+      lines.push(d === 0 ? '⚠️ Su pago vence hoy.' : `⚠️ Pago vencido hace ${formatDays(-d)}.`);
     } else if (s.estadoPago === 'por_vencer') {
-      lines.push(d === 1 ? '⏰ Su pago vence mañana.' : `⏰ Su pago vence en ${plural(d, 'día', 'días')}.`);
+      lines.push(d === 1 ? '⏰ Su pago vence mañana.' : `⏰ Su pago vence en ${formatDays(d)}.`);
     } else {
-      lines.push(`✅ Al día: faltan ${plural(d, 'día', 'días')} para su próximo pago.`);
+      lines.push(`✅ Al día: ${d === 1 ? 'falta' : 'faltan'} ${formatDays(d)} para su próximo pago.`);
     }
     if (s.montoPendiente !== null) {
       lines.push(
