@@ -1,99 +1,33 @@
 import { type Api, Bot, BotError, GrammyError, HttpError } from 'grammy';
-import type { Update, UserFromGetMe } from 'grammy/types';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { Update } from 'grammy/types';
 import { createBatcher } from '../lib/batch.js';
 import { sleep } from '../lib/sleep.js';
-import type { Logger } from '../logger.js';
-import { redactBotToken, rememberSecret } from '../telegram/redact.js';
+import { rememberSecret } from '../telegram/redact.js';
 import { createAttemptsStore } from './attempts.js';
 import { createChatStateStore } from './chat-state.js';
 import { type BotContext, createConversation } from './conversation.js';
 import { isDatabaseUnavailable } from './db-errors.js';
-import { createDeliveryControl, type DeliveryControl } from './delivery.js';
+import { createDeliveryControl } from './delivery.js';
+import { describe } from './describe.js';
 import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
 import { createKeyedQueue } from './keyed-queue.js';
 import { createLinksStore } from './links.js';
-import { commandMenu, createTexts, type Texts } from './texts.js';
+import { createLookupGuard } from './lookups.js';
+import { createBotMetrics } from './metrics.js';
+import { installReplyPacer } from './reply-pacer.js';
+import type { BotDeps, BotService, HandledUpdate } from './service.js';
+
+export { describe } from './describe.js';
+export type { BotDeps, BotService, HandledUpdate, ReceiveOutcome } from './service.js';
+
+import { commandMenu, createTexts } from './texts.js';
 
 /** grammY types its AbortSignal with a shim; a native one works at run time. */
 export type GrammySignal = Parameters<Api['getUpdates']>[1];
 
 /** Update kinds asked from Telegram (setWebhook and getUpdates). */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
-
-export interface BotDeps {
-  db: Db;
-  config: Config;
-  logger: Logger;
-  clock: Clock;
-  /** Default: config.telegram.token (required one way or the other). */
-  token?: string;
-  /** Default: config.telegram.apiRoot. */
-  apiRoot?: string;
-  /** Known bot identity (tests); otherwise `init()` asks getMe. */
-  botInfo?: UserFromGetMe;
-  /** The secret Telegram must send to the webhook. Default: config.telegram.webhookSecret. */
-  webhookSecret?: string;
-  /** Updates handled at the same time (updates of one chat always one after another). Default 8. */
-  concurrency?: number;
-  /**
-   * Updates held in memory waiting for their turn. Beyond it an update is still recorded (and
-   * answered 200) but left in the inbox, where the sweeper takes it once its lease ends. Default 10,000.
-   */
-  maxQueued?: number;
-  /** How long a received update is reserved for this process before the sweeper retries it. */
-  leaseMs?: number;
-  /** Attempts at an update whose handling hit a database failure. Default 5. */
-  maxAttempts?: number;
-  /** Called after each update is handled (metrics, benchmarks). */
-  onUpdate?: (e: HandledUpdate) => void;
-}
-
-export interface HandledUpdate {
-  updateId: number;
-  chatId: number | null;
-  tipo: string;
-  outcome: 'procesado' | 'fallido' | 'reintentar';
-  /** From "received" to "handled", in ms. */
-  ms: number;
-}
-
-export type ReceiveOutcome = 'aceptado' | 'duplicado' | 'ignorado';
-
-export interface BotService {
-  /** The grammY bot (its middleware is the conversation). */
-  readonly bot: Bot<BotContext>;
-  readonly api: Api;
-  /** Telegram's id of the bot (the digits before ':' in the token). */
-  readonly botId: number;
-  readonly webhookSecret: string | undefined;
-  readonly texts: Texts;
-  /** Webhook or long polling: the one switch (the runtime attaches the polling loop). */
-  readonly delivery: DeliveryControl;
-  /** @username, known once initialised. */
-  username(): string | undefined;
-  /** getMe (unless botInfo was given). */
-  init(signal?: AbortSignal): Promise<void>;
-  /** setMyCommands; a failure is logged and reported as false, never thrown. */
-  registerCommands(): Promise<boolean>;
-  /**
-   * Records an update in the inbox (once per update_id) and schedules its handling; resolves
-   * as soon as it is recorded. 'ignorado' = not an update (logged). Throws only when the
-   * update could not be recorded (the database is down), so that Telegram delivers it again.
-   */
-  receive(body: unknown, rawJson?: string): Promise<ReceiveOutcome>;
-  /** Resolves when every scheduled update has been handled. */
-  drain(): Promise<void>;
-  /** One sweep: re-handles updates whose handling died (lease expired), forgets old ones. */
-  runOnce(): Promise<{ reclaimed: number; pruned: number }>;
-  /** Sweeps every `intervalMs` until the signal aborts. */
-  run(signal: AbortSignal, intervalMs?: number): Promise<void>;
-  /** Stops taking updates and waits (up to `timeoutMs`) for those in hand. */
-  stop(timeoutMs?: number): Promise<void>;
-}
 
 /** Handled updates are remembered this long for de-duplication (Telegram retries for 24 h). */
 const KEEP_UPDATES_MS = 7 * 86_400_000;
@@ -116,20 +50,14 @@ export function createBot(deps: BotDeps): BotService {
     ...(deps.botInfo && { botInfo: deps.botInfo }),
   });
 
-  // A reply that meets a short 429 waits once and tries again; anything else fails as it is.
-  bot.api.config.use(async (prev, method, payload, signal) => {
-    const res = await prev(method, payload, signal);
-    if (!res.ok && res.error_code === 429 && method !== 'getUpdates') {
-      const wait = res.parameters?.retry_after ?? 1;
-      if (wait <= 5) {
-        await sleep(wait * 1000, signal as unknown as AbortSignal | undefined);
-        return prev(method, payload, signal);
-      }
-    }
-    return res;
-  });
-
   const { db, clock } = deps;
+  const rate = deps.config.engine.ratePerSecond;
+  installReplyPacer(bot.api, {
+    db,
+    ratePerSecond: rate,
+    logger: log,
+    maxWaitMs: Math.max(1000, leaseMs - 10_000),
+  });
   const inbox = createInbox(db, botId);
   // Group commit: concurrent webhook deliveries share one INSERT, handled updates one UPDATE.
   const recorder = createBatcher<IncomingUpdate, boolean>((us) => inbox.recordMany(us, clock.now(), leaseMs));
@@ -138,6 +66,7 @@ export function createBot(deps: BotDeps): BotService {
     return ids.map(() => ({ ok: true, value: undefined }));
   });
   const links = createLinksStore(db);
+  const metrics = createBotMetrics();
 
   bot.use(
     createConversation({
@@ -150,6 +79,8 @@ export function createBot(deps: BotDeps): BotService {
       chats: createChatStateStore(db),
       attempts: createAttemptsStore(db),
       invitations: createInvitationsStore(db, { ttlDays: deps.config.inviteTtlDays }),
+      lookups: createLookupGuard(db, links, { perHour: deps.config.bot.cedulaLookupsPerHour }),
+      metrics,
       username: () => bot.botInfo.username,
       async tellPreviousChat(chatId) {
         try {
@@ -260,6 +191,7 @@ export function createBot(deps: BotDeps): BotService {
     webhookSecret: deps.webhookSecret ?? deps.config.telegram.webhookSecret,
     texts,
     delivery: createDeliveryControl(bot.api, deps.logger),
+    metrics,
     username: () => (bot.isInited() ? bot.botInfo.username : undefined),
     init: (signal) => ensureInit(signal),
 
@@ -317,6 +249,7 @@ export function createBot(deps: BotDeps): BotService {
       if (reclaimed > 0) log.info({ reclaimed }, 'actualizaciones retomadas de la bandeja');
       const pruned = await inbox.prune(now, KEEP_UPDATES_MS);
       await db.query('DELETE FROM bot_failed_attempts WHERE at < $1', [new Date(now.getTime() - 86_400_000)]);
+      await db.query('DELETE FROM bot_cedula_lookups WHERE at < $1', [new Date(now.getTime() - 86_400_000)]);
       return { reclaimed, pruned };
     },
 
@@ -344,12 +277,4 @@ export function createBot(deps: BotDeps): BotService {
     },
   };
   return service;
-}
-
-/** A short, token-free description of an error for logs and the inbox row. */
-export function describe(err: unknown): string {
-  if (err instanceof GrammyError) return `Telegram ${err.error_code}: ${err.description}`;
-  if (err instanceof HttpError) return redactBotToken(`Sin conexión con Telegram: ${String(err.error)}`);
-  if (err instanceof Error) return redactBotToken(err.message);
-  return redactBotToken(String(err));
 }

@@ -8,6 +8,8 @@ import type { AttemptsStore } from './attempts.js';
 import type { ChatStateStore } from './chat-state.js';
 import type { InvitationsStore } from './invitations.js';
 import type { LinksStore } from './links.js';
+import type { LookupGuard } from './lookups.js';
+import type { BotMetrics } from './metrics.js';
 import { buttons, type PreferenceKey, type Texts } from './texts.js';
 
 /** The context every handler sees: grammY's, plus a logger scoped to the update and chat. */
@@ -23,6 +25,8 @@ export interface ConversationDeps {
   chats: ChatStateStore;
   attempts: AttemptsStore;
   invitations: InvitationsStore;
+  lookups: LookupGuard;
+  metrics: BotMetrics;
   /** Tells a chat that its client was linked elsewhere (best effort, never throws). */
   tellPreviousChat(chatId: number): Promise<void>;
   /** The bot's @username, for the group answer. */

@@ -24,6 +24,7 @@ export {
   type VerifyResult,
   verifyLinkByStaff,
 } from './links.js';
+export { LOOKUPS_PER_USER, type LookupSummary, lookupSummary } from './lookups.js';
 export { createPollingRunner, type PollingRunner } from './polling.js';
 export { qrPng, qrSvg } from './qr.js';
 export { type BotMode, type BotRuntime, startBotRuntime, WEBHOOK_ROUTE } from './runtime.js';

@@ -63,8 +63,8 @@ export function createLinksStore(db: Db) {
       return rows[0] ?? null;
     },
 
-    async byCedula(cedula: string): Promise<ClientForLinking | null> {
-      const { rows } = await db.query<ClientForLinking>(
+    async byCedula(cedula: string, q: Queryable = db): Promise<ClientForLinking | null> {
+      const { rows } = await q.query<ClientForLinking>(
         'SELECT id, chat_id, telefono_norm FROM clients WHERE cedula = $1',
         [cedula],
       );

@@ -21,7 +21,8 @@ type PrivateContext = BotContext & { chat: { id: number } };
  * Invariant: nothing about a client is said to a chat before that chat is linked to it.
  */
 export function createRegistration(d: ConversationDeps): Composer<BotContext> {
-  const { texts, links, chats, attempts, invitations, db } = d;
+  const { texts, links, chats, attempts, invitations, lookups, db } = d;
+  let lastBudgetWarnAt = -Infinity;
   const composer = new Composer<BotContext>();
   const bot = composer.chatType('private');
 
@@ -65,6 +66,7 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
     );
     const extra = res.replacedClientId !== null ? `\n\n${texts.linkedReplacedOther}` : '';
     await ctx.reply(texts.linked(res.nombre, opts.verified) + extra, { reply_markup: removeKeyboard });
+    if (opts.verified) await lookups.complete(ctx.from?.id ?? ctx.chat.id, opts.clientId, now);
     if (res.previousChatId !== null) await d.tellPreviousChat(res.previousChatId);
   }
 
@@ -89,12 +91,34 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
       return;
     }
     if (await tooMany(ctx)) return;
-    const client = await links.byCedula(v.cedula);
+    const found = await lookups.lookUp({ userKey: ctx.from?.id ?? chatId, chatId, cedula: v.cedula, now });
+    d.metrics.cedulaLookups.inc({ resultado: found.ok ? 'consultada' : found.reason });
+    if (!found.ok) {
+      await chats.set(chatId, { estado: 'inicio' }, now);
+      if (found.reason === 'limite_global') {
+        // Nothing about the cédula: it was not even looked up.
+        if (now.getTime() - lastBudgetWarnAt >= 60_000) {
+          lastBudgetWarnAt = now.getTime();
+          ctx.log.warn(
+            { presupuesto: d.config.bot.cedulaLookupsPerHour },
+            'presupuesto de consultas de cédula por hora agotado: posible enumeración; se pide intentar más tarde',
+          );
+        }
+        await ctx.reply(texts.lookupsBusy, { reply_markup: removeKeyboard });
+        return;
+      }
+      ctx.log.warn('demasiadas consultas de cédula de este usuario de Telegram');
+      await ctx.reply(texts.tooManyAttempts(Math.max(1, Math.ceil(found.retryAfterMs / 60_000))), {
+        reply_markup: removeKeyboard,
+      });
+      return;
+    }
+    const client = found.client;
     if (!client) {
-      const left = await attempts.record(chatId, 'cedula_desconocida', now);
-      ctx.log.info({ cedula: v.cedula, left }, 'cédula no encontrada');
-      await chats.set(chatId, { estado: 'esperando_cedula' }, now);
-      await ctx.reply(texts.cedulaNotFound(left), { reply_markup: removeKeyboard });
+      // Answered exactly like a client with a phone on file: only the phone's holder learns more.
+      ctx.log.info({ cedula: v.cedula }, 'cédula no encontrada');
+      await chats.set(chatId, { estado: 'esperando_contacto', clientId: null }, now);
+      await ctx.reply(texts.askContact, { reply_markup: contactKeyboard() });
       return;
     }
     if (client.chat_id === chatId) {
@@ -191,7 +215,7 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
     const chatId = ctx.chat.id;
     const now = d.clock.now();
     const state = await chats.get(chatId, now);
-    if (state.estado !== 'esperando_contacto' || state.clientId === null) {
+    if (state.estado !== 'esperando_contacto') {
       await ctx.reply(texts.contactUnexpected, { reply_markup: removeKeyboard });
       return;
     }
@@ -201,6 +225,15 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
       const left = await attempts.record(chatId, 'contacto_ajeno', now);
       ctx.log.info({ left }, 'contacto de otra persona');
       await ctx.reply(texts.contactNotOwn, { reply_markup: contactKeyboard() });
+      return;
+    }
+    if (state.clientId === null) {
+      // The cédula matched nobody: the same answer (and cost) as another number.
+      const left = await attempts.record(chatId, 'cedula_desconocida', now);
+      ctx.log.info({ left }, 'contacto tras una cédula no encontrada');
+      await ctx.reply(texts.contactMismatch(left), {
+        reply_markup: left > 0 ? contactKeyboard() : removeKeyboard,
+      });
       return;
     }
     const client = await links.byId(state.clientId);

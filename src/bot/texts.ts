@@ -71,19 +71,19 @@ export function createTexts(company: Company) {
       `Este chat ya está vinculado a la cuenta de ${nombre}. Use /status para ver su servicio.\n\n` +
       'Si quiere vincular otra cédula en su lugar, escríbala ahora.',
     cedulaInvalid: (reason: string) => `❌ ${reason}\n\nEscriba la cédula otra vez, solo los 10 dígitos.`,
-    cedulaNotFound: (left: number) =>
-      `No encontramos un cliente con esa cédula. Revise el número e inténtelo de nuevo` +
-      (left > 0 ? ` (le quedan ${plural(left, 'intento', 'intentos')} en esta hora).` : '.') +
-      `\n\nSi el problema sigue, ${reachUs(company)}.`,
+    lookupsBusy:
+      '⏳ En este momento estamos recibiendo muchas consultas. Por favor, intente más tarde' +
+      `, o ${reachUs(company)}.`,
     askContact:
       '🔒 Por seguridad, confirme que es usted: toque el botón «📱 Compartir mi número» de abajo.\n\n' +
       `Su número de Telegram debe ser el mismo que tiene registrado en ${empresa}.`,
     contactNotOwn:
       'Ese contacto no es el suyo. Toque el botón «📱 Compartir mi número» para enviar su propio número.',
+    // Also the answer for a cédula that matched nobody: a stranger cannot tell the two apart.
     contactMismatch: (left: number) =>
-      `El número de este Telegram no coincide con el que tenemos registrado` +
+      `El número de este Telegram no coincide con el que tenemos registrado para esa cédula` +
       (left > 0 ? ` (le quedan ${plural(left, 'intento', 'intentos')} en esta hora).` : '.') +
-      `\n\nSi cambió de número, ${reachUs(company)} para actualizarlo.`,
+      `\n\nSi la cédula es correcta y cambió de número, ${reachUs(company)} para actualizarlo.`,
     useTheButton:
       'Para continuar toque el botón «📱 Compartir mi número» (no hace falta escribirlo), ' +
       'o «Cancelar» para empezar de nuevo.',

@@ -99,22 +99,45 @@ describeEachDb('bot conversation', (ctx) => {
         expect(await h.say(u, '9914307103')).toContain('código de provincia');
         expect(await h.say(u, '1784307103')).toContain('tercer dígito');
         expect(await h.say(u, '1714307104')).toContain('verificador');
-        expect(await h.say(u, '171430710-3 ')).toContain('No encontramos'); // separators are fine
+        expect(await h.say(u, '171430710-3 ')).toContain('Compartir mi número'); // separators are fine
+        // Only the well-formed cédula was looked up (and counts against this user).
         const n = await ctx.db.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM bot_failed_attempts WHERE chat_id = $1',
+          'SELECT count(*)::int AS n FROM bot_cedula_lookups WHERE chat_id = $1',
           [chatId],
         );
         expect(n.rows[0]!.n).toBe(1);
       });
 
-      it('an unknown cédula says so without any client data, and counts the attempt', async () => {
-        const { cedula, chatId } = fresh();
-        const u = h.user({ chatId });
-        await h.say(u, '/start');
-        const answer = await h.say(u, cedula);
-        expect(answer).toContain('No encontramos un cliente con esa cédula');
-        expect(answer).toContain('le quedan 4 intentos');
-        expect(answer).toContain('02 234 5678');
+      it('an unknown cédula is answered exactly like a client with a phone: a stranger cannot tell them apart', async () => {
+        const real = fresh();
+        await seedClient(ctx.db, real.cedula, { nombre: 'Julia Paz', telefono: '0987000077' });
+        const unknown = fresh();
+        const run = async (chatId: number, cedula: string) => {
+          const u = h.user({ chatId });
+          const steps = [
+            await h.act(u, (x) => x.send('/start')),
+            await h.act(u, (x) => x.send(cedula)),
+            await h.act(u, (x) => x.send('no sé')),
+            await h.act(u, (x) => x.shareContact('0999999999')), // the stranger's own phone
+            await h.act(u, (x) => x.shareContact('0999999999', { userId: 4_242_424 })),
+          ];
+          return steps.map((msgs) => msgs.map((m) => ({ text: m.text, markup: m.reply_markup })));
+        };
+        const a = await run(real.chatId, real.cedula);
+        const b = await run(unknown.chatId, unknown.cedula);
+        expect(b).toEqual(a);
+        expect(JSON.stringify(a)).not.toContain('Julia');
+        expect(a[3]![0]!.text).toContain('no coincide con el que tenemos registrado');
+        expect(a[3]![0]!.text).toContain('le quedan 4 intentos');
+        // Both cost the same: one lookup and one failed attempt.
+        for (const chatId of [real.chatId, unknown.chatId]) {
+          const r = await ctx.db.query<{ lookups: number; failures: number }>(
+            `SELECT (SELECT count(*)::int FROM bot_cedula_lookups WHERE chat_id = $1) AS lookups,
+                    (SELECT count(*)::int FROM bot_failed_attempts WHERE chat_id = $1) AS failures`,
+            [chatId],
+          );
+          expect(r.rows[0]).toEqual({ lookups: 1, failures: 2 });
+        }
       });
 
       it('refuses a contact that is not the sender’s own, and a different number', async () => {
@@ -190,7 +213,8 @@ describeEachDb('bot conversation', (ctx) => {
         const u = h.user({ chatId });
         await h.say(u, '/start');
         for (let i = 0; i < 5; i++) {
-          expect(await h.say(u, cedulaFor(90_000 + fresh().n))).toContain('No encontramos');
+          expect(await h.say(u, cedulaFor(90_000 + fresh().n))).toContain('Compartir mi número');
+          expect(await h.act(u, (x) => x.shareContact('0999999999')).then(texts)).toContain('no coincide');
           h.clock.advance(60_000);
         }
         const wait = await h.say(u, known.cedula);

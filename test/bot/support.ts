@@ -70,6 +70,8 @@ export async function startBotHarness(
     EMPRESA_WHATSAPP: '0991234567',
     EMPRESA_EMAIL: 'atencion@teltec.ec',
     EMPRESA_DIRECCION: 'Av. Amazonas N12-34, Quito',
+    // Tests share one database and one clock: the hourly lookup budget has its own test.
+    CEDULA_LOOKUPS_PER_HOUR: '100000',
     ...opts.env,
   });
   const logger = opts.logger ?? pino({ level: process.env.BOT_TEST_LOG ?? 'silent' });

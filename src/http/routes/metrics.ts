@@ -16,7 +16,8 @@ export const metricsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (_request, reply) => {
       await metrics.refreshQueue(deps.db, deps.clock.now());
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      const bot = deps.bot ? await deps.bot.metrics.registry.metrics() : '';
+      return reply.type(metrics.registry.contentType).send((await metrics.registry.metrics()) + bot);
     },
   );
 };

@@ -6,6 +6,7 @@ import {
   acceptWebhookBody,
   type BotService,
   invitationTotals,
+  lookupSummary,
   telegramSeries,
   telegramTotals,
   WEBHOOK_ROUTE,
@@ -166,6 +167,14 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
             embudo: z.object({ invitados: z.number(), abrieron_el_bot: z.number(), vinculados: z.number() }),
             agrupar: z.enum(['dia', 'semana', 'mes']),
             serie: z.array(periodSchema),
+            /** Cédula lookups in the bot over the last hour against CEDULA_LOOKUPS_PER_HOUR (issue 12 §1). */
+            consultas_cedula: z.object({
+              ultima_hora: z.number(),
+              presupuesto_por_hora: z.number(),
+              rechazadas_ultima_hora: z.number(),
+              presupuesto_agotado: z.boolean(),
+              ultimo_rechazo: z.string().nullable(),
+            }),
           }),
           ...errorResponses,
         },
@@ -194,6 +203,7 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
         },
         agrupar: request.query.agrupar,
         serie,
+        consultas_cedula: await lookupSummary(deps.db, now, deps.config.bot.cedulaLookupsPerHour),
       };
     },
   );

@@ -46,9 +46,11 @@ export async function render(root, { signal }) {
     loading(),
   );
   const telegram = h('div', { class: 'card', id: 'telegram' }, h('h2', null, 'Telegram'), loading());
+  const alerts = h('div', { id: 'avisos-resumen' });
   mount(
     root,
     h('div', { class: 'page-head' }, h('h1', null, 'Resumen')),
+    alerts,
     tiles,
     h('div', { class: 'grid-2 section' }, byDay, failures),
     h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
@@ -59,6 +61,7 @@ export async function render(root, { signal }) {
     api('/api/notificaciones/estadisticas/?dias=14', opt),
     api('/api/notificaciones/telegram/estadisticas/?agrupar=semana&periodos=8', opt),
   ]);
+  renderLookupAlert(alerts, tg.consultas_cedula);
   renderTiles(tiles, general, tg);
   renderByDay(byDay, general);
   renderFailures(failures, general);
@@ -79,6 +82,21 @@ async function noteWaiting(tiles, g, ajustes) {
   const sub = tiles.querySelector('[data-cifra=enviadas] .sub');
   if (!wait || !sub || !g.notificaciones.pendientes) return;
   sub.append(h('div', { class: 'espera', dataset: { espera: '' } }, `Los no urgentes ${wait}.`));
+}
+
+// Issue 12 §1: the bot's hourly budget of cédula lookups was spent (someone may be enumerating).
+function renderLookupAlert(el, c) {
+  if (!c || c.rechazadas_ultima_hora === 0) return;
+  mount(
+    el,
+    h(
+      'div',
+      { class: 'notice warn', dataset: { aviso: 'consultas-cedula' } },
+      `El bot rechazó ${fmt.n(c.rechazadas_ultima_hora)} consultas de cédula en la última hora: se agotó el ` +
+        `límite de ${fmt.n(c.presupuesto_por_hora)} por hora (CEDULA_LOOKUPS_PER_HOUR). Puede ser alguien ` +
+        'probando cédulas para saber quién es cliente; a los demás se les pide intentar más tarde.',
+    ),
+  );
 }
 
 function tile(id, label, value, sub, share) {
