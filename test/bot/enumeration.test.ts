@@ -86,7 +86,7 @@ describeEachDb('cédula enumeration drill', (ctx) => {
     h.clock.advance(61 * 60_000);
     const late = h.user({ chatId: 889_999 });
     expect(await h.say(late, real[0]!)).toContain('Compartir mi número');
-  });
+  }, 120_000);
 
   it('every lookup counts against the Telegram user, hits that do not finish verification too', async () => {
     h.clock.advance(3 * 3600_000);
