@@ -15,7 +15,6 @@ import {
   showFieldErrors,
   telegramBadge,
   toast,
-  todayIso,
 } from '../ui.js';
 
 // One client: details, edit, Telegram link and invitation, payments (record one), every
@@ -471,7 +470,9 @@ async function renderPayments(el, c, reload, signal) {
         value: c.precio ?? '',
       }),
     ),
-    field('Fecha', h('input', { name: 'fecha', type: 'date', value: todayIso() })),
+    // Empty = today on the server's clock (the API refuses a date after its today; the browser's
+    // calendar may differ from the service's).
+    field('Fecha (vacía = hoy)', h('input', { name: 'fecha', type: 'date' })),
     field(
       'Referencia',
       h('input', { name: 'referencia', type: 'text', placeholder: 'Nº de depósito o recibo' }),
