@@ -164,3 +164,15 @@ BEGIN
     SELECT * FROM done;
 END
 $fn$;
+
+-- Outbox indexes, reviewed against the queries that need them (issue 16): every index is written
+-- for every new notice, so an index no query needs is pure cost on the hot path.
+-- Claims use notifications_claim_idx / notifications_claim_now_idx (both partial on 'pendiente').
+DROP INDEX notifications_due_idx;
+-- A client's pending rows (payment cancels, the claim's "client busy" check) are a handful among
+-- the client's rows: notifications_client_idx (client_id, created_at) finds them.
+DROP INDEX notifications_pending_client_idx;
+-- Date filters and statistics by creation day: rows are inserted in created_at order, so a BRIN
+-- index (a few pages, nearly free to maintain) does the work of the B-tree.
+DROP INDEX notifications_created_idx;
+CREATE INDEX notifications_created_brin ON notifications USING brin (created_at);

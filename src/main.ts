@@ -116,6 +116,8 @@ export async function startService(config: Config, logger: Logger) {
       getSettings: () => settings.engine(),
       getDailyRunAt: () => settings.current().planificador.hora_generacion,
       metrics,
+      db,
+      onVacuumError: (err) => logger.error({ err }, 'no se pudo hacer VACUUM de las tablas del outbox'),
     }),
   });
   // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.

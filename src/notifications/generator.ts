@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.js';
+import { ANALYZE_AFTER_ROWS, analyzeOutbox } from './maintenance.js';
 import type { EngineMetrics } from './metrics.js';
 import { enqueueFrom } from './outbox.js';
 import type { EngineSettings } from './types.js';
@@ -160,6 +161,8 @@ export async function generateUnderLock(
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
   const report = await generatePaymentNotices(tx, settings, at);
   for (const [tipo, c] of Object.entries(report.por_tipo)) metrics?.generated.inc({ tipo }, c.creadas);
+  // A large generation changes the outbox's shape: plan the next claims on fresh statistics.
+  if (report.total_creadas >= ANALYZE_AFTER_ROWS) await analyzeOutbox(tx);
   return report;
 }
 

@@ -49,6 +49,7 @@ export {
 } from './generator.js';
 export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idempotency.js';
 export { engineJobs } from './jobs.js';
+export { ANALYZE_AFTER_ROWS, analyzeOutbox, HOT_TABLES, vacuumHotTables } from './maintenance.js';
 export { createManualNotification, type ManualInput } from './manual.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
 export {

@@ -1,6 +1,8 @@
+import type { Db } from '../db/index.js';
 import type { ScheduledJob } from '../scheduler/index.js';
 import { generateUnderLock } from './generator.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
+import { HOT_TABLES, vacuumHotTables } from './maintenance.js';
 import type { EngineMetrics } from './metrics.js';
 import type { EngineSettings } from './types.js';
 import { createCalendar } from './window.js';
@@ -13,6 +15,10 @@ export function engineJobs(deps: {
   getSettings?: () => Promise<EngineSettings>;
   getDailyRunAt?: () => string;
   metrics?: EngineMetrics;
+  /** The database: on PGlite (no autovacuum) a nightly job vacuums the hot tables. */
+  db?: Db;
+  /** Where a failed vacuum is reported (it runs after the job's transaction commits). */
+  onVacuumError?: (err: unknown) => void;
 }): ScheduledJob[] {
   const calendar = createCalendar(deps.settings.timeZone);
   return [
@@ -37,6 +43,19 @@ export function engineJobs(deps: {
       internal: true,
       async run(tx, { now }) {
         return { borradas: await purgeIdempotencyKeys(tx, now) };
+      },
+    },
+    {
+      name: 'vacuum_pglite',
+      dailyAt: '03:30',
+      internal: true,
+      async run() {
+        const db = deps.db;
+        if (db?.kind !== 'pglite') return { omitido: 'PostgreSQL: autovacuum' };
+        // VACUUM cannot run in the job's transaction. PGlite queues this statement behind the
+        // transaction, so it runs right after the run is recorded.
+        void vacuumHotTables(db).catch((err) => deps.onVacuumError?.(err));
+        return { tablas: [...HOT_TABLES] };
       },
     },
   ];

@@ -146,7 +146,46 @@ describeEachDb('scheduler', (ctx) => {
     const { rows } = await ctx.db.query<{ job: string; resultado: { total_creadas?: number } }>(
       'SELECT job, resultado FROM job_runs ORDER BY job',
     );
-    expect(rows.map((r) => r.job)).toEqual(['generacion_diaria', 'limpieza_idempotencia']);
+    expect(rows.map((r) => r.job)).toEqual(['generacion_diaria', 'limpieza_idempotencia', 'vacuum_pglite']);
     expect(rows[0]!.resultado.total_creadas).toBe(1);
+  });
+
+  it('on PGlite (no autovacuum) the nightly job vacuums the hot tables after its run is recorded', async () => {
+    const [id] = await seedClients(ctx.db, [{ chatId: nextChatId() }]);
+    await ctx.db.query(
+      `INSERT INTO notifications (client_id, tipo, mensaje, proximo_intento)
+       SELECT $1, 'manual', 'x', $2 FROM generate_series(1, 2000)`,
+      [id, new Date('2026-03-10T15:00:00Z')],
+    );
+    for (let i = 0; i < 3; i++) await ctx.db.query(`UPDATE notifications SET intentos = intentos + 1`);
+    const dead = async () => {
+      await ctx.db.query('SELECT pg_stat_force_next_flush()');
+      await ctx.db.query('SELECT pg_stat_clear_snapshot()');
+      return (
+        (
+          await ctx.db.query<{ n: number }>(
+            `SELECT n_dead_tup::int AS n FROM pg_stat_user_tables WHERE relname = 'notifications'`,
+          )
+        ).rows[0]?.n ?? 0
+      );
+    };
+    if (ctx.kind === 'pglite') expect(await dead()).toBeGreaterThan(1000);
+    const s = createScheduler({
+      db: ctx.db,
+      clock: createManualClock('2026-03-11T09:00:00Z'), // 04:00 in Guayaquil: after 03:30
+      logger: silent,
+      timeZone: 'America/Guayaquil',
+      jobs: engineJobs({ settings: settingsFor(), dailyRunAt: '23:59', db: ctx.db }).filter(
+        (j) => j.name === 'vacuum_pglite',
+      ),
+    });
+    const [report] = await s.runOnce();
+    expect(report!.resultado).toBe('ejecutado');
+    if (ctx.kind === 'pglite') {
+      expect(report!.detalle).toMatchObject({ tablas: expect.arrayContaining(['notifications']) });
+      await vi.waitFor(async () => expect(await dead()).toBeLessThan(100), { timeout: 10_000 });
+    } else {
+      expect(report!.detalle).toEqual({ omitido: 'PostgreSQL: autovacuum' });
+    }
   });
 });
