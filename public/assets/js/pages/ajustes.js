@@ -15,6 +15,7 @@ import {
   telegramHtml,
   toast,
 } from '../ui.js';
+import { operationsCard } from './operacion.js';
 
 // Ajustes: message templates with a live preview on a real client, the schedule and send window,
 // company contact data and Telegram status. Templates are edited here; the rest comes from the
@@ -42,6 +43,7 @@ export async function render(root, { signal }) {
     templates,
     h('div', { class: 'grid-2' }, h('div', null, telegram, company), schedule),
   );
+  root.append(operationsCard()); // issue 15: backup download and diagnosis
   let settings = null;
   try {
     settings = await api('/api/ajustes', { signal });

@@ -13,6 +13,7 @@ import {
   noBotNotice,
   sendWait,
 } from '../ui.js';
+import { backupCard } from './operacion.js';
 
 // Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
 // cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
@@ -55,6 +56,7 @@ export async function render(root, { signal }) {
     h('div', { class: 'grid-2 section' }, byDay, failures),
     h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
   );
+  root.append(backupCard({ signal })); // issue 15: last backup, warns when old or failed
 
   const opt = { signal };
   const [general, tg] = await Promise.all([
