@@ -6,6 +6,7 @@ import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
 import { buildApi } from './http/app.js';
+import { resolveLogFormat, textDestination } from './log-text.js';
 import { createLogger, type Logger } from './logger.js';
 import {
   createEngineMetrics,
@@ -13,6 +14,7 @@ import {
   engineJobs,
   toEngineSettings,
 } from './notifications/index.js';
+import { startupSummary } from './ops/startup-summary.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
@@ -154,6 +156,9 @@ export async function startService(config: Config, logger: Logger) {
     `TelTec Notificaciones escuchando en ${address}`,
   );
   if (sandbox) logger.info(`Sandbox: administración en ${address}/ y chat de prueba en ${address}/sandbox`);
+  // Issue 15: one line a person reads first: mode, database, channels, URL, admin page.
+  const summary = startupSummary({ config, address, sandbox: sandbox !== null, dbKind: db.kind });
+  logger.info(summary.fields, summary.message);
   // Engine (issue 3): sending and scheduled work start once the API is up.
   const engineAbort = new AbortController();
   const dispatcherDone = dispatcher
@@ -208,7 +213,13 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel });
+  // LOG_FORMAT (issue 15): readable lines at a terminal, JSON otherwise.
+  const logFormat = resolveLogFormat(config.logFormat, process.stdout.isTTY);
+  const logger = createLogger({
+    level: config.logLevel,
+    destination:
+      logFormat === 'texto' ? textDestination(process.stdout, process.stdout.isTTY === true) : undefined,
+  });
   let service: Awaited<ReturnType<typeof startService>>;
   try {
     service = await startService(config, logger);
