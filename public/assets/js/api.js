@@ -3,17 +3,45 @@
 
 const KEY = 'teltec.token';
 
+// Staff accounts (issue 14): a signed-in person has a server session behind an HttpOnly cookie
+// (the page never sees it); `me` is GET /api/sesion's answer and `me.csrf_token` goes with changes.
+let me = null;
+const HINT = 'teltec.sesion';
+
 export const session = {
   get token() {
     return sessionStorage.getItem(KEY);
+  },
+  /** Who is signed in (usuario, rol, csrf_token), or null. */
+  get me() {
+    return me;
+  },
+  setMe(answer) {
+    me = answer;
+    // Not a secret: only a hint that this browser may hold a session cookie (asked after a reload).
+    if (answer?.via === 'sesion') localStorage.setItem(HINT, '1');
   },
   set(token) {
     sessionStorage.setItem(KEY, token);
   },
   clear() {
     sessionStorage.removeItem(KEY);
+    localStorage.removeItem(HINT);
+    me = null;
   },
 };
+
+/** Asks the service who we are (cookie session or token); null when nobody is signed in. */
+export async function loadMe() {
+  if (!session.token && !localStorage.getItem(HINT)) return null;
+  try {
+    me = await api('/api/sesion', { quiet401: true });
+  } catch {
+    me = null;
+    localStorage.removeItem(HINT);
+  }
+  return me;
+}
 
 /** An error answer of the API: `{ error: { code, mensaje, detalles } }`. */
 export class ApiError extends Error {
@@ -29,10 +57,14 @@ export class ApiError extends Error {
  * fetch + Bearer token + JSON. `body` objects go as JSON, strings as they are (with `type`).
  * A 401 ends the session (the page shows the sign-in again).
  */
-export async function api(path, { method = 'GET', body, type, headers = {}, signal, raw = false } = {}) {
+export async function api(
+  path,
+  { method = 'GET', body, type, headers = {}, signal, raw = false, quiet401 = false } = {},
+) {
   const h = { ...headers };
   const token = session.token;
   if (token) h.authorization = `Bearer ${token}`;
+  else if (me?.csrf_token && method !== 'GET') h['x-csrf-token'] = me.csrf_token;
   let payload = body;
   if (body !== undefined && typeof body !== 'string') {
     h['content-type'] = 'application/json';
@@ -58,7 +90,7 @@ export async function api(path, { method = 'GET', body, type, headers = {}, sign
       e.mensaje ?? `El servicio respondió ${res.status}.`,
       e.detalles,
     );
-    if (res.status === 401 && err.code === 'NO_AUTORIZADO') {
+    if (res.status === 401 && err.code === 'NO_AUTORIZADO' && !quiet401) {
       session.clear();
       window.dispatchEvent(new CustomEvent('teltec:sesion-terminada'));
     }
@@ -82,7 +114,7 @@ export function qs(params) {
 
 /** Checks a token against the API without keeping it. */
 export async function checkToken(token) {
-  const res = await fetch('/api/sandbox', { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch('/api/sesion', { headers: { authorization: `Bearer ${token}` } });
   // Read the answer to its end: a response left unread keeps its request open.
   await res.arrayBuffer().catch(() => {});
   if (res.status === 401) return false;

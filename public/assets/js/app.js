@@ -1,4 +1,4 @@
-import { session } from './api.js';
+import { api, loadMe, session } from './api.js';
 import { loadLabels } from './labels.js';
 import { loginForm } from './login.js';
 import { h, mount } from './ui.js';
@@ -16,7 +16,7 @@ const PAGES = [
   { path: /^\/clientes$/, nav: '/clientes', load: () => import('./pages/clientes.js') },
   { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
   { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
-  { path: /^\/ajustes$/, nav: '/ajustes', load: () => import('./pages/ajustes.js') },
+  { path: /^\/ajustes$/, nav: '/ajustes', admin: true, load: () => import('./pages/ajustes.js') },
 ];
 
 const NAV = [
@@ -34,11 +34,15 @@ const salir = document.getElementById('salir');
 
 mount(
   nav,
-  NAV.map(([path, label]) => h('a', { href: `#${path}`, dataset: { path } }, label)),
+  NAV.map(([path, label]) =>
+    h('a', { href: `#${path}`, dataset: path === '/ajustes' ? { path, admin: '1' } : { path } }, label),
+  ),
   sandbox ? h('a', { href: '/sandbox' }, 'Chat de prueba') : null,
 );
 
-salir.addEventListener('click', () => {
+salir.addEventListener('click', async () => {
+  // A cookie session is closed on the server too.
+  if (!session.token && session.me) await api('/api/sesion', { method: 'DELETE' }).catch(() => {});
   session.clear();
   render();
 });
@@ -70,7 +74,11 @@ async function render() {
   const gen = ++generation;
   controller?.abort();
   controller = new AbortController();
-  const signedIn = Boolean(session.token);
+  if (!session.me && session.token) await loadMe();
+  if (gen !== generation) return;
+  const signedIn = Boolean(session.token || session.me);
+  const isAdmin = session.me?.rol === 'admin';
+  for (const a of nav.querySelectorAll('a[data-admin]')) a.hidden = !isAdmin;
   nav.hidden = !signedIn;
   salir.hidden = !signedIn;
   if (!signedIn) {
@@ -99,6 +107,20 @@ async function render() {
     );
     return;
   }
+  if (page.admin && !isAdmin) {
+    document.title = 'Solo administradores — TelTec Notificaciones';
+    mount(
+      view,
+      h(
+        'div',
+        { class: 'card', id: 'solo-admin' },
+        h('h1', null, 'Solo administradores'),
+        h('p', null, 'Su rol no permite abrir esta página. Pida a un administrador que haga el cambio.'),
+        h('a', { href: '#/' }, 'Ir al resumen'),
+      ),
+    );
+    return;
+  }
   const params = path.match(page.path).slice(1);
   // Labels first (the service's vocabulary): a page never shows a raw value for lack of them.
   const [mod] = await Promise.all([page.load(), loadLabels().catch(() => {})]);
@@ -114,4 +136,5 @@ async function render() {
   }
 }
 
-render();
+// A cookie session survives a reload: ask the service before the first render.
+loadMe().finally(() => render());

@@ -1,4 +1,5 @@
 import { checkToken, session } from './api.js';
+import { staffSignIn } from './ingreso.js';
 import { h } from './ui.js';
 
 /**
@@ -44,11 +45,11 @@ export function loginForm(onSignedIn) {
         }
       },
     },
-    h('h1', null, 'Entrar'),
+    h('h2', null, 'O con un token'),
     h(
       'p',
       { class: 'muted' },
-      'Use el token de administración (variable ADMIN_TOKEN o el archivo data/admin-token que creó el primer arranque).',
+      'Para scripts y emergencias: un token de API personal o el token de administración (variable ADMIN_TOKEN o el archivo data/admin-token que creó el primer arranque).',
     ),
     h('div', { class: 'field' }, h('label', { for: 'token' }, 'Token de administración'), input),
     error,
@@ -59,6 +60,6 @@ export function loginForm(onSignedIn) {
       'El token se guarda solo en esta pestaña y se borra al cerrarla o al pulsar «Salir».',
     ),
   );
-  queueMicrotask(() => input.focus());
-  return form;
+  // Staff accounts (issue 14): user and password first; the token form stays for scripts.
+  return h('div', { class: 'login-wrap' }, staffSignIn(onSignedIn), form);
 }

@@ -1,0 +1,102 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { createUser } from '../../src/users/index.js';
+import { auth } from '../support/app.js';
+import { type RunningApp, startApp } from './support/app.js';
+import { BROWSER_SETUP_MS, describeBrowser, launchBrowser, newPage, screenshot } from './support/browser.js';
+import { screenshotOnFailure, watchErrors } from './support/page.js';
+
+const CLAVE = 'caja-de-cobro-norte-2026';
+
+describeBrowser('staff accounts in Chromium (issue 14)', () => {
+  let browser: Browser;
+  let running: RunningApp;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+
+  beforeAll(async () => {
+    [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true })]);
+    await createUser(running.db, {
+      usuario: 'cajera',
+      nombre: 'Cajera Norte',
+      rol: 'operador',
+      clave: CLAVE,
+      now: new Date(),
+    });
+  }, BROWSER_SETUP_MS);
+  afterAll(async () => {
+    await browser?.close();
+    await running?.close();
+  });
+  screenshotOnFailure(() => page);
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    page = undefined;
+  });
+
+  it('an operador signs in with user and password, records a payment, and cannot open Ajustes', async () => {
+    ({ context, page } = await newPage(browser));
+    const p = page;
+    const errors = watchErrors(p);
+    const requests: string[] = [];
+    p.on('request', (r) => requests.push(`${r.url()} ${r.postData() ?? ''}`));
+    await p.goto(`${running.url}/`);
+    await p.fill('#usuario', 'cajera');
+    await p.fill('#clave', 'clave-equivocada-123');
+    await p.click('#ingreso button[type=submit]');
+    await expect
+      .poll(() => p.locator('#ingreso-error').textContent())
+      .toContain('Usuario o clave incorrectos');
+    await p.fill('#clave', CLAVE);
+    await p.click('#ingreso button[type=submit]');
+    await p.waitForSelector('#nav:not([hidden])');
+    // The session is an HttpOnly cookie: the page's script cannot read it, and nothing is kept in storage.
+    expect(await p.evaluate(() => document.cookie)).toBe('');
+    expect(await p.evaluate(() => sessionStorage.getItem('teltec.token'))).toBeNull();
+    const cookies = await context!.cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['teltec_sesion', true, 'Strict']]);
+    // Ajustes is not offered to an operador.
+    expect(await p.locator('#nav a[data-path="/ajustes"]').isHidden()).toBe(true);
+
+    const one = (
+      await running.app.inject({ url: '/api/clientes?por_pagina=1&pagina=3', headers: auth })
+    ).json().clientes[0];
+    await p.goto(`${running.url}/#/clientes/${one.id}`);
+    await p.waitForSelector('#form-pago');
+    await p.fill('#form-pago [name=monto]', '30');
+    await p.fill('#form-pago [name=referencia]', 'CAJA-NORTE-1');
+    await p.click('#form-pago button[type=submit]');
+    await expect.poll(() => p.locator('#pagos tbody').textContent()).toContain('CAJA-NORTE-1');
+    const { rows } = await running.db.query<{ actor: string }>(
+      `SELECT actor FROM audit_log WHERE accion = 'pago.registrar' AND objeto = $1`,
+      [`cliente:${one.id}`],
+    );
+    expect(rows.map((r) => r.actor)).toEqual(['cajera']);
+
+    // A reload keeps the session (cookie); Ajustes answers "solo administradores".
+    await p.goto(`${running.url}/#/ajustes`);
+    await p.waitForSelector('#solo-admin');
+    expect(await p.locator('#solo-admin').textContent()).toContain('Solo administradores');
+    await screenshot(p, 'operador-sin-ajustes');
+    // The API refuses the change too, even from the signed-in page.
+    const status = await p.evaluate(async () => {
+      const me = await (await fetch('/api/sesion')).json();
+      const r = await fetch('/api/ajustes', {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+        body: JSON.stringify({ ciclo: { dias: 31 } }),
+      });
+      return r.status;
+    });
+    expect(status).toBe(403);
+
+    await p.click('#salir');
+    await p.waitForSelector('#ingreso');
+    expect(await context!.cookies()).toEqual([]);
+    // The password never travelled in a URL, and no page showed it.
+    expect(requests.filter((r) => r.split(' ')[0]!.includes(CLAVE))).toEqual([]);
+    expect(await p.content()).not.toContain(CLAVE);
+    expect(errors.filter((e) => !e.includes('401') && !e.includes('403'))).toEqual([]);
+  }, 120_000);
+});
