@@ -15,6 +15,36 @@ function memMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** The seeded data's "today" (see seedManyClients) at 10:00 in Guayaquil: after the 08:00 run. */
+const SEED_TODAY = '2026-03-10';
+const CLOCK_START = `${SEED_TODAY}T15:00:00Z`;
+
+/** A bare Fastify answering one route: the floor any Node HTTP service stands on, same run. */
+async function bareFastifyMb(): Promise<number> {
+  const script =
+    "const f = require('fastify')(); f.get('/', async () => ({ ok: true }));" +
+    "f.listen({ port: 0, host: '127.0.0.1' }).then((a) => console.log(a));";
+  const child = spawn(process.execPath, ['-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim()));
+      child.once('exit', () => reject(new Error('bare Fastify exited')));
+    });
+    for (let i = 0; i < 20; i++) await fetch(address).then((r) => r.arrayBuffer());
+    await new Promise((r) => setTimeout(r, 2000));
+    return memMb(child.pid!).rss;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/** One figure: value, its goal, and the ratio to the bare-Fastify baseline of this run. */
+function figure(label: string, mb: number, goalMb: number | undefined, baseMb: number): void {
+  const goal = goalMb === undefined ? '' : `meta ≤ ${fmt(goalMb)} MB ${mb <= goalMb ? '✔' : '✖'}; `;
+  line(label, `${fmt(mb)} MB (${goal}${fmt(mb / baseMb, 1)}× Fastify solo)`);
+}
+
 /**
  * Memory of the built service holding 100,000 clients: at rest, after the day's generation, and
  * after the heaviest reads staff do (a page of clients, statistics, the CSV export of all).
@@ -25,6 +55,45 @@ export async function run(): Promise<void> {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.mjs')], { stdio: 'inherit' });
   const kinds: ('pglite' | 'postgres')[] = ['pglite'];
   if (await postgresAvailable()) kinds.push('postgres');
+  const base = await bareFastifyMb();
+  line('línea base: Fastify solo, una ruta, en reposo', `${fmt(base)} MB RSS`);
+  // First start on an empty folder (PGlite): where it settles, against a normal start.
+  {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'teltec-mem-first-'));
+    try {
+      const env = {
+        PATH: process.env.PATH ?? '',
+        DATA_DIR: dataDir,
+        PORT: '0',
+        ADMIN_TOKEN: TOKEN,
+        LOG_LEVEL: 'info',
+        CLOCK_START,
+      };
+      for (const label of [
+        'pglite: primer arranque (carpeta nueva), en reposo',
+        'pglite: arranque normal, en reposo',
+      ]) {
+        const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
+          env,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        await new Promise<void>((resolve, reject) => {
+          let out = '';
+          child.stdout!.on('data', (c: Buffer) => {
+            out += c.toString();
+            if (out.includes('"address"')) resolve();
+          });
+          child.once('exit', () => reject(new Error(`exited: ${out}`)));
+        });
+        await new Promise((r) => setTimeout(r, 3000));
+        figure(label, memMb(child.pid!).rss, 300, base);
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
   for (const kind of kinds) {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'teltec-mem-'));
     const env: Record<string, string> = {
@@ -33,6 +102,8 @@ export async function run(): Promise<void> {
       PORT: '0',
       ADMIN_TOKEN: TOKEN,
       LOG_LEVEL: 'warn',
+      // The data is seeded around SEED_TODAY: the service's clock starts there too.
+      CLOCK_START,
     };
     let dropDb: (() => Promise<void>) | undefined;
     let db: Db;
@@ -54,7 +125,7 @@ export async function run(): Promise<void> {
       };
     }
     await migrate(db);
-    await seedManyClients(db, 100_000);
+    await seedManyClients(db, 100_000, SEED_TODAY);
     await db.close();
 
     // LOG_LEVEL=warn: the address comes from the listening line, so ask for info on stdout.
@@ -94,20 +165,38 @@ export async function run(): Promise<void> {
       await get('/api/notificaciones/estadisticas/');
       await get('/api/notificaciones/telegram/estadisticas/');
       await get('/api/notificaciones/?por_pagina=100');
-      await get('/api/clientes/exportar');
+      const campaign = JSON.parse(
+        (
+          await fetch(`${address}/api/notificaciones/masiva/`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ tipo: 'manual', mensaje: 'Aviso general para {nombre}', filtros: {} }),
+          }).then((r) => r.text())
+        ).toString(),
+      );
+      const camp = memMb(child.pid!);
+      for (let i = 0; i < 3; i++) await get('/api/clientes/exportar');
       const after = memMb(child.pid!);
-      line(
+      figure(
         `${kind}: en reposo tras arrancar (${fmt(startPending)} avisos ya en cola)`,
-        `${fmt(rest.rss)} MB RSS`,
+        rest.rss,
+        kind === 'pglite' ? 300 : undefined,
+        base,
       );
-      line(
-        `${kind}: tras POST generar-automaticas (creó ${fmt(report.total_creadas)}; ${fmt(queued)} en cola)`,
-        `${fmt(gen.rss)} MB RSS`,
+      figure(
+        `${kind}: tras generar (creó ${fmt(report.total_creadas)}; ${fmt(queued)} en cola)`,
+        gen.rss,
+        undefined,
+        base,
       );
-      line(
-        `${kind}: tras listas, estadísticas y exportar el CSV de todos`,
-        `${fmt(after.rss)} MB RSS, pico ${fmt(after.peak)} MB (meta ≤ 512 MB)`,
+      figure(
+        `${kind}: tras un envío masivo a ${fmt(campaign.campana?.total ?? 0)} clientes`,
+        camp.rss,
+        undefined,
+        base,
       );
+      figure(`${kind}: tras listas, estadísticas y 3 exportaciones del CSV`, after.rss, undefined, base);
+      figure(`${kind}: pico de todo el recorrido (VmHWM)`, after.peak, 512, base);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

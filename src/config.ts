@@ -20,6 +20,8 @@ const schema = z.object({
   // PostgreSQL faults answer 503 within seconds instead of hanging (issue 12 §3).
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  // Embedded database only: PostgreSQL shared_buffers inside the process (issue 16 §4: memory).
+  PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(1024).default(32),
   DATABASE_KEEPALIVE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   TELEGRAM_BOT_TOKEN: z
     .string()
@@ -38,6 +40,9 @@ const schema = z.object({
     .refine(isTimeZone, 'una zona horaria IANA, por ejemplo America/Guayaquil'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).default('0'),
+  // Benchmarks and multi-process tests only: the service's clock starts here and runs CLOCK_RATE× fast.
+  CLOCK_START: z.iso.datetime({ offset: true, message: 'una fecha y hora ISO, por ejemplo 2026-03-10T13:00:00Z' }).optional(),
+  CLOCK_RATE: z.coerce.number().positive().max(100_000).default(1),
   // Notification engine
   SEND_WINDOW: z
     .string()
@@ -96,7 +101,13 @@ export interface Config {
   dataDir: string;
   databaseUrl?: string;
   /** PostgreSQL only: how long to wait for a connection, a statement; TCP keepalive. */
-  database: { connectTimeoutMs: number; statementTimeoutMs: number; keepAliveMs: number };
+  database: {
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    keepAliveMs: number;
+    /** PGlite only. */
+    sharedBuffersMb: number;
+  };
   telegram: {
     token?: string;
     apiRoot: string;
@@ -107,6 +118,8 @@ export interface Config {
   timeZone: string;
   logLevel: Env['LOG_LEVEL'];
   demo: boolean;
+  /** Unset start = the system clock (see `clockFromSettings`). */
+  clock: { start?: string; rate: number };
   engine: {
     sendWindow: { start: string; end: string };
     ratePerSecond: number;
@@ -185,6 +198,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       keepAliveMs: e.DATABASE_KEEPALIVE_MS,
+      sharedBuffersMb: e.PGLITE_SHARED_BUFFERS_MB,
     },
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
@@ -196,6 +210,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     timeZone: e.TZ,
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO === '1',
+    clock: { start: e.CLOCK_START, rate: e.CLOCK_RATE },
     engine: {
       sendWindow: { start, end },
       ratePerSecond: e.SEND_RATE,

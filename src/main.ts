@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
 import { createBackupScheduler } from './backup/index.js';
 import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
-import { systemClock } from './clock.js';
+import { clockFromSettings } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
 import { buildApi } from './http/app.js';
@@ -25,6 +25,7 @@ import { issueSetupCode } from './users/index.js';
  */
 export async function startService(config: Config, logger: Logger) {
   const started = performance.now();
+  const clock = clockFromSettings(config.clock);
   // --- Sandbox (issue 5) -------------------------------------------------------------------------
   // Without TELEGRAM_BOT_TOKEN, the built-in Bot API stand-in plays Telegram on 127.0.0.1 and from
   // here on `config.telegram` (token, apiRoot, no PUBLIC_URL) points the bot and the engine at it.
@@ -46,6 +47,7 @@ export async function startService(config: Config, logger: Logger) {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     postgres: config.database,
+    pglite: { sharedBuffersMb: config.database.sharedBuffersMb },
   });
   const applied = await migrate(db);
   logger.info(
@@ -56,7 +58,7 @@ export async function startService(config: Config, logger: Logger) {
   );
 
   // Sandbox (issue 5): demo clients on an empty database in sandbox mode or with DEMO=1.
-  await seedDemoOnStart({ db, config, clock: systemClock, logger, sandbox: sandbox !== null });
+  await seedDemoOnStart({ db, config, clock, logger, sandbox: sandbox !== null });
 
   // Staff accounts (issue 14): without any user, a one-time code to create the first administrator
   // (in the admin page, or `npx teltec usuario crear`). ADMIN_TOKEN keeps working for scripts.
@@ -86,7 +88,7 @@ export async function startService(config: Config, logger: Logger) {
         db,
         config,
         logger,
-        clock: systemClock,
+        clock,
         webhookSecret: resolveWebhookSecret(config.telegram.webhookSecret, config.dataDir).secret,
       })
     : undefined;
@@ -100,7 +102,7 @@ export async function startService(config: Config, logger: Logger) {
   const dispatcher = dispatcherFromConfig({
     db,
     config,
-    clock: systemClock,
+    clock,
     logger,
     metrics,
     releaseOrphansAtStart: db.kind === 'pglite',
@@ -109,7 +111,7 @@ export async function startService(config: Config, logger: Logger) {
   if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
   const scheduler = createScheduler({
     db,
-    clock: systemClock,
+    clock,
     logger,
     timeZone: config.timeZone,
     jobs: engineJobs({
@@ -127,7 +129,7 @@ export async function startService(config: Config, logger: Logger) {
     ? createBackupScheduler({
         db,
         databaseUrl: config.databaseUrl,
-        clock: systemClock,
+        clock,
         logger,
         timeZone: config.timeZone,
         dailyAt: config.backup.dailyAt,
@@ -142,7 +144,7 @@ export async function startService(config: Config, logger: Logger) {
     db,
     config,
     logger,
-    clock: systemClock,
+    clock,
     adminTokens: [{ name: 'ADMIN_TOKEN', token: admin.token }],
     settings,
     engine: { dispatcher, metrics },

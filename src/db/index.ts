@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
-import { createPgliteDb } from './pglite.js';
+import { createPgliteDb, initialisePgliteDir, isPgliteInitialised, type PgliteOptions } from './pglite.js';
 import { createPostgresDb, type PostgresOptions } from './postgres.js';
 import { secureDataDir } from './private-dir.js';
 import type { Db } from './types.js';
@@ -12,7 +12,7 @@ export {
   withDatabaseDeadline,
 } from './errors.js';
 export { migrate, pendingMigrations, readMigrations } from './migrate.js';
-export { createPgliteDb } from './pglite.js';
+export { createPgliteDb, initialisePgliteDir, type PgliteOptions } from './pglite.js';
 export { createPostgresDb, type PostgresOptions } from './postgres.js';
 export { secureDataDir } from './private-dir.js';
 export type { Db, Queryable, QueryResult, Row, TransactionOptions } from './types.js';
@@ -26,13 +26,20 @@ export async function openDatabase(opts: {
   dataDir: string;
   /** PostgreSQL only: connect/statement timeouts and keepalive (see PostgresOptions). */
   postgres?: Pick<PostgresOptions, 'connectTimeoutMs' | 'statementTimeoutMs' | 'keepAliveMs'>;
+  pglite?: PgliteOptions;
 }): Promise<Db> {
   if (opts.databaseUrl) return createPostgresDb(opts.databaseUrl, opts.postgres);
   // Owner-only folder and files, and a umask that keeps new database files so (issue 12 §2).
   secureDataDir(opts.dataDir);
   const lock: DataDirLock = await acquireDataDirLock(opts.dataDir);
   try {
-    const db = await createPgliteDb(path.join(opts.dataDir, 'pglite'));
+    const dir = path.join(opts.dataDir, 'pglite');
+    if (!isPgliteInitialised(dir)) {
+      // First start: initdb in a child that exits, so this process settles where any start does.
+      await initialisePgliteDir(dir);
+      secureDataDir(opts.dataDir); // initdb's files, made private like the rest
+    }
+    const db = await createPgliteDb(dir, opts.pglite);
     return {
       ...db,
       async close() {

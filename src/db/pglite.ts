@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { sharedParsers } from './type-parsers.js';
@@ -50,14 +55,72 @@ class PrivateNodeFS extends NodeFS {
   }
 }
 
+export interface PgliteOptions {
+  /**
+   * PostgreSQL's shared_buffers inside the process (default 32 MB; PGlite's own default, 128 MB,
+   * is touched at start and costs ~150 MB of resident memory for nothing at this size).
+   */
+  sharedBuffersMb?: number;
+}
+
+/** PGlite's default start parameters (PGlite.defaultStartParams in 0.5) and ours after them. */
+function startParams(o: PgliteOptions): string[] {
+  const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [
+    '--single',
+    '-F',
+    '-O',
+    '-j',
+    '-c',
+    'search_path=public',
+    '-c',
+    'exit_on_error=false',
+    '-c',
+    'log_checkpoints=false',
+    '-c',
+    'max_worker_processes=0',
+    '-c',
+    'max_parallel_workers=0',
+    '-c',
+    'max_parallel_workers_per_gather=0',
+    '-c',
+    'io_method=sync',
+    '-c',
+    'max_parallel_maintenance_workers=0',
+  ];
+  return [...defaults, '-c', `shared_buffers=${Math.max(1, Math.round(o.sharedBuffersMb ?? 32))}MB`];
+}
+
+/** Whether `dataDir` already holds a PostgreSQL cluster (initdb has run). */
+export function isPgliteInitialised(dataDir: string): boolean {
+  return existsSync(path.join(dataDir, 'PG_VERSION'));
+}
+
+/**
+ * Creates the cluster in `dataDir` in a short-lived child process. initdb's wasm heap (~500 MB)
+ * is never given back by the process that ran it: run there, the first start would stay at
+ * ~800 MB until a restart. The child exits; this process then opens the folder as on any start.
+ */
+export async function initialisePgliteDir(dataDir: string): Promise<void> {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const script =
+    'const [entry, dir] = process.argv.slice(1);' +
+    'require(entry).PGlite.create(dir).then((pg) => pg.close()).then(' +
+    '() => process.exit(0), (err) => { console.error(String(err)); process.exit(1); });';
+  await promisify(execFile)(process.execPath, ['-e', script, entry, dataDir], {
+    timeout: 300_000,
+    maxBuffer: 1 << 20,
+  });
+}
+
 /**
  * Embedded PostgreSQL (PGlite). `dataDir` undefined = in memory (tests).
  * PGlite is one process's database: callers MUST hold the data-dir lock (see `data-dir-lock.ts`).
  */
-export async function createPgliteDb(dataDir?: string): Promise<Db> {
+export async function createPgliteDb(dataDir?: string, opts: PgliteOptions = {}): Promise<Db> {
   const pg = await PGlite.create({
     fs: dataDir ? new PrivateNodeFS(dataDir) : undefined,
     parsers: sharedParsers,
+    startParams: startParams(opts),
   });
   const q = wrap(pg);
   return {
