@@ -41,7 +41,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO: z.enum(['0', '1']).default('0'),
   // Benchmarks and multi-process tests only: the service's clock starts here and runs CLOCK_RATE× fast.
-  CLOCK_START: z.iso.datetime({ offset: true, message: 'una fecha y hora ISO, por ejemplo 2026-03-10T13:00:00Z' }).optional(),
+  CLOCK_START: z.iso
+    .datetime({ offset: true, message: 'una fecha y hora ISO, por ejemplo 2026-03-10T13:00:00Z' })
+    .optional(),
   CLOCK_RATE: z.coerce.number().positive().max(100_000).default(1),
   // Notification engine
   SEND_WINDOW: z
