@@ -78,6 +78,13 @@ const schema = z.object({
   // Staff accounts and Ajustes (issue 14): defaults; Ajustes stores the values in use.
   SUSPENSION_DAYS: z.coerce.number().int().min(1).max(90).default(10),
   SESSION_IDLE_HOURS: z.coerce.number().min(0.25).max(720).default(8),
+  // Staff alerts (issue 15 §5)
+  ALERT_FAILURE_RATE: z.coerce.number().min(0.01).max(1).default(0.2),
+  ALERT_MIN_ATTEMPTS: z.coerce.number().int().min(1).max(100_000).default(20),
+  ALERT_QUEUE_STUCK_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
+  ALERT_PENDING_UPDATES: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  ALERT_DISK_FREE_PCT: z.coerce.number().min(0.1).max(90).default(10),
+  ALERT_DIGEST_AT: z.string().regex(timeOfDay, 'una hora HH:MM, por ejemplo 07:30').default('07:30'),
   // Company data shown to clients (/contact, templates)
   EMPRESA_NOMBRE: z.string().default('TelTec'),
   EMPRESA_TELEFONO: z.string().default(''),
@@ -139,6 +146,14 @@ export interface Config {
     paymentConfirmation: boolean;
   };
   inviteTtlDays: number;
+  alerts: {
+    failureRate: number;
+    minAttempts: number;
+    stuckMinutes: number;
+    pendingUpdates: number;
+    diskFreeRatio: number;
+    digestAt: string;
+  };
   bot: {
     /** Unverified links get full billing data in /status and notices (the provider accepts the risk). */
     unverifiedFullNotices: boolean;
@@ -230,6 +245,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       paymentConfirmation: e.PAYMENT_CONFIRMATION === '1',
     },
     inviteTtlDays: e.INVITE_TTL_DAYS,
+    alerts: {
+      failureRate: e.ALERT_FAILURE_RATE,
+      minAttempts: e.ALERT_MIN_ATTEMPTS,
+      stuckMinutes: e.ALERT_QUEUE_STUCK_MINUTES,
+      pendingUpdates: e.ALERT_PENDING_UPDATES,
+      diskFreeRatio: e.ALERT_DISK_FREE_PCT / 100,
+      digestAt: e.ALERT_DIGEST_AT,
+    },
     bot: {
       unverifiedFullNotices: e.UNVERIFIED_LINK_FULL_NOTICES === '1',
       cedulaLookupsPerHour: e.CEDULA_LOOKUPS_PER_HOUR,

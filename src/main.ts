@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
+import { createAlertMonitor, digestJob } from './alerts/index.js';
 import { createBackupScheduler } from './backup/index.js';
 import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { clockFromSettings } from './clock.js';
@@ -18,6 +19,7 @@ import { startupSummary } from './ops/startup-summary.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
+import { createTelegramSender } from './telegram/send.js';
 import { issueSetupCode } from './users/index.js';
 
 /**
@@ -109,6 +111,31 @@ export async function startService(config: Config, logger: Logger) {
     getSettings: () => settings.engine(), // Ajustes (issue 14): no restart for a new send window
   });
   if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
+  // Staff alerts (issue 15 §5): checks every minute, delivery to the staff chats, daily digest.
+  const alertSettings = {
+    ...config.alerts,
+    sendWindow: config.engine.sendWindow,
+    timeZone: config.timeZone,
+    dataDir: config.dataDir,
+  };
+  const alerts = createAlertMonitor({
+    db,
+    clock,
+    logger,
+    settings: alertSettings,
+    sender: config.telegram.token
+      ? createTelegramSender({ token: config.telegram.token, apiRoot: config.telegram.apiRoot })
+      : undefined,
+    probes: {
+      tokenInvalid: dispatcher ? () => dispatcher.state === 'token_invalido' : undefined,
+      webhookInfo: bot && config.telegram.publicUrl ? async () => await bot.api.getWebhookInfo() : undefined,
+    },
+  });
+  dispatcher?.on((e) => {
+    if (e.type === 'sent' || e.type === 'failed' || e.type === 'retry') {
+      alerts.observe(e.type === 'sent' ? 'sent' : e.type);
+    }
+  });
   const scheduler = createScheduler({
     db,
     clock,
@@ -122,7 +149,7 @@ export async function startService(config: Config, logger: Logger) {
       metrics,
       db,
       onVacuumError: (err) => logger.error({ err }, 'no se pudo hacer VACUUM de las tablas del outbox'),
-    }),
+    }).concat(digestJob(alertSettings)),
   });
   // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.
   const backups = config.backup.dailyAt
@@ -168,6 +195,7 @@ export async function startService(config: Config, logger: Logger) {
     .catch((err) => logger.error({ err }, 'el despachador de notificaciones se detuvo por un error'));
   scheduler.start(engineAbort.signal);
   backups?.start(engineAbort.signal);
+  const alertsDone = alerts.run(engineAbort.signal);
   // Bot (issue 4): getMe, commands, then webhook or long polling, and the inbox sweeper.
   const botAbort = new AbortController();
   const botRuntime = bot ? startBotRuntime(bot, { config, logger, signal: botAbort.signal }) : undefined;
@@ -193,6 +221,7 @@ export async function startService(config: Config, logger: Logger) {
           await dispatcher?.stop({ drainMs: 15_000 });
           engineAbort.abort();
           await dispatcherDone;
+          await alertsDone;
         })(),
       ]);
       await app.close();

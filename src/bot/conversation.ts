@@ -5,6 +5,7 @@ import { createIntake } from './intake.js';
 import { createPreferences } from './preferences.js';
 import { createRegistration } from './registration.js';
 import { createSelfService } from './self-service.js';
+import { createStaffLink } from './staff.js';
 import { createUnsubscribe } from './unsubscribe.js';
 
 export type { BotContext, ConversationDeps } from './context.js';
@@ -18,6 +19,7 @@ export function createConversation(d: ConversationDeps & { log: Logger }): Compo
   const { texts, links, db } = d;
   const root = new Composer<BotContext>();
   root.use(createIntake({ log: d.log, texts, username: d.username }));
+  root.use(createStaffLink(d)); // staff alerts (issue 15 §5), before a code is taken for a cédula
   root.use(createRegistration(d), createSelfService(d), createPreferences(d), createUnsubscribe(d));
 
   const fallback = root.chatType('private');

@@ -15,6 +15,7 @@ import { registerAccess } from './access.js';
 
 import { registerErrorHandler } from './error-handler.js';
 import { ajustesRoutes } from './routes/ajustes.js';
+import { alertsRoutes } from './routes/alerts.js';
 import { auditoriaRoutes } from './routes/auditoria.js';
 import { campaignsRoutes } from './routes/campaigns.js';
 import { clientsRoutes } from './routes/clients.js';
@@ -217,6 +218,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(metricsRoutes, deps);
   await app.register(telegramRoutes, deps);
   await app.register(invitationsRoutes, deps);
+  await app.register(alertsRoutes, deps);
   await app.register(adminDataRoutes, deps);
   await app.register(operationsRoutes, deps); // issue 15: backups, diagnosis
   await app.register(sandboxRoutes, deps);

@@ -1,0 +1,25 @@
+export {
+  type AlertMonitor,
+  type AlertMonitorDeps,
+  type AlertProbes,
+  type AlertSettings,
+  buildDigest,
+  createAlertMonitor,
+  digestJob,
+  type SendOutcome,
+  type WebhookInfoLike,
+} from './monitor.js';
+export {
+  type AlertInput,
+  type AlertKey,
+  type AlertRow,
+  clearAlert,
+  createStaffLinkCode,
+  linkStaffChat,
+  listAlerts,
+  listStaffChats,
+  queueStaffNotice,
+  type RaiseOutcome,
+  raiseAlert,
+  unlinkStaffChat,
+} from './store.js';
