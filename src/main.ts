@@ -49,7 +49,7 @@ export async function startService(config: Config, logger: Logger) {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     postgres: config.database,
-    pglite: { sharedBuffersMb: config.database.sharedBuffersMb },
+    pglite: { sharedBuffersMb: config.database.sharedBuffersMb, initialiseInChild: true },
   });
   const applied = await migrate(db);
   logger.info(

@@ -34,12 +34,13 @@ export async function openDatabase(opts: {
   const lock: DataDirLock = await acquireDataDirLock(opts.dataDir);
   try {
     const dir = path.join(opts.dataDir, 'pglite');
-    if (!isPgliteInitialised(dir)) {
+    if (opts.pglite?.initialiseInChild && !isPgliteInitialised(dir)) {
       // First start: initdb in a child that exits, so this process settles where any start does.
       await initialisePgliteDir(dir);
       secureDataDir(opts.dataDir); // initdb's files, made private like the rest
     }
     const db = await createPgliteDb(dir, opts.pglite);
+    if (!opts.pglite?.initialiseInChild) secureDataDir(opts.dataDir); // files initdb just wrote
     return {
       ...db,
       async close() {

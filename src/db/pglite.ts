@@ -61,6 +61,11 @@ export interface PgliteOptions {
    * is touched at start and costs ~150 MB of resident memory for nothing at this size).
    */
   sharedBuffersMb?: number;
+  /**
+   * A new folder is initialised in a short-lived child process (see `initialisePgliteDir`): the
+   * long-running service sets it; one-shot commands skip the extra start.
+   */
+  initialiseInChild?: boolean;
 }
 
 /** PGlite's default start parameters (PGlite.defaultStartParams in 0.5) and ours after them. */
