@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
+import { clearAlert, raiseAlert } from '../alerts/index.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
@@ -69,6 +70,7 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
       const borrados = await pruneBackups(deps.dir, deps.keep);
       await finishBackup(deps.db, id, { status: 'ok', file, bytes, finishedAt: deps.clock.now() });
       log.info({ archivo: file, bytes, borrados }, `respaldo diario guardado en ${file}`);
+      await clearAlert(deps.db, 'respaldo_fallido', deps.clock.now()).catch(() => {}); // staff alerts
       return { slot: slot.toISOString(), resultado: 'respaldado', archivo: file, bytes, borrados };
     } catch (err) {
       const error = (err as Error).message;
@@ -76,6 +78,16 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
         () => {},
       );
       log.error({ err }, `el respaldo diario falló: ${error}`);
+      // Staff alerts (issue 15 §5): once per incident, cleared by the next good backup.
+      await raiseAlert(
+        deps.db,
+        {
+          clave: 'respaldo_fallido',
+          titulo: 'El respaldo diario falló',
+          detalle: `${error}. Revise BACKUP_DIR (espacio, permisos) o haga un respaldo con "npx teltec respaldo".`,
+        },
+        deps.clock.now(),
+      ).catch(() => {});
       return { slot: slot.toISOString(), resultado: 'fallido', error };
     }
   }

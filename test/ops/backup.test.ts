@@ -239,10 +239,15 @@ for (const kind of ['pglite', 'postgres'] as const) {
         const st = await backupStatus(db, clock.now());
         expect(st).toMatchObject({ alerta: 'fallido', ultimo: { estado: 'fallido' } });
         expect(st.mensaje).toMatch(/El último respaldo falló/);
+        // Staff alerts (issue 15 §5): one open incident, closed by the next good backup.
+        const openAlerts = () =>
+          db.query<{ clave: string }>(`SELECT clave FROM staff_alerts WHERE estado = 'activa'`);
+        expect((await openAlerts()).rows).toEqual([{ clave: 'respaldo_fallido' }]);
         expect((await broken.runOnce())?.resultado).toBe('ya_ejecutado');
         clock.set('2026-03-16T09:30:00Z');
         expect((await a.runOnce())?.resultado).toBe('respaldado');
         expect(await backupStatus(db, clock.now())).toMatchObject({ alerta: null });
+        expect((await openAlerts()).rows).toEqual([]);
         expect(existsSync(path.join(dir, 'no-es-carpeta'))).toBe(true);
       } finally {
         if (db2 !== db) await db2.close();
