@@ -46,9 +46,12 @@ async function queueManual(db: Db, clientIds: number[], opts: { urgente?: boolea
 
 async function linkedClients(db: Db, n: number, extra: Record<string, unknown> = {}) {
   const chats = Array.from({ length: n }, () => nextChatId());
+  // A payment notice needs a plan (its amount): compose refuses one with an empty {plan}/{monto}.
+  const existing = await db.query<{ id: number }>(`SELECT id FROM plans WHERE nombre = 'Hogar prueba'`);
+  const planId = existing.rows[0]?.id ?? (await createPlan(db, 'Hogar prueba'));
   const ids = await seedClients(
     db,
-    chats.map((chatId) => ({ chatId, ...extra })),
+    chats.map((chatId) => ({ chatId, planId, ...extra })),
   );
   return { ids, chats };
 }
