@@ -17,6 +17,7 @@ const PAGES = [
   { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
   { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
   { path: /^\/ajustes$/, nav: '/ajustes', admin: true, load: () => import('./pages/ajustes.js') },
+  { path: /^\/alertas$/, nav: '/alertas', admin: true, load: () => import('./pages/alertas.js') },
 ];
 
 const NAV = [
@@ -25,6 +26,7 @@ const NAV = [
   ['/notificaciones', 'Notificaciones'],
   ['/campanas', 'Campañas'],
   ['/ajustes', 'Ajustes'],
+  ['/alertas', 'Alertas'],
 ];
 
 const sandbox = document.body.dataset.modo === 'sandbox';
@@ -35,7 +37,14 @@ const salir = document.getElementById('salir');
 mount(
   nav,
   NAV.map(([path, label]) =>
-    h('a', { href: `#${path}`, dataset: path === '/ajustes' ? { path, admin: '1' } : { path } }, label),
+    h(
+      'a',
+      {
+        href: `#${path}`,
+        dataset: path === '/ajustes' || path === '/alertas' ? { path, admin: '1' } : { path },
+      },
+      label,
+    ),
   ),
   sandbox ? h('a', { href: '/sandbox' }, 'Chat de prueba') : null,
 );
