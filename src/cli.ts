@@ -15,19 +15,23 @@ import {
 import { isOpsCommand, opsUsage, runOpsCommand } from './ops/commands.js';
 import { localDate } from './time.js';
 
+import { readSecretLine, usuarioCommand, usuarioUsage } from './users/cli-command.js';
+
 const usage = `Uso: teltec <comando>
   migrate                 aplica las migraciones pendientes
   importar <archivo.csv>  importa clientes (actualiza por cédula)
   estadisticas            muestra clientes con y sin Telegram y notificaciones por estado
   generar                 genera hoy los recordatorios y avisos de vencido (idempotente)
   procesar                envía ahora lo que está en cola (una pasada; necesita TELEGRAM_BOT_TOKEN)
-${opsUsage}`;
+${opsUsage}
+${usuarioUsage}`;
 
 /** Staff's hand-run operations; the same code the API runs. Returns the exit code. */
 export async function runCli(
   argv: string[],
   out: (line: string) => void = console.log,
   clock: Clock = systemClock,
+  readSecret: (prompt: string) => Promise<string> = readSecretLine,
 ): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'ayuda' || command === '--help') {
@@ -97,6 +101,8 @@ export async function runCli(
         out(JSON.stringify(report, null, 2));
         return dispatcher.state === 'token_invalido' ? 1 : 0;
       }
+      case 'usuario':
+        return await usuarioCommand(db, args, out, readSecret, clock.now());
       default:
         out(`Comando desconocido: ${command}\n${usage}`);
         return 2;
