@@ -59,6 +59,11 @@ describe('CLI: the engine by hand', () => {
       expect(await runCli(['importar', csv], out, clock)).toBe(0);
       // Linked to Telegram (as the bot would do), chat = 5100 + n.
       const db = await openDatabase({ dataDir: dir });
+      // With a plan: a payment notice without one has no amount and is not sent (compose).
+      const plan = await db.query<{ id: number }>(
+        `INSERT INTO plans (nombre, velocidad_mbps, precio) VALUES ('Hogar', 50, 25) RETURNING id`,
+      );
+      await db.query('UPDATE clients SET plan_id = $1', [plan.rows[0]!.id]);
       for (const n of [11, 12, 13]) {
         await db.query('UPDATE clients SET chat_id = $1 WHERE cedula = $2', [5100 + n, cedulaFor(n)]);
       }
