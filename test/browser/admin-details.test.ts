@@ -7,6 +7,9 @@ import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support
 
 // What a newcomer hit on the admin page (issue 9), at night: 01:51 in Guayaquil, outside the
 // 08:00–20:00 send window. The clock is fixed; nothing here depends on today's date or hour.
+/** Waits for the page on a busy shared machine (expect.poll's default is 1 s). */
+const POLL = { timeout: 15_000 };
+
 const NIGHT = '2026-03-10T06:51:00Z';
 
 describeBrowser('admin page: waiting, call list, labels, layout', () => {
@@ -192,7 +195,7 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     });
     await p.goto(`${running.url}/#/ajustes`);
     await p.click('#plantillas button[data-tipo="oferta"]');
-    await expect.poll(() => p.locator('#estado-plantilla').textContent()).toMatch(/^Modificada/);
+    await expect.poll(() => p.locator('#estado-plantilla').textContent(), POLL).toMatch(/^Modificada/);
     const status = (await p.locator('#estado-plantilla').textContent()) ?? '';
     expect(status).not.toContain('..');
     expect(status).toMatch(/\d\d:\d\d\.$/);
@@ -208,7 +211,9 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     await p.waitForSelector('#cliente-vista-previa');
     await p.fill('#cliente-vista-previa', last.nombre.split(' ').slice(0, 2).join(' '));
     await p.click(`#plantillas .picker-results button[data-id="${last.id}"]`);
-    await expect.poll(() => p.locator('#vista-previa').textContent()).toContain(last.nombre.split(' ')[0]);
+    await expect
+      .poll(() => p.locator('#vista-previa').textContent(), POLL)
+      .toContain(last.nombre.split(' ')[0]);
     expect(await p.locator('#plantillas .picker-chosen strong').textContent()).toBe(last.nombre);
     expect(errors).toEqual([]);
   });
@@ -220,7 +225,7 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     expect(await p.locator('[data-cifra=enviadas] .sub').textContent()).toMatch(/avisos en cola/);
     // At night the queue says when it moves.
     await expect
-      .poll(() => p.locator('[data-cifra=enviadas] [data-espera]').textContent())
+      .poll(() => p.locator('[data-cifra=enviadas] [data-espera]').textContent(), POLL)
       .toBe('Los no urgentes salen a las 08:00 (fuera del horario de envío).');
     expect(await p.locator('.page').textContent()).not.toMatch(/\bPendientes\b/);
     expect(errors).toEqual([]);

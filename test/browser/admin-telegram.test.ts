@@ -9,6 +9,9 @@ import { screenshotOnFailure, signIn, watchErrors } from './support/page.js';
 // 127.0.0.1): what Telegram says about the webhook, the way back to long polling, and a test
 // message to a chosen client with Telegram's own answer.
 
+/** Waits for the page on a busy shared machine (expect.poll's default is 1 s). */
+const POLL = { timeout: 15_000 };
+
 describeBrowser('admin page: Telegram in Ajustes', () => {
   let browser: Browser;
   let running: RunningApp;
@@ -54,7 +57,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     await p.click('#volver-polling');
     await p.click('dialog[open] button:has-text("Sí, volver a long polling")');
     await expect
-      .poll(() => p.locator('#webhook-real').getAttribute('data-webhook-real'))
+      .poll(() => p.locator('#webhook-real').getAttribute('data-webhook-real'), POLL)
       .toBe('long_polling');
     expect(await p.locator('#volver-polling').count()).toBe(0);
     expect(running.standin!.calls.some((c) => c.method === 'deleteWebhook')).toBe(true);
@@ -81,7 +84,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     await p.click('#verificar-vinculo');
     await p.click('dialog[open] button:has-text("Sí, es el cliente")');
     await expect
-      .poll(() => p.locator('#telegram-cliente .badge').first().getAttribute('data-valor'))
+      .poll(() => p.locator('#telegram-cliente .badge').first().getAttribute('data-valor'), POLL)
       .toBe('vinculado');
     expect(await p.locator('#verificar-vinculo').count()).toBe(0);
     const c = await running.app.inject({ url: `/api/clientes/${id}`, headers: auth });
@@ -107,7 +110,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     await p.click(`#prueba-telegram .picker-results button[data-id="${ok.id}"]`);
     await p.click('#enviar-prueba');
     const answer = p.locator('#respuesta-prueba .notice');
-    await expect.poll(() => answer.getAttribute('data-resultado')).toBe('ok');
+    await expect.poll(() => answer.getAttribute('data-resultado'), POLL).toBe('ok');
     expect(await answer.textContent()).toContain(`chat ${ok.chat_id}`);
     const sent = running.standin!.calls.findLast((c) => c.method === 'sendMessage');
     expect(sent?.params.chat_id).toBe(Number(ok.chat_id));
@@ -117,7 +120,7 @@ describeBrowser('admin page: Telegram in Ajustes', () => {
     await p.fill('#cliente-prueba', gone.nombre);
     await p.click(`#prueba-telegram .picker-results button[data-id="${gone.id}"]`);
     await p.click('#enviar-prueba');
-    await expect.poll(() => answer.getAttribute('data-resultado')).toBe('error');
+    await expect.poll(() => answer.getAttribute('data-resultado'), POLL).toBe('error');
     expect(await answer.textContent()).toMatch(/chat no existe/);
     await screenshot(p, 'ajustes-prueba');
     expect(errors.filter((e) => !e.includes('502') && !e.includes('422') && !e.includes('400'))).toEqual([]);
