@@ -26,7 +26,8 @@ describe('CLI', () => {
     expect(await runCli(['estadisticas'], out)).toBe(0);
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ total_clientes: 2, con_telegram: 0 });
     expect(await runCli(['volar'], out)).toBe(2);
-  });
+    // PGlite on disk, several opens: slow on a busy shared machine.
+  }, 180_000);
 });
 
 describe('CLI: the engine by hand', () => {
@@ -47,14 +48,18 @@ describe('CLI: the engine by hand', () => {
     const out = (l: string) => lines.push(l);
     try {
       expect(await runCli(['migrate'], out, clock)).toBe(0);
+      // A plan: a payment notice names the plan and its amount (notices without one are held).
+      const setup = await openDatabase({ dataDir: dir });
+      await setup.query(`INSERT INTO plans (nombre, velocidad_mbps, precio) VALUES ('Hogar 50', 50, 25)`);
+      await setup.close();
       const csv = path.join(dir, 'c.csv');
       // Paid 27 days ago (reminder window), 35 days ago (overdue), 3 days ago (nothing due).
       writeFileSync(
         csv,
-        'cedula,nombre,fecha_ultimo_pago\n' +
-          `${cedulaFor(11)},Ana Recordatorio,2026-02-11\n` +
-          `${cedulaFor(12)},Beto Vencido,2026-02-03\n` +
-          `${cedulaFor(13)},Carla Al Día,2026-03-07\n`,
+        'cedula,nombre,fecha_ultimo_pago,plan\n' +
+          `${cedulaFor(11)},Ana Recordatorio,2026-02-11,Hogar 50\n` +
+          `${cedulaFor(12)},Beto Vencido,2026-02-03,Hogar 50\n` +
+          `${cedulaFor(13)},Carla Al Día,2026-03-07,Hogar 50\n`,
       );
       expect(await runCli(['importar', csv], out, clock)).toBe(0);
       // Linked to Telegram (as the bot would do), chat = 5100 + n.
@@ -90,5 +95,5 @@ describe('CLI: the engine by hand', () => {
       process.env = saved;
       await standin.close();
     }
-  });
+  }, 180_000);
 });
