@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
 import { createAlertMonitor, digestJob } from './alerts/index.js';
 import { createBackupScheduler } from './backup/index.js';
-import { createBot, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
+import { createBot, lookupSummary, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { clockFromSettings } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
@@ -128,6 +128,10 @@ export async function startService(config: Config, logger: Logger) {
       : undefined,
     probes: {
       tokenInvalid: dispatcher ? () => dispatcher.state === 'token_invalido' : undefined,
+      cedulaLookups: async () => {
+        const l = await lookupSummary(db, clock.now(), config.bot.cedulaLookupsPerHour);
+        return { rechazadas: l.rechazadas_ultima_hora, presupuesto: l.presupuesto_por_hora };
+      },
       webhookInfo: bot && config.telegram.publicUrl ? async () => await bot.api.getWebhookInfo() : undefined,
     },
   });

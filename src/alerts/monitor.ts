@@ -46,6 +46,8 @@ export interface AlertProbes {
   tokenInvalid?: () => boolean;
   /** getWebhookInfo, in webhook mode only. */
   webhookInfo?: () => Promise<WebhookInfoLike>;
+  /** The bot's cédula lookups refused in the last hour by the hourly budget (issue 12 §1). */
+  cedulaLookups?: () => Promise<{ rechazadas: number; presupuesto: number }>;
   /** Free and total bytes of DATA_DIR's file system (default: statfs). */
   disk?: () => Promise<{ free: number; total: number }>;
 }
@@ -163,6 +165,18 @@ export function createAlertMonitor(deps: AlertMonitorDeps): AlertMonitor {
     }));
   }
 
+  async function cedulaBudget(): Promise<void> {
+    if (!deps.probes?.cedulaLookups) return;
+    const { rechazadas, presupuesto } = await deps.probes.cedulaLookups();
+    const nivel = rechazadas > presupuesto ? 2 : rechazadas > 0 ? 1 : 0;
+    await check('presupuesto_cedulas', nivel, () => ({
+      titulo: `Se agotó el presupuesto de consultas de cédula del bot (${presupuesto} por hora)`,
+      detalle:
+        `${rechazadas} consultas rechazadas en la última hora: posible enumeración de cédulas. ` +
+        'Revise el registro (chats y usuarios de Telegram) y, si son clientes reales, suba CEDULA_LOOKUPS_PER_HOUR.',
+    }));
+  }
+
   async function disk(): Promise<void> {
     const probe =
       deps.probes?.disk ??
@@ -233,6 +247,7 @@ export function createAlertMonitor(deps: AlertMonitorDeps): AlertMonitor {
     await guarded('fallos', failureRate);
     await guarded('cola', () => stuckQueue(db));
     await guarded('disco', disk);
+    await guarded('cedulas', cedulaBudget);
     let entregados = 0;
     await guarded('entrega', async () => {
       entregados = await deliver();

@@ -175,6 +175,33 @@ describeEachDb('staff alerts (issue 15 §5)', (ctx) => {
     ]);
   });
 
+  it('the cédula lookup budget: an alert while lookups are refused, worse when many, cleared after', async () => {
+    const clock = createManualClock(T0);
+    let rechazadas = 3;
+    const monitor = createAlertMonitor({
+      db: ctx.db,
+      clock,
+      logger: silent,
+      settings,
+      probes: {
+        cedulaLookups: async () => ({ rechazadas, presupuesto: 60 }),
+        disk: async () => ({ free: 1, total: 1 }),
+      },
+    });
+    expect((await monitor.runOnce()).activas).toEqual(['presupuesto_cedulas']);
+    rechazadas = 10;
+    await monitor.runOnce();
+    rechazadas = 200;
+    await monitor.runOnce();
+    rechazadas = 0;
+    expect((await monitor.runOnce()).activas).toEqual([]);
+    expect((await staffMessages(ctx.db)).map((t) => t.split(':')[0])).toEqual([
+      '⚠️ ALERTA',
+      '⚠️ EMPEORÓ',
+      '✅ Resuelto',
+    ]);
+  });
+
   it('the daily digest counts yesterday (local day) and who nobody reaches', async () => {
     await seedClients(ctx.db, [
       { chatId: nextChatId() },
