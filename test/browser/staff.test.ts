@@ -99,4 +99,48 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
     expect(await p.content()).not.toContain(CLAVE);
     expect(errors.filter((e) => !e.includes('401') && !e.includes('403'))).toEqual([]);
   }, 120_000);
+
+  it('an admin sees the first-run checklist on Resumen and fills it in Ajustes, without a restart', async () => {
+    await createUser(running.db, {
+      usuario: 'gerente',
+      nombre: 'Gerente',
+      rol: 'admin',
+      clave: CLAVE,
+      now: new Date(),
+    });
+    ({ context, page } = await newPage(browser));
+    const p = page;
+    await p.goto(`${running.url}/`);
+    await p.fill('#usuario', 'gerente');
+    await p.fill('#clave', CLAVE);
+    await p.click('#ingreso button[type=submit]');
+    await p.waitForSelector('#primeros-pasos');
+    expect(await p.locator('#primeros-pasos').textContent()).toContain('{contacto}');
+    await p.click('#primeros-pasos a');
+    await p.waitForSelector('#form-ajustes');
+    await p.fill('#form-ajustes [name="empresa.telefono"]', '02 600 7000');
+    await p.fill('#form-ajustes [name="empresa.email"]', 'cobros@teltec.ec');
+    await p.fill('#form-ajustes [name="empresa.direccion"]', 'Av. 10 de Agosto N20');
+    await p.click('#form-ajustes button:has-text("Agregar cuenta bancaria")');
+    await p.fill('#cuentas [name=banco]', 'Banco Pichincha');
+    await p.fill('#cuentas [name=numero]', '2200456789');
+    await p.fill('#cuentas [name=titular]', 'TelTec S.A.');
+    await p.fill('#form-ajustes [name="envio.ventana.inicio"]', '09:00');
+    await p.click('#form-ajustes button[type=submit]');
+    await expect
+      .poll(
+        async () =>
+          (await running.app.inject({ url: '/api/ajustes', headers: auth })).json().envio.ventana.inicio,
+      )
+      .toBe('09:00');
+    const a = (await running.app.inject({ url: '/api/ajustes', headers: auth })).json();
+    expect(a.pendientes).toEqual([]);
+    expect(a.empresa.cuentas_bancarias).toEqual([
+      { banco: 'Banco Pichincha', tipo: 'ahorros', numero: '2200456789', titular: 'TelTec S.A.' },
+    ]);
+    await screenshot(p, 'ajustes-editables');
+    await p.goto(`${running.url}/#/`);
+    await p.waitForSelector('#resumen-cifras');
+    expect(await p.locator('#primeros-pasos').count()).toBe(0);
+  }, 120_000);
 });

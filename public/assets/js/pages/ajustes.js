@@ -1,3 +1,4 @@
+import { editableSettingsCard } from '../ajustes-editar.js';
 import { api, qs } from '../api.js';
 import {
   clientPicker,
@@ -56,6 +57,8 @@ export async function render(root, { signal }) {
     settings && renderSchedule(schedule, settings),
     settings && renderCompany(company, settings),
   ]);
+  // Issue 14: company data, bank accounts, send window and cycle rules are edited here (database).
+  if (settings) root.insertBefore(editableSettingsCard(settings), templates);
 }
 
 const kv = (rows) =>

@@ -1,3 +1,4 @@
+import { firstRunChecklist } from '../ajustes-editar.js';
 import { api } from '../api.js';
 import { barList, dailyBars } from '../chart.js';
 import {
@@ -57,6 +58,10 @@ export async function render(root, { signal }) {
     h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
   );
   root.append(backupCard({ signal })); // issue 15: last backup, warns when old or failed
+  // Issue 14: first-run checklist (company data still empty: {contacto}, bank accounts).
+  firstRunChecklist(signal)
+    .then((n) => n && alerts.before(n))
+    .catch(() => {});
 
   const opt = { signal };
   const [general, tg] = await Promise.all([
