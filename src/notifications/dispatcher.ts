@@ -1,38 +1,38 @@
 import { randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import type { Clock } from '../clock.js';
-import type { Db } from '../db/index.js';
 import { Semaphore } from '../lib/semaphore.js';
 import { Wakeup } from '../lib/wakeup.js';
-import type { Logger } from '../logger.js';
+import { type BackoffOptions, defaultBackoff } from '../telegram/send.js';
+import { createAttempt } from './attempt.js';
+import { createAttemptBeginner, createCompletionWriter } from './dispatch-batches.js';
 import {
-  type BackoffOptions,
-  backoffDelayMs,
-  classifyTelegramFailure,
-  defaultBackoff,
-  describeFailure,
-  type TelegramSender,
-} from '../telegram/send.js';
-import { type ComposedMessage, ComposeRefusedError, composeRow } from './compose.js';
-import { type EngineMetrics, setDispatcherState } from './metrics.js';
+  type Dispatcher,
+  type DispatcherDeps,
+  type DispatcherEvent,
+  emptyReport,
+  newSendAbort,
+  type PassReport,
+  type QueuedRow,
+} from './dispatcher-types.js';
+import { setDispatcherState } from './metrics.js';
 import {
-  type AttemptRow,
-  beginAttempts,
   type ClaimedRow,
-  type Completion,
   claimDue,
-  completeMany,
   listenForQueued,
-  markClientUnreachable,
-  pauseSendSlots,
   releaseOrphanedClaims,
   reserveSendSlots,
 } from './outbox.js';
-import { ChatPacer, type PaceClock, realPaceClock, SlotPacer } from './rate-limiter.js';
-import { loadTemplates, TELEGRAM_MAX_CHARS, type TemplateSet, visibleLength } from './templates.js';
-import type { EngineSettings } from './types.js';
+import { ChatPacer, realPaceClock, SlotPacer } from './rate-limiter.js';
+import { loadTemplates, type TemplateSet } from './templates.js';
 import { createCalendar, isTimeInWindow } from './window.js';
+
+export type {
+  Dispatcher,
+  DispatcherDeps,
+  DispatcherEvent,
+  DispatcherOptions,
+  PassReport,
+} from './dispatcher-types.js';
 
 /**
  * The outbox dispatcher: claims due rows in batches, paces them (global rate shared by all
@@ -44,113 +44,6 @@ import { createCalendar, isTimeInWindow } from './window.js';
  * were in flight (at most `concurrency`: a concurrency slot is held until the outcome is durable)
  * may go twice, because the Bot API has no idempotency key.
  */
-
-export interface DispatcherOptions {
-  /** Messages per second for all instances together (Infinity = no pacing, for benchmarks). */
-  ratePerSecond: number;
-  perChatPerSecond: number;
-  /** Telegram calls in flight at most. */
-  concurrency: number;
-  /** Attempts per row (≤ 6); retries also stop 24 h after the first attempt. */
-  maxAttempts: number;
-  paidBroadcast?: boolean;
-  /** Lease of a claimed row (≤ 60 s); renewed when its attempt begins. */
-  leaseMs?: number;
-  /** Poll interval when the queue is empty (default 1 s). */
-  idleMs?: number;
-  /** Longest pause a 429 imposes (default 60 s, and below the lease). */
-  maxPauseMs?: number;
-  backoff?: Partial<BackoffOptions>;
-  /** Retries stop this long after the first attempt (default 24 h). */
-  retryHorizonMs?: number;
-  /** Rows claimed at once (default: 2 s of sending, between 10 and 500). */
-  claimSize?: number;
-  /** Reserve global send slots in the database, shared by instances (default true). */
-  sharedPacer?: boolean;
-  /** Embedded database only: rows claimed by the previous (dead) process return at start. */
-  releaseOrphansAtStart?: boolean;
-  /** While the database fails, waits grow from `idleMs` up to this (default 30 s). */
-  maxDbBackoffMs?: number;
-  /** While the token is refused (401), check it again this often (default 60 s). */
-  tokenRecheckMs?: number;
-  /** Worker id written in locked_by (default host-pid-random). */
-  worker?: string;
-  random?: () => number;
-  paceClock?: PaceClock;
-}
-
-export interface DispatcherDeps {
-  db: Db;
-  sender: TelegramSender;
-  clock: Clock;
-  logger: Logger;
-  settings: EngineSettings;
-  /** Ajustes (issue 14): the settings in effect, read once per claim so a change needs no restart. */
-  getSettings?: () => Promise<EngineSettings>;
-  metrics?: EngineMetrics;
-  options: DispatcherOptions;
-}
-
-/** What one pass did (the answer of POST /procesar/). */
-export interface PassReport {
-  reclamadas: number;
-  enviadas: number;
-  reintentos: number;
-  fallidas: number;
-  canceladas: number;
-  /** Returned to the queue untouched (stop, 401) or taken over by another worker. */
-  liberadas: number;
-  /** 429 answers received. */
-  limitadas: number;
-  /** Whether the send window was open (automatic notices only go inside it). */
-  en_ventana: boolean;
-}
-
-export type DispatcherEvent =
-  | { type: 'sent'; id: number; clientId: number | null; messageId: number }
-  | { type: 'failed'; id: number; clientId: number | null; motivo: string }
-  | { type: 'retry'; id: number; clientId: number | null; error: string }
-  | { type: 'cancelled'; id: number; clientId: number | null; motivo: string }
-  | { type: 'paused'; ms: number }
-  | { type: 'unauthorized' }
-  | { type: 'resumed' };
-
-export interface Dispatcher {
-  readonly worker: string;
-  /** One pass: claims what is due now (up to `limit` rows), sends it, records it, returns. */
-  runOnce(opts?: { limit?: number }): Promise<PassReport>;
-  /** Runs until `signal` aborts or `stop()`; resolves when everything it held is released. */
-  run(signal?: AbortSignal): Promise<void>;
-  /** Stops claiming, finishes or releases what it holds within `drainMs` (default 15 s). */
-  stop(opts?: { drainMs?: number }): Promise<void>;
-  /** A row was queued: look now instead of at the next poll. */
-  wake(): void;
-  readonly state: 'detenido' | 'activo' | 'pausado' | 'token_invalido';
-  on(listener: (e: DispatcherEvent) => void): () => void;
-}
-
-interface QueuedRow extends ClaimedRow {
-  /** false after a 429: the retry is not a new attempt of the row. */
-  countAttempt: boolean;
-}
-
-/** Every send in flight listens on it (one listener per call): no listener limit. */
-function newSendAbort(): AbortController {
-  const c = new AbortController();
-  setMaxListeners(0, c.signal);
-  return c;
-}
-
-const emptyReport = (): PassReport => ({
-  reclamadas: 0,
-  enviadas: 0,
-  reintentos: 0,
-  fallidas: 0,
-  canceladas: 0,
-  liberadas: 0,
-  limitadas: 0,
-  en_ventana: false,
-});
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { db, sender, clock, metrics } = deps;
@@ -224,281 +117,60 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
   const publishState = () => setDispatcherState(metrics, currentState());
 
-  // ------------------------------------------------------------------ group commit of outcomes
-  const buffer: { c: Completion; done: () => void }[] = [];
-  let flushing: Promise<void> | undefined;
-
-  /** Resolves once the outcome is durable. MUST be awaited before the concurrency slot is freed. */
-  function record(c: Completion): Promise<void> {
-    return new Promise((resolve) => {
-      buffer.push({ c, done: resolve });
-      flushing ??= flushLoop();
-    });
-  }
-
-  async function flushLoop(): Promise<void> {
-    let failures = 0;
-    await new Promise((r) => setImmediate(r)); // gather the outcomes of one burst (see beginLoop)
-    while (buffer.length) {
-      const batch = buffer.splice(0, 1000);
-      try {
-        await completeMany(
-          db,
-          worker,
-          batch.map((b) => b.c),
-        );
-        failures = 0;
-        for (const b of batch) b.done();
-      } catch (err) {
-        buffer.unshift(...batch);
-        failures++;
-        log.error(
-          { err, filas: batch.length },
-          'no se pudo registrar el resultado de los envíos; reintentando',
-        );
-        // Give up only when stopping and the database stays down: the leases will expire and
-        // those rows go again (they count as in flight).
-        if (stopping && failures >= 5) {
-          for (const b of buffer.splice(0)) b.done();
-          break;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** failures)));
-      }
-    }
-    // Synchronously after the last check of the buffer: a record() from now on starts a new loop.
-    flushing = undefined;
-  }
-
-  // ------------------------------------------------------------------ group begin of attempts
-  // Each row is re-checked when its send slot has come (just before sending). The rows whose slot
-  // comes while the previous re-check runs share the next statement: alone at 25 msg/s, in groups
-  // under load, where one statement per row would cost more in planning than in work.
-  const beginQueue: {
-    id: number;
-    countAttempt: boolean;
-    resolve: (a: AttemptRow | undefined) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
-  let beginning = false;
-
-  function begin(row: QueuedRow): Promise<AttemptRow | undefined> {
-    return new Promise((resolve, reject) => {
-      beginQueue.push({ id: row.id, countAttempt: row.countAttempt, resolve, reject });
-      if (!beginning) {
-        beginning = true;
-        void beginLoop();
-      }
-    });
-  }
-
-  async function beginLoop(): Promise<void> {
-    // One turn of the event loop first: the embedded database answers within microtasks, so
-    // without it the rows of one burst would never meet in a statement.
-    await new Promise((r) => setImmediate(r));
-    while (beginQueue.length) {
-      const batch = beginQueue.splice(0, 500);
-      const now = clock.now();
-      try {
-        const rows = await beginAttempts(db, batch, {
-          worker,
-          now,
-          leaseMs,
-          today: calendar.date(now),
-          settings,
-        });
-        const byId = new Map(rows.map((r) => [Number(r.id), r]));
-        for (const b of batch) b.resolve(byId.get(b.id));
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
-    beginning = false;
-  }
-
-  // ------------------------------------------------------------------ one row
-  async function getTemplates(): Promise<TemplateSet> {
-    templates ??= loadTemplates(db).catch((err) => {
-      templates = undefined;
-      throw err;
-    });
-    return templates;
-  }
-
-  /** Sends one claimed row and records the outcome. Never throws. Returns the row to re-queue after a 429. */
-  async function processRow(row: QueuedRow, report: PassReport): Promise<QueuedRow | undefined> {
-    const rowLog = () => log.child({ notificationId: row.id, clientId: row.client_id });
-    const now = clock.now();
-    const today = calendar.date(now);
-    let a: AttemptRow | undefined;
-    try {
-      a = await begin(row);
-    } catch (err) {
-      rowLog().error({ err }, 'no se pudo iniciar el intento; la fila vuelve a la cola');
-      await record({ kind: 'release', id: row.id, at: now, nextAt: null, uncount: false });
-      report.liberadas++;
-      return undefined;
-    }
-    if (!a) {
-      report.liberadas++;
-      return undefined;
-    }
-    if (a.estado !== 'pendiente') {
-      const motivo = a.motivo ?? a.estado;
-      if (a.estado === 'cancelado') {
-        report.canceladas++;
-        metrics?.cancelled.inc({ tipo: a.tipo, motivo });
-        emit({ type: 'cancelled', id: a.id, clientId: a.client_id, motivo });
-      } else {
-        report.fallidas++;
-        metrics?.failed.inc({ tipo: a.tipo, motivo });
-        emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo });
-      }
-      rowLog().info({ estado: a.estado, motivo }, 'notificación no enviada: ya no corresponde');
-      return undefined;
-    }
-
-    let message: ComposedMessage;
-    try {
-      message = composeRow(a, await getTemplates(), today, settings);
-    } catch (err) {
-      // A refusal (missing data, bad markup) is data on the row, with a reason staff can act on.
-      const refused = err instanceof ComposeRefusedError;
-      const motivo = refused ? err.motivo : 'mensaje_invalido';
-      if (refused)
-        rowLog().warn({ motivo, error: err.message }, 'notificación no enviada: mensaje incompleto');
-      else rowLog().error({ err }, 'no se pudo componer el mensaje');
-      await record({ kind: 'fail', id: a.id, at: now, motivo, error: refused ? err.message : String(err) });
-      report.fallidas++;
-      metrics?.failed.inc({ tipo: a.tipo, motivo });
-      emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo });
-      return undefined;
-    }
-    const length = message.html ? visibleLength(message.text) : message.text.length;
-    if (length > TELEGRAM_MAX_CHARS || length === 0) {
-      const motivo = length === 0 ? 'mensaje_vacio' : 'mensaje_demasiado_largo';
-      await record({
-        kind: 'fail',
-        id: a.id,
-        at: now,
-        motivo,
-        error: `${length} caracteres (máximo ${TELEGRAM_MAX_CHARS})`,
-      });
-      report.fallidas++;
-      metrics?.failed.inc({ tipo: a.tipo, motivo });
-      emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo });
-      return undefined;
-    }
-
-    // A 429 may have paused every send while this row was being re-checked: no call starts
-    // before the pause is over.
-    while (!stopping && slots.pausedUntilMs() > pace.now())
-      await wakeup.wait(slots.pausedUntilMs() - pace.now());
-    const chatId = a.chat_id!;
-    const started = pace.now();
-    const result = await sender.sendMessage(chatId, message.text, {
-      html: message.html,
-      paidBroadcast: o.paidBroadcast,
-      signal: sendAbort.signal,
-    });
-    const after = clock.now();
-    metrics?.telegramLatency.observe(
-      { resultado: result.ok ? 'ok' : result.failure.kind === 'api' ? String(result.failure.code) : 'red' },
-      (pace.now() - started) / 1000,
-    );
-
-    if (result.ok) {
-      await record({
-        kind: 'sent',
-        id: a.id,
-        at: after,
-        messageId: result.messageId,
-        chatId,
-        text: message.text,
-      });
-      report.enviadas++;
-      metrics?.sent.inc({ tipo: a.tipo });
-      emit({ type: 'sent', id: a.id, clientId: a.client_id, messageId: result.messageId });
-      return undefined;
-    }
-
-    const error = describeFailure(result.failure);
-    if (stopping && sendAbort.signal.aborted) {
-      // Cut short by the end of the drain time: it may or may not have arrived. Back to the queue.
-      await record({ kind: 'release', id: a.id, at: after, nextAt: null, uncount: false });
-      report.liberadas++;
-      return undefined;
-    }
-    const verdict = classifyTelegramFailure(result.failure, { maxRetryAfterMs: maxPauseMs });
-    switch (verdict.action) {
-      case 'pause': {
-        report.limitadas++;
-        metrics?.rateLimited.inc();
-        const until = pace.now() + verdict.waitMs;
-        slots.pause(until);
-        publishState();
-        if (o.sharedPacer !== false) await pauseSendSlots(db, until).catch(() => {});
-        rowLog().warn(
-          { esperaMs: verdict.waitMs, recortado: verdict.capped },
-          'Telegram pidió esperar (429): se pausan todos los envíos',
-        );
-        emit({ type: 'paused', ms: verdict.waitMs });
-        if (stopping) {
-          await record({ kind: 'release', id: a.id, at: after, nextAt: null, uncount: true });
-          report.liberadas++;
-          return undefined;
-        }
-        return { ...row, countAttempt: false };
-      }
-      case 'retry': {
-        const delay = backoffDelayMs(a.intentos, backoff, random);
-        const first = a.primer_intento ?? now;
-        const nextAt = new Date(after.getTime() + delay);
-        if (a.intentos >= maxAttempts || nextAt.getTime() - first.getTime() > retryHorizonMs) {
-          await record({ kind: 'fail', id: a.id, at: after, motivo: 'reintentos_agotados', error });
-          report.fallidas++;
-          metrics?.failed.inc({ tipo: a.tipo, motivo: 'reintentos_agotados' });
-          emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo: 'reintentos_agotados' });
-          rowLog().warn({ intentos: a.intentos, error }, 'notificación fallida: reintentos agotados');
-        } else {
-          await record({ kind: 'retry', id: a.id, at: after, nextAt, error });
-          report.reintentos++;
-          metrics?.retried.inc({ tipo: a.tipo, motivo: verdict.reason });
-          emit({ type: 'retry', id: a.id, clientId: a.client_id, error });
-          rowLog().info({ intentos: a.intentos, esperaMs: delay, error }, 'envío fallido: se reintentará');
-        }
-        return undefined;
-      }
-      case 'fail': {
-        if (verdict.unreachable && a.client_id !== null) {
-          await markClientUnreachable(db, a.client_id, verdict.reason, after).catch((err) =>
-            rowLog().error({ err }, 'no se pudo marcar al cliente como inalcanzable'),
-          );
-        }
-        await record({ kind: 'fail', id: a.id, at: after, motivo: verdict.reason, error });
-        report.fallidas++;
-        metrics?.failed.inc({ tipo: a.tipo, motivo: verdict.reason });
-        emit({ type: 'failed', id: a.id, clientId: a.client_id, motivo: verdict.reason });
-        rowLog().info({ motivo: verdict.reason, error }, 'notificación fallida: Telegram no la acepta');
-        return undefined;
-      }
-      case 'stop': {
-        if (!unauthorized) {
-          unauthorized = true;
-          publishState();
-          log.error(
-            { alerta: true, error },
-            'ALERTA: Telegram rechaza el token del bot (401). Se detienen todos los envíos; revise TELEGRAM_BOT_TOKEN.',
-          );
-          emit({ type: 'unauthorized' });
-          wakeup.notify();
-        }
-        // Not the row's fault: the attempt does not count.
-        await record({ kind: 'release', id: a.id, at: after, nextAt: null, uncount: true });
-        report.liberadas++;
-        return undefined;
-      }
-    }
-  }
+  // Group commits of re-checks and outcomes, and one attempt (see attempt.ts: the table of outcomes).
+  const completions = createCompletionWriter({ db, worker, log, isStopping: () => stopping });
+  const record = completions.record;
+  const begin = createAttemptBeginner({
+    db,
+    worker,
+    clock,
+    leaseMs,
+    today: (now) => calendar.date(now),
+    settings: () => settings,
+  });
+  const processRow = createAttempt({
+    db,
+    sender,
+    clock,
+    pace,
+    log,
+    metrics,
+    options: o,
+    slots,
+    backoff,
+    maxAttempts,
+    retryHorizonMs,
+    maxPauseMs,
+    random,
+    today: (now) => calendar.date(now),
+    settings: () => settings,
+    templates: () =>
+      (templates ??= loadTemplates(db).catch((err) => {
+        templates = undefined;
+        throw err;
+      })),
+    begin,
+    record,
+    emit,
+    publishState,
+    isStopping: () => stopping,
+    sendSignal: () => sendAbort.signal,
+    onUnauthorized(error) {
+      if (unauthorized) return;
+      unauthorized = true;
+      publishState();
+      log.error(
+        { alerta: true, error },
+        'ALERTA: Telegram rechaza el token del bot (401). Se detienen todos los envíos; revise TELEGRAM_BOT_TOKEN.',
+      );
+      emit({ type: 'unauthorized' });
+      wakeup.notify();
+    },
+    async waitPause() {
+      while (!stopping && slots.pausedUntilMs() > pace.now())
+        await wakeup.wait(slots.pausedUntilMs() - pace.now());
+    },
+  });
 
   // ------------------------------------------------------------------ a pass
   /**
@@ -732,7 +404,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         sendAbort.abort();
         await all;
       }
-      if (flushing) await flushing;
+      await completions.drained();
       publishState();
       log.info('despachador detenido');
     },
