@@ -190,7 +190,9 @@ export async function run(): Promise<void> {
         base,
       );
       figure(
-        `${kind}: tras un envío masivo a ${fmt(campaign.campana?.total ?? 0)} clientes`,
+        campaign.campana
+          ? `${kind}: tras un envío masivo a ${fmt(campaign.campana.total)} clientes`
+          : `${kind}: tras un envío masivo RECHAZADO (${campaign.error?.code ?? '?'})`,
         camp.rss,
         undefined,
         base,
