@@ -113,6 +113,12 @@ export const staffRoles = vocabulary({
   lectura: 'solo lectura',
 });
 
+/** `staff_alerts.estado`: an alert to staff is open until resolved. */
+export const alertStates = vocabulary({
+  activa: 'Activa',
+  resuelta: 'Resuelta',
+});
+
 /** `backups.kind`: who asked for a backup. */
 export const backupKinds = vocabulary({
   scheduled: 'Programado',
@@ -140,6 +146,7 @@ export const vocabularies = {
   campana_estado: campaignStates,
   importacion_estado: importStates,
   rol: staffRoles,
+  alerta_estado: alertStates,
   respaldo_tipo: backupKinds,
   respaldo_estado: backupStates,
 } as const;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { App } from '../src/http/types.js';
 import {
+  alertStates,
   backupKinds,
   backupStates,
   botUpdateStates,
@@ -33,6 +34,7 @@ const columns: Record<string, { values: readonly string[] }> = {
   'backups.kind': backupKinds,
   'backups.status': backupStates,
   'users.rol': staffRoles,
+  'staff_alerts.estado': alertStates,
 };
 
 describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {
