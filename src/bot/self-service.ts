@@ -28,12 +28,12 @@ export function createSelfService(d: ConversationDeps): Composer<BotContext> {
     const c = await repo.get(linked.id);
     if (!c) return void (await ctx.reply(texts.notLinked));
     const dias = c.fecha_vencimiento ? daysBetween(today, c.fecha_vencimiento) : null;
-    let monto: number | null = c.precio;
-    if (monto !== null && dias !== null && dias < 0) {
-      // Each full cycle past the due date adds one more period.
-      const cycle = c.dia_pago ? 30 : cycleDays;
-      monto = Math.round(monto * (1 + Math.floor(-dias / cycle)) * 100) / 100;
-    }
+    // The amount owed has one SQL home (unpaid cycles × plan price), the same in notices and admin.
+    const owed = await db.query<{ monto: number | null }>(
+      `SELECT monto_adeudado::float8 AS monto FROM teltec_client_billing($1::date, $2, $3) WHERE client_id = $4`,
+      [today, cycleDays, d.config.engine.reminderDaysBefore, c.id],
+    );
+    const monto = c.estado_pago === 'al_dia' ? c.precio : (owed.rows[0]?.monto ?? null);
     await ctx.reply(
       statusText(
         {
