@@ -9,6 +9,7 @@ import { type BotContext, createConversation } from './conversation.js';
 import { isDatabaseUnavailable } from './db-errors.js';
 import { createDeliveryControl } from './delivery.js';
 import { describe } from './describe.js';
+import { saveBotIdentity } from './identity.js';
 import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
 import { createKeyedQueue } from './keyed-queue.js';
@@ -159,10 +160,19 @@ export function createBot(deps: BotDeps): BotService {
   }
 
   function ensureInit(signal?: AbortSignal): Promise<void> {
-    inited ??= bot.init(signal as unknown as GrammySignal).catch((err) => {
-      inited = undefined;
-      throw err;
-    });
+    // getMe ourselves: grammY's init() retries a network failure forever and silently, so the
+    // caller could never say "Telegram is unreachable" (issue 12 §7). One call, its error thrown.
+    inited ??= bot.api.getMe(signal as unknown as GrammySignal).then(
+      async (me) => {
+        bot.botInfo = me;
+        // Remembered for invitation links while Telegram is unreachable.
+        await saveBotIdentity(db, botId, me, clock.now()).catch(() => {});
+      },
+      (err) => {
+        inited = undefined;
+        throw err;
+      },
+    );
     return inited;
   }
 

@@ -9,6 +9,7 @@ export {
   type ReceiveOutcome,
 } from './bot.js';
 export type { BotContext } from './conversation.js';
+export { cachedBotUsername } from './identity.js';
 export {
   createInvitationsStore,
   type Invitation,

@@ -41,15 +41,32 @@ export function startBotRuntime(
   }
 
   /** Runs `step` until it succeeds or the service stops, backing off from 1 s to 60 s. */
+  // Said once, with the cause; the retries that follow are debug lines, and success is said again.
   async function untilDone(what: string, step: () => Promise<void>): Promise<boolean> {
     let wait = 1000;
+    let failures = 0;
     while (!signal.aborted) {
       try {
         await step();
+        if (failures > 0)
+          log.info({ intentos: failures + 1 }, `${what}: lo logró tras ${failures + 1} intentos`);
         return true;
       } catch (err) {
         if (signal.aborted) break;
-        log.warn({ err: describe(err), retryMs: wait }, `${what}: falló, se reintentará`);
+        failures++;
+        const causa = describe(err);
+        if (failures === 1) {
+          log.error(
+            { err: causa, retryMs: wait },
+            `No se pudo contactar a Telegram (${what}): ${causa}. El servicio sigue atendiendo y ` +
+              'reintenta en segundo plano; las invitaciones usan el @usuario guardado o TELEGRAM_BOT_USERNAME.',
+          );
+        } else {
+          log.debug(
+            { err: causa, retryMs: wait, intentos: failures },
+            `${what}: falló otra vez, se reintentará`,
+          );
+        }
         await sleep(wait, signal);
         wait = Math.min(wait * 2, 60_000);
       }
@@ -58,7 +75,7 @@ export function startBotRuntime(
   }
 
   const setup = (async () => {
-    if (!(await untilDone('conexión con Telegram (getMe)', () => bot.init()))) return;
+    if (!(await untilDone('conexión con Telegram (getMe)', () => bot.init(signal)))) return;
     log.info({ username: bot.username() }, `bot conectado como @${bot.username()}`);
     await bot.registerCommands();
     if (webhookUrl) {

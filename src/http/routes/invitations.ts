@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ADMIN_CSP } from '../../admin/index.js';
 import {
-  type BotService,
+  cachedBotUsername,
   createInvitationsStore,
   type Invitation,
   invitationState,
@@ -43,17 +43,14 @@ const unlinkedQuery = z.object({
 
 const botErrors = { 503: errorSchema };
 
-/** The bot's @username (needed in every link); asks getMe once if the bot has not yet. */
-async function botUsername(bot: BotService | undefined): Promise<string> {
+/**
+ * The bot's @username (needed in every link), answered at once — never waiting on Telegram: what
+ * getMe said, else TELEGRAM_BOT_USERNAME, else what getMe said on an earlier start (stored).
+ */
+async function botUsername(deps: ApiDeps): Promise<string> {
+  const bot = deps.bot;
   if (!bot) throw new AppError('BOT_NO_CONFIGURADO');
-  if (!bot.username()) {
-    try {
-      await bot.init();
-    } catch {
-      throw new AppError('BOT_NO_INICIADO');
-    }
-  }
-  const name = bot.username();
+  const name = bot.username() ?? deps.config.bot.username ?? (await cachedBotUsername(deps.db, bot.botId));
   if (!name) throw new AppError('BOT_NO_INICIADO');
   return name;
 }
@@ -106,7 +103,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       },
     },
     async (request) => {
-      const username = await botUsername(deps.bot);
+      const username = await botUsername(deps);
       const inv = await ensureFor(request.params.id, request.actor);
       return view(inv, username, deps.clock.now());
     },
@@ -123,7 +120,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const username = await botUsername(deps.bot);
+      const username = await botUsername(deps);
       const id = request.params.id;
       const inv = await deps.db.transaction(async (tx) => {
         const exists = await tx.query('SELECT 1 FROM clients WHERE id = $1', [id]);
@@ -218,7 +215,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
         },
       },
       async (request, reply) => {
-        const username = await botUsername(deps.bot);
+        const username = await botUsername(deps);
         const inv = await ensureFor(request.params.id, request.actor);
         const link = inviteLink(username, inv.token);
         reply.header('cache-control', 'no-store');
@@ -238,7 +235,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const username = await botUsername(deps.bot);
+      const username = await botUsername(deps);
       const now = deps.clock.now();
       const rows = await deps.db.transaction((tx) =>
         createInvitationsStore(tx, { ttlDays }).ensureForUnlinked(request.query, now, request.actor),
@@ -281,7 +278,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      const username = await botUsername(deps.bot);
+      const username = await botUsername(deps);
       const now = deps.clock.now();
       const { pagina, por_pagina, ...filters } = request.query;
       const all = await deps.db.transaction((tx) =>
