@@ -142,5 +142,21 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
     await p.goto(`${running.url}/#/`);
     await p.waitForSelector('#resumen-cifras');
     expect(await p.locator('#primeros-pasos').count()).toBe(0);
+
+    // Auditoría lists the change with the person; Usuarios lists the staff.
+    await p.goto(`${running.url}/#/auditoria?accion=ajustes.`);
+    await p.waitForSelector('#auditoria table');
+    expect(await p.locator('#auditoria tbody').textContent()).toContain('gerente');
+    await p.goto(`${running.url}/#/usuarios`);
+    await p.waitForSelector('#usuarios table');
+    expect(await p.locator('#usuarios tbody').textContent()).toContain('cajera');
+    // The client page shows its history (the operador's payment) and offers "Enviar mensaje".
+    const { rows } = await running.db.query<{ objeto: string }>(
+      `SELECT objeto FROM audit_log WHERE accion = 'pago.registrar' LIMIT 1`,
+    );
+    await p.goto(`${running.url}/#/clientes/${rows[0]!.objeto.split(':')[1]}`);
+    await p.waitForSelector('#historial-cliente table');
+    expect(await p.locator('#historial-cliente tbody').textContent()).toContain('cajera');
+    expect(await p.locator('#enviar-mensaje').isVisible()).toBe(true);
   }, 120_000);
 });

@@ -17,6 +17,19 @@ const PAGES = [
   { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
   { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
   { path: /^\/ajustes$/, nav: '/ajustes', admin: true, load: () => import('./pages/ajustes.js') },
+  // Staff accounts (issue 14).
+  {
+    path: /^\/usuarios$/,
+    nav: '/usuarios',
+    admin: true,
+    load: () => import('./personal.js').then((m) => ({ render: m.renderUsers })),
+  },
+  {
+    path: /^\/auditoria$/,
+    nav: '/auditoria',
+    admin: true,
+    load: () => import('./personal.js').then((m) => ({ render: m.renderAudit })),
+  },
   { path: /^\/alertas$/, nav: '/alertas', admin: true, load: () => import('./pages/alertas.js') },
 ];
 
@@ -27,7 +40,10 @@ const NAV = [
   ['/campanas', 'Campañas'],
   ['/ajustes', 'Ajustes'],
   ['/alertas', 'Alertas'],
+  ['/usuarios', 'Usuarios'],
+  ['/auditoria', 'Auditoría'],
 ];
+const ADMIN_ONLY = new Set(['/ajustes', '/alertas', '/usuarios', '/auditoria']);
 
 const sandbox = document.body.dataset.modo === 'sandbox';
 const nav = document.getElementById('nav');
@@ -41,7 +57,7 @@ mount(
       'a',
       {
         href: `#${path}`,
-        dataset: path === '/ajustes' || path === '/alertas' ? { path, admin: '1' } : { path },
+        dataset: ADMIN_ONLY.has(path) ? { path, admin: '1' } : { path },
       },
       label,
     ),

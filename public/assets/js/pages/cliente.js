@@ -1,4 +1,5 @@
 import { api, qs } from '../api.js';
+import { clientHistoryCard, sendMessageButton } from '../personal.js';
 import {
   badge,
   confirmDialog,
@@ -128,9 +129,11 @@ export async function render(root, { params, signal, go }) {
     ),
     h('div', { class: 'grid-2' }, details, h('div', null, telegram, payments)),
     notifications,
+    clientHistoryCard(cliente.id, signal), // issue 14: who changed what
     h(
       'div',
       { class: 'row section' },
+      sendMessageButton(cliente.id), // issue 14
       h(
         'button',
         {
