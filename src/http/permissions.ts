@@ -27,7 +27,6 @@ export const PERMISSIONS: readonly Rule[] = [
   ['GET', '/api/usuarios*', ADMIN],
   ['GET', '/api/auditoria*', ADMIN],
   ['GET', '/api/respaldo*', ADMIN],
-  ['GET', '/api/diagnostico', ADMIN],
   ['GET', '/metrics', ADMIN],
   // Operators: clients and their payments, invitations, receipts, inbox, single messages.
   ['POST', '/api/clientes', OPERATOR],
