@@ -159,6 +159,9 @@ export async function runWebhookBench(
     TELEGRAM_BOT_TOKEN: standin.token,
     TELEGRAM_API_ROOT: standin.url,
     TELEGRAM_WEBHOOK_SECRET: SECRET,
+    // Replies share the dispatcher's pacer (issue 12 §8): at the highest rate it allows, so the
+    // figure is the handling, not the pacing (the stand-in has no limits).
+    SEND_RATE: '1000',
   });
   const logger = pino({ level: 'silent' });
   const clock = createManualClock('2026-03-10T15:00:00Z');
@@ -245,8 +248,38 @@ export async function runWebhookBench(
   };
 }
 
+/**
+ * A bare Fastify with one route answering 200 at once, hit the same way (40 kept-alive
+ * connections): the ceiling of this machine in this run, to read the figures above against.
+ */
+export async function bareFastifyBaseline(total = 10_000): Promise<number> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  app.post(WEBHOOK_PATH, async () => ({ ok: true }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const body = JSON.stringify(makeUpdate(1, [1], 0));
+  let sent = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (sent < total) {
+        sent++;
+        await post(agent, port, body);
+      }
+    }),
+  );
+  const perSecond = Math.round(total / ((performance.now() - t0) / 1000));
+  agent.destroy();
+  await app.close();
+  return perSecond;
+}
+
 /** For `npm run bench`: PGlite, then PostgreSQL when a server answers. */
 export async function benchWebhook(): Promise<void> {
+  const bare = await bareFastifyBaseline();
+  console.log(`webhook [base]: Fastify sin lógica, ${CONNECTIONS} conexiones: ${bare}/s`);
   for (const database of ['pglite', 'postgres'] as const) {
     let r: WebhookBenchResult;
     try {
@@ -256,6 +289,12 @@ export async function benchWebhook(): Promise<void> {
       continue;
     }
     const target = database === 'pglite' ? 500 : 1000;
+    console.log(
+      `webhook [${database}]: aceptadas ${r.ackPerSecond}/s · atendidas ${r.handledPerSecond}/s ` +
+        `(atendidas/aceptadas ${(r.handledPerSecond / r.ackPerSecond).toFixed(2)}; ` +
+        `frente a Fastify sin lógica: aceptadas ${(r.ackPerSecond / bare).toFixed(2)}, atendidas ${(r.handledPerSecond / bare).toFixed(2)}; ` +
+        `meta atendidas ≥ 1000/s en PostgreSQL ${database === 'postgres' ? (r.handledPerSecond >= 1000 ? 'OK' : 'NO') : '—'})`,
+    );
     console.log(
       `webhook [${database}]: ${r.updates} actualizaciones, ${CONNECTIONS} conexiones: ` +
         `${r.ackPerSecond}/s (meta ≥ ${target}/s ${r.ackPerSecond >= target ? 'OK' : 'NO'}), ` +
