@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import type { Queryable } from '../db/index.js';
+import { BULK_STATEMENT_TIMEOUT_MS, type Queryable, type TransactionOptions } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { fromCsvCell, toCsvLine } from '../lib/csv-cell.js';
 import type { importStates } from '../vocabulary.js';
@@ -190,7 +190,7 @@ export async function listImports(db: Queryable, now: Date, limit = 50): Promise
 }
 
 async function runImport(
-  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>, opts?: TransactionOptions): Promise<T> },
   body: string,
   importId: number,
   codificacion: CsvEncoding,
@@ -227,7 +227,7 @@ async function runImport(
     }
   }
 
-  return db.transaction(async (tx) => {
+  return bulk(db, async (tx) => {
     const plans = new Map<string, number>();
     for (const p of (await tx.query<{ id: number; nombre: string }>('SELECT id, nombre FROM plans')).rows) {
       plans.set(p.nombre.toLowerCase(), p.id);
@@ -335,4 +335,12 @@ export function toClientCsvLine(c: ClientView): string {
     telegram: c.telegram.vinculado ? 'si' : 'no',
   };
   return toCsvLine(exportColumns.map((k) => values[k]));
+}
+
+/** An import may be large: it gets the bulk statement limit, not a request's. */
+function bulk<T>(
+  db: { transaction<U>(fn: (tx: Queryable) => Promise<U>, opts?: TransactionOptions): Promise<U> },
+  fn: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  return db.transaction(fn, { timeoutMs: BULK_STATEMENT_TIMEOUT_MS });
 }

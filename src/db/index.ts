@@ -15,7 +15,14 @@ export { migrate, pendingMigrations, readMigrations } from './migrate.js';
 export { createPgliteDb, initialisePgliteDir, type PgliteOptions } from './pglite.js';
 export { createPostgresDb, type PostgresOptions } from './postgres.js';
 export { secureDataDir } from './private-dir.js';
-export type { Db, Queryable, QueryResult, Row, TransactionOptions } from './types.js';
+export {
+  BULK_STATEMENT_TIMEOUT_MS,
+  type Db,
+  type Queryable,
+  type QueryResult,
+  type Row,
+  type TransactionOptions,
+} from './types.js';
 
 /**
  * Opens the configured database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite

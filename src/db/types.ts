@@ -15,6 +15,13 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * The statement limit for bulk work a person starts on purpose (an import, a campaign to every
+ * client, a generation): long, but still bounded. Ordinary requests keep
+ * DATABASE_STATEMENT_TIMEOUT_MS, so a stalled database answers 503 within seconds.
+ */
+export const BULK_STATEMENT_TIMEOUT_MS = 120_000;
+
 export interface TransactionOptions {
   /**
    * Statement time limit for this transaction only (long scheduled work), instead of the

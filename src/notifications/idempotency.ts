@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db, Queryable } from '../db/index.js';
+import { BULK_STATEMENT_TIMEOUT_MS, type Db, type Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 
 /**
@@ -36,35 +36,39 @@ export async function withIdempotencyKey<T>(
   fn: (tx: Queryable) => Promise<{ status: number; body: T }>,
 ): Promise<IdempotentAnswer<T>> {
   if (!key) {
-    const r = await db.transaction(fn);
+    const r = await db.transaction(fn, { timeoutMs: BULK_STATEMENT_TIMEOUT_MS });
     return { ...r, replayed: false };
   }
-  return db.transaction(async (tx) => {
-    const mine = await tx.query(
-      `INSERT INTO idempotency_keys (scope, key, status, response, fingerprint) VALUES ($1, $2, 0, '{}', $3)
+  // Campaigns to every client run here: the bulk statement limit, not a request's.
+  return db.transaction(
+    async (tx) => {
+      const mine = await tx.query(
+        `INSERT INTO idempotency_keys (scope, key, status, response, fingerprint) VALUES ($1, $2, 0, '{}', $3)
        ON CONFLICT (scope, key) DO NOTHING RETURNING 1`,
-      [key.scope, key.key, key.fingerprint],
-    );
-    if (mine.rows.length === 0) {
-      const { rows } = await tx.query<{ status: number; response: T; fingerprint: string | null }>(
-        'SELECT status, response, fingerprint FROM idempotency_keys WHERE scope = $1 AND key = $2',
-        [key.scope, key.key],
+        [key.scope, key.key, key.fingerprint],
       );
-      const stored = rows[0]!;
-      if (stored.fingerprint !== null && stored.fingerprint !== key.fingerprint) {
-        throw new AppError('IDEMPOTENCIA_CONFLICTO');
+      if (mine.rows.length === 0) {
+        const { rows } = await tx.query<{ status: number; response: T; fingerprint: string | null }>(
+          'SELECT status, response, fingerprint FROM idempotency_keys WHERE scope = $1 AND key = $2',
+          [key.scope, key.key],
+        );
+        const stored = rows[0]!;
+        if (stored.fingerprint !== null && stored.fingerprint !== key.fingerprint) {
+          throw new AppError('IDEMPOTENCIA_CONFLICTO');
+        }
+        return { status: stored.status, body: stored.response, replayed: true };
       }
-      return { status: stored.status, body: stored.response, replayed: true };
-    }
-    const r = await fn(tx);
-    await tx.query('UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2', [
-      key.scope,
-      key.key,
-      r.status,
-      JSON.stringify(r.body),
-    ]);
-    return { ...r, replayed: false };
-  });
+      const r = await fn(tx);
+      await tx.query('UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2', [
+        key.scope,
+        key.key,
+        r.status,
+        JSON.stringify(r.body),
+      ]);
+      return { ...r, replayed: false };
+    },
+    { timeoutMs: BULK_STATEMENT_TIMEOUT_MS },
+  );
 }
 
 /** Keys older than `days` are forgotten (a daily job). */

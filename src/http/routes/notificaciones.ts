@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { setChatByStaff } from '../../bot/index.js';
 import { createClientsRepository, isoDateSchema } from '../../clients/index.js';
+import { BULK_STATEMENT_TIMEOUT_MS } from '../../db/index.js';
 import { AppError } from '../../errors/index.js';
 import {
   type CampaignInput,
@@ -242,13 +243,15 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     },
     async (request) => {
       const now = deps.clock.now();
-      const report = await deps.db.transaction((tx) =>
-        generateUnderLock(
-          tx,
-          settings,
-          { today: localDate(now, deps.config.timeZone), now },
-          deps.engine?.metrics,
-        ),
+      const report = await deps.db.transaction(
+        (tx) =>
+          generateUnderLock(
+            tx,
+            settings,
+            { today: localDate(now, deps.config.timeZone), now },
+            deps.engine?.metrics,
+          ),
+        { timeoutMs: BULK_STATEMENT_TIMEOUT_MS },
       );
       await audit(deps.db, {
         actor: request.actor,
