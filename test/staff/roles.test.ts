@@ -26,6 +26,7 @@ const OPERATOR_CHANGES = new Set([
 const ADMIN_ONLY_READS = new Set([
   'GET /api/usuarios',
   'GET /api/auditoria',
+  'GET /api/diagnostico',
   'GET /api/respaldo',
   'GET /metrics',
 ]);
