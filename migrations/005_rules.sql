@@ -169,9 +169,8 @@ $fn$;
 -- for every new notice, so an index no query needs is pure cost on the hot path.
 -- Claims use notifications_claim_idx / notifications_claim_now_idx (both partial on 'pendiente').
 DROP INDEX notifications_due_idx;
--- A client's pending rows (payment cancels, the claim's "client busy" check) are a handful among
--- the client's rows: notifications_client_idx (client_id, created_at) finds them.
-DROP INDEX notifications_pending_client_idx;
+-- notifications_pending_client_idx stays: without it the claim's "client busy" check reads every
+-- row of the client, and the claim rate collapsed as rows churned (measured in the claim bench).
 -- Date filters and statistics by creation day: rows are inserted in created_at order, so a BRIN
 -- index (a few pages, nearly free to maintain) does the work of the B-tree.
 DROP INDEX notifications_created_idx;
