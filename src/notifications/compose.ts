@@ -43,6 +43,8 @@ export interface ComposeClient {
   vencimiento: string | null;
   /** Unpaid cycles × plan price on `today`; undefined = not known to the caller (price used). */
   monto_adeudado?: number | null;
+  /** false: linked with the cédula alone; payment notices then carry no billing data. */
+  link_verified?: boolean | null;
 }
 
 /** What is to be said. */
@@ -113,6 +115,33 @@ function refuseMissing(missing: TemplateVariable[]): ComposeRefusal {
   };
 }
 
+/**
+ * What a chat linked with the cédula alone gets instead of a payment notice: whoever typed the
+ * cédula holds that chat, so no plan, amount or date — only that there is something to see to
+ * (UNVERIFIED_LINK_FULL_NOTICES=1 restores the full notices).
+ */
+export const unverifiedNoticeTemplates: Partial<Record<NotificationType, string>> = {
+  recordatorio_pago:
+    '🔒 Hola. Tiene un pago pendiente con {empresa}. Por seguridad no mostramos aquí los datos de su ' +
+    'cuenta: escríbanos o verifique su número (pida que confirmen este chat o que le envíen una ' +
+    'invitación).\n\n{contacto}',
+  pago_vencido:
+    '🔒 Hola. Tiene un pago pendiente con {empresa}. Por seguridad no mostramos aquí los datos de su ' +
+    'cuenta: escríbanos o verifique su número (pida que confirmen este chat o que le envíen una ' +
+    'invitación).\n\n{contacto}',
+  pago_recibido:
+    '🔒 Hola. Registramos un pago en su cuenta con {empresa}. ¡Gracias! Para ver los detalles aquí, ' +
+    'verifique su número (pida que confirmen este chat o que le envíen una invitación).\n\n{contacto}',
+};
+
+/** The template a notice is rendered from, unless the chat may not see billing data. */
+function templateSource(notice: Notice, client: ComposeClient, ctx: ComposeContext): string {
+  const tipo = notice.plantilla ?? notice.tipo;
+  const safe = unverifiedNoticeTemplates[tipo];
+  if (safe && client.link_verified === false && !ctx.settings.unverifiedFullNotices) return safe;
+  return ctx.templates.resolve(tipo, client.plan_id);
+}
+
 /** Telegram HTML for the notice, or why not. The channel shapes are made from it. */
 function renderTelegram(
   notice: Notice,
@@ -153,7 +182,7 @@ function renderTelegram(
   }
   const source =
     notice.plantilla || notice.texto === null || notice.texto === undefined
-      ? ctx.templates.resolve(notice.plantilla ?? notice.tipo, client.plan_id)
+      ? templateSource(notice, client, ctx)
       : '{mensaje}';
   const out = substitute(source, values, new Set(['mensaje']));
   missing.push(...out.missing);
@@ -258,6 +287,7 @@ export function composeRow(
     precio: a.precio,
     velocidad: a.velocidad,
     vencimiento: a.vencimiento,
+    link_verified: a.link_verified ?? null,
     ...(owed !== undefined && { monto_adeudado: owed === null ? null : Number(owed) }),
   };
   const campaign = a.campaign_id !== null;
@@ -297,7 +327,8 @@ export async function loadComposeClients(
 ): Promise<Map<number, ComposeClient & { id: number; chat_id: number | null }>> {
   if (ids.length === 0) return new Map();
   const { rows } = await db.query<ComposeClient & { id: number; chat_id: number | string | null }>(
-    `SELECT c.id, c.nombre, c.chat_id, c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
+    `SELECT c.id, c.nombre, c.chat_id, CASE WHEN c.chat_id IS NULL THEN NULL ELSE c.link_verified END AS link_verified,
+            c.plan_id, p.nombre AS plan, p.precio, p.velocidad_mbps AS velocidad,
             d.due::text AS vencimiento,
             teltec_amount_owed(d.due, $3::date, c.dia_pago, $2, p.precio) AS monto_adeudado
        FROM clients c

@@ -311,6 +311,8 @@ export interface AttemptRow {
   campana_plantilla: string | null;
   /** What the client must pay to be up to date (`teltec_amount_owed`: unpaid cycles × plan price). */
   monto_adeudado?: number | null;
+  /** false: the client's chat was linked with the cédula alone (compose leaves billing data out). */
+  link_verified?: boolean | null;
 }
 
 /** Reasons a row is not sent that mean "it was never deliverable" (fallido) rather than "no longer true". */

@@ -28,6 +28,8 @@ export interface EngineSettings {
   overdueMaxNotices: number;
   notifySuspended: boolean;
   paymentConfirmation: boolean;
+  /** Billing data also in notices to chats linked with the cédula alone (UNVERIFIED_LINK_FULL_NOTICES). */
+  unverifiedFullNotices: boolean;
   company: Config['company'];
 }
 
@@ -42,6 +44,7 @@ export function toEngineSettings(config: Config): EngineSettings {
     overdueMaxNotices: e.overdueMaxNotices,
     notifySuspended: e.notifySuspended,
     paymentConfirmation: e.paymentConfirmation,
+    unverifiedFullNotices: config.bot.unverifiedFullNotices,
     company: config.company,
   };
 }

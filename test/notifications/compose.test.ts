@@ -259,6 +259,26 @@ describeEachDb('compose in the engine and the API', (ctx) => {
     );
   }
 
+  it('a chat linked with the cédula alone gets payment notices without billing data; verified chats get them whole', async () => {
+    const plan = await createPlan(ctx.db, 'Hogar 50', 25.5);
+    const [unverifiedChat, verifiedChat] = [nextChatId(), nextChatId()];
+    const [unverified, verified] = await seedClients(ctx.db, [
+      { nombre: 'Sin Verificar', pago: '2026-02-08', chatId: unverifiedChat, planId: plan, verified: false },
+      { nombre: 'Verificada', pago: '2026-02-08', chatId: verifiedChat, planId: plan },
+    ]);
+    await queue(unverified!, 'pago_vencido', { ciclo: '2026-03-10' });
+    await queue(verified!, 'pago_vencido', { ciclo: '2026-03-10' });
+    await dispatcher.runOnce();
+    const [hidden] = standin.sentTo(unverifiedChat);
+    const [whole] = standin.sentTo(verifiedChat);
+    expect(whole?.text).toContain('Hogar 50');
+    expect(whole?.text).toContain('$25,50');
+    expect(hidden?.text).toContain('Tiene un pago pendiente');
+    expect(hidden?.text).toContain('verifique su número');
+    for (const secret of ['Hogar 50', '$25,50', '10/03/2026', 'Sin Verificar'])
+      expect(hidden?.text).not.toContain(secret);
+  });
+
   it('a notice for a client without plan fails with motivo datos_incompletos and the reason, nothing sent', async () => {
     const chat = nextChatId();
     const [id] = await seedClients(ctx.db, [{ nombre: 'Sin Plan', pago: '2026-02-10', chatId: chat }]);

@@ -36,6 +36,8 @@ export interface ClientSpec {
   prefOfertas?: boolean;
   prefMantenimiento?: boolean;
   telefono?: string | null;
+  /** The chat's link is verified (contact share, invitation, staff): default true when linked. */
+  verified?: boolean;
 }
 
 /** Cédula sequence numbers: unique within a test file (each file has its own database). */
@@ -48,9 +50,9 @@ export async function seedClients(db: Db, specs: ClientSpec[]): Promise<number[]
   nextCedula += specs.length;
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO clients (cedula, nombre, fecha_ultimo_pago, dia_pago, chat_id, estado, sector, plan_id,
-                          telegram_blocked, pref_ofertas, pref_mantenimiento, telefono)
+                          telegram_blocked, pref_ofertas, pref_mantenimiento, telefono, link_verified)
      SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[], $5::bigint[], $6::text[], $7::text[],
-                          $8::int[], $9::boolean[], $10::boolean[], $11::boolean[], $12::text[])
+                          $8::int[], $9::boolean[], $10::boolean[], $11::boolean[], $12::text[], $13::boolean[])
      RETURNING id`,
     [
       specs.map((_, i) => cedulaFor(base + i)),
@@ -65,6 +67,7 @@ export async function seedClients(db: Db, specs: ClientSpec[]): Promise<number[]
       specs.map((s) => s.prefOfertas ?? true),
       specs.map((s) => s.prefMantenimiento ?? true),
       specs.map((s) => s.telefono ?? null),
+      specs.map((s) => s.verified ?? (s.chatId !== undefined && s.chatId !== null)),
     ],
   );
   return rows.map((r) => r.id);
