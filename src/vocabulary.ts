@@ -69,6 +69,10 @@ export const notificationReasons = vocabulary({
   cancelada_por_usuario: 'Cancelada por el personal',
   ya_no_aplica: 'Cancelada: ya no aplicaba',
   pago_anulado: 'Cancelada: el pago fue anulado',
+  vencido_antes_de_enviar: 'Cancelada: venció antes de enviarse (sale el aviso de vencido)',
+  preferencia: 'Cancelada: el cliente no quiere este tipo de aviso',
+  cliente_suspendido: 'Cancelada: cliente suspendido',
+  cliente_retirado: 'Cancelada: cliente retirado',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */

@@ -9,6 +9,7 @@ import {
   chatStates,
   clientStates,
   importStates,
+  notificationReasons,
   notificationStates,
   notificationTypes,
   paymentStates,
@@ -66,6 +67,28 @@ describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {
          FROM unnest(ARRAY[NULL, '2026-01-01', '2026-03-10', '2026-03-12', '2026-12-31']::date[]) AS d`,
     );
     expect(rows.map((r) => r.s).sort()).toEqual([...paymentStates.values].sort());
+  });
+
+  it('every reason the send-time re-check can write has a label', async () => {
+    // The stale-notice rule, driven through each of its branches, plus the other re-check reasons.
+    const { rows } = await ctx.db.query<{ s: string | null }>(
+      `SELECT DISTINCT teltec_payment_notice_stale(t.tipo, t.ciclo::date, t.paso, t.due::date,
+                                                   '2026-03-10'::date, 5, 3) AS s
+         FROM (VALUES ('recordatorio_pago', '2026-03-12', 0, '2026-04-12'),
+                      ('recordatorio_pago', '2026-03-08', 0, '2026-03-08'),
+                      ('pago_vencido', '2026-03-01', 0, '2026-03-01'),
+                      ('pago_vencido', '2026-03-10', 0, '2026-03-10')) AS t(tipo, ciclo, paso, due)`,
+    );
+    const written = rows.map((r) => r.s).filter((s): s is string => s !== null);
+    expect(written.length).toBeGreaterThanOrEqual(3);
+    const reasons = [
+      ...written,
+      'preferencia',
+      'campana_cancelada',
+      ...clientStates.values.filter((s) => s !== 'activo').map((s) => `cliente_${s}`),
+    ];
+    const labels = notificationReasons.labels as Record<string, string>;
+    for (const r of reasons) expect(labels[r], `motivo ${r} has no label in src/vocabulary.ts`).toBeTruthy();
   });
 
   describeLabels(ctx);
