@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Semaphore } from '../lib/semaphore.js';
 import { Wakeup } from '../lib/wakeup.js';
-import { type BackoffOptions, defaultBackoff } from '../telegram/send.js';
 import { createAttempt } from './attempt.js';
 import { createAttemptBeginner, createCompletionWriter } from './dispatch-batches.js';
+import {
+  chatKey,
+  createDbBackoff,
+  createEmitter,
+  resolveDispatcherOptions,
+  settlesWithin,
+} from './dispatcher-options.js';
 import {
   type Dispatcher,
   type DispatcherDeps,
@@ -22,7 +26,7 @@ import {
   releaseOrphanedClaims,
   reserveSendSlots,
 } from './outbox.js';
-import { ChatPacer, realPaceClock, SlotPacer } from './rate-limiter.js';
+import { ChatPacer, SlotPacer } from './rate-limiter.js';
 import { loadTemplates, type TemplateSet } from './templates.js';
 import { createCalendar, isTimeInWindow } from './window.js';
 
@@ -49,20 +53,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { db, sender, clock, metrics } = deps;
   let settings = deps.settings;
   const o = deps.options;
-  const worker = o.worker ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const opt = resolveDispatcherOptions(o);
+  const { worker, leaseMs, idleMs, pace, claimSize, perClient } = opt;
   const log = deps.logger.child({ componente: 'dispatcher', worker });
-  const leaseMs = Math.min(o.leaseMs ?? 60_000, 60_000);
-  const maxPauseMs = Math.min(o.maxPauseMs ?? 60_000, leaseMs);
-  const idleMs = o.idleMs ?? 1000;
-  const backoff: BackoffOptions = { ...defaultBackoff, ...o.backoff };
-  const maxAttempts = Math.min(Math.max(1, o.maxAttempts), 6);
-  const retryHorizonMs = o.retryHorizonMs ?? 24 * 3600_000;
-  const random = o.random ?? Math.random;
-  const pace = o.paceClock ?? realPaceClock;
-  const claimSize =
-    o.claimSize ??
-    (Number.isFinite(o.ratePerSecond) ? Math.min(500, Math.max(10, Math.ceil(o.ratePerSecond * 2))) : 500);
-  const perClient = Math.max(1, Math.ceil(o.perChatPerSecond * 2));
   const calendar = createCalendar(settings.timeZone);
 
   const slots = new SlotPacer(
@@ -84,31 +77,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let running: Promise<void> | undefined;
   let templates: Promise<TemplateSet> | undefined;
   const passes = new Set<Promise<unknown>>();
-  /** Consecutive database failures of the pump: the waits back off and the log says it once. */
-  let dbFailures = 0;
-  const maxDbBackoffMs = o.maxDbBackoffMs ?? 30_000;
-  function dbFailed(err: unknown, what: string): number {
-    dbFailures++;
-    const waitMs = Math.min(maxDbBackoffMs, idleMs * 2 ** Math.min(dbFailures - 1, 20));
-    if (dbFailures === 1) log.error({ err }, `${what}; se reintentará`);
-    else log.debug({ err, intentos: dbFailures, esperaMs: waitMs }, what);
-    return waitMs;
-  }
-  function dbRecovered(): void {
-    if (dbFailures === 0) return;
-    log.warn({ intentos: dbFailures }, 'la base de datos responde de nuevo: se reanudan los envíos');
-    dbFailures = 0;
-  }
+  const { failed: dbFailed, recovered: dbRecovered } = createDbBackoff(
+    log,
+    idleMs,
+    o.maxDbBackoffMs ?? 30_000,
+  );
 
-  const emit = (e: DispatcherEvent) => {
-    for (const l of listeners) {
-      try {
-        l(e);
-      } catch {
-        // a listener's failure is not the dispatcher's
-      }
-    }
-  };
+  const emit = createEmitter(listeners);
 
   function currentState(): Dispatcher['state'] {
     if (unauthorized) return 'token_invalido';
@@ -132,16 +107,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     db,
     sender,
     clock,
-    pace,
     log,
     metrics,
     options: o,
     slots,
-    backoff,
-    maxAttempts,
-    retryHorizonMs,
-    maxPauseMs,
-    random,
+    ...opt,
     today: (now) => calendar.date(now),
     settings: () => settings,
     templates: () =>
@@ -235,17 +205,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
 
       // The first row whose chat may receive now.
-      const paceNow = pace.now();
-      let index = -1;
-      let soonest = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < queue.length; i++) {
-        const w = chats.waitMs(queue[i]!.client_id ?? -queue[i]!.id, paceNow);
-        if (w === 0) {
-          index = i;
-          break;
-        }
-        soonest = Math.min(soonest, w);
-      }
+      const { index, soonestMs: soonest } = chats.firstReady(queue.map(chatKey), pace.now());
       if (index < 0) {
         // Every queued row waits for its chat; claim more (other clients) unless there are plenty.
         if (queue.length < claimSize && claimed < opts.limit) exhausted = false;
@@ -273,7 +233,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       // The chat may have been used meanwhile by a re-queued row: check again.
       const row = queue[index]!;
-      const key = row.client_id ?? -row.id;
+      const key = chatKey(row);
       if (chats.waitMs(key, pace.now()) > 0) {
         semaphore.release();
         continue;
@@ -390,16 +350,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       stopping = true;
       wakeup.notify();
       const all = Promise.all([running, ...passes]).then(() => undefined);
-      const drainMs = opts.drainMs ?? 15_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        all.then(() => false),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), Math.max(0, drainMs - 1000));
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(all, Math.max(0, (opts.drainMs ?? 15_000) - 1000)))) {
         log.warn('tiempo de drenado agotado: se cortan los envíos en curso');
         sendAbort.abort();
         await all;

@@ -81,6 +81,17 @@ export class ChatPacer {
     return at === undefined ? 0 : Math.max(0, at + this.gapMs - nowMs);
   }
 
+  /** The first key that may receive now (-1 if none), and how long the soonest of them waits. */
+  firstReady(keys: readonly number[], nowMs: number): { index: number; soonestMs: number } {
+    let soonestMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < keys.length; i++) {
+      const w = this.waitMs(keys[i]!, nowMs);
+      if (w === 0) return { index: i, soonestMs: 0 };
+      soonestMs = Math.min(soonestMs, w);
+    }
+    return { index: -1, soonestMs };
+  }
+
   mark(key: number, nowMs: number): void {
     this.last.set(key, nowMs);
     if (this.last.size > 50_000) this.prune(nowMs);
