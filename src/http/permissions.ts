@@ -27,6 +27,8 @@ export const PERMISSIONS: readonly Rule[] = [
   ['GET', '/api/usuarios*', ADMIN],
   ['GET', '/api/auditoria*', ADMIN],
   ['GET', '/api/respaldo*', ADMIN],
+  // The diagnosis shows file paths, the webhook URL and Telegram's last errors.
+  ['GET', '/api/diagnostico*', ADMIN],
   ['GET', '/metrics', ADMIN],
   // Operators: clients and their payments, invitations, receipts, inbox, single messages.
   ['POST', '/api/clientes', OPERATOR],

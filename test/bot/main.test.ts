@@ -31,7 +31,7 @@ describe('service with a bot token', () => {
       TELEGRAM_API_ROOT: standin.url,
     });
     await svc.ready;
-    const mode = await svc.waitFor(/long polling/);
+    const mode = await svc.waitFor(/bot de Telegram en modo long polling/);
     expect(JSON.parse(mode).mode).toBe('polling');
     const user = standin.user({ chatId: 4242 });
     await user.command('start');

@@ -60,7 +60,7 @@ describe.skipIf(!inject('postgresUrl'))('migrations on one PostgreSQL from two p
       const b = await openSchema(base.schema!);
       const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
       const all = readMigrations().map((m) => m.version);
-      expect([...ra, ...rb].sort()).toEqual(all);
+      expect([...ra, ...rb].sort((x, y) => x - y)).toEqual(all);
       await Promise.all([a.close(), b.close()]);
     } finally {
       await base.close();

@@ -134,7 +134,7 @@ describeEachDb('test send: a chosen client, rendered as the real send, Telegramâ
   it('by cliente_id: the clientâ€™s chat, variables and HTML rendered like the real send', async () => {
     const c = await seedClient(ctx.db, cedulaFor(70_000 + nextId()), { nombre: 'Rosa <Paz>' });
     const chat = 880_000 + nextId();
-    await ctx.db.query('UPDATE clients SET chat_id = $2 WHERE id = $1', [c.id, chat]);
+    await ctx.db.query('UPDATE clients SET chat_id = $2, link_verified = true WHERE id = $1', [c.id, chat]);
     const res = await h.app.inject({
       method: 'POST',
       url: '/api/notificaciones/telegram/test/',
