@@ -147,11 +147,17 @@ export interface Config {
   };
   inviteTtlDays: number;
   alerts: {
+    /** Share of failed attempts in the last 15 minutes that raises an alert (default 0.2). */
     failureRate: number;
+    /** Fewer attempts than this in 15 minutes say nothing about the rate (default 20). */
     minAttempts: number;
+    /** A due notice waiting longer than this inside the send window means the queue is stuck. */
     stuckMinutes: number;
+    /** Webhook updates waiting at Telegram beyond this (default 100). */
     pendingUpdates: number;
+    /** Free space on DATA_DIR's disk below this share (default 0.1). */
     diskFreeRatio: number;
+    /** Daily digest at this local time 'HH:MM'. */
     digestAt: string;
   };
   bot: {

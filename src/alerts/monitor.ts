@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/index.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
@@ -16,23 +17,12 @@ import { clearAlert, listStaffChats, queueStaffNotice, raiseAlert } from './stor
  * delivered the same way. E-mail alerts are not here yet (no SMTP client in the project).
  */
 
-export interface AlertSettings {
-  /** Share of failed attempts in the last 15 minutes that raises an alert (default 0.2). */
-  failureRate: number;
-  /** Fewer attempts than this in 15 minutes say nothing about the rate (default 20). */
-  minAttempts: number;
-  /** A due notice waiting longer than this inside the send window means the queue is stuck. */
-  stuckMinutes: number;
-  /** Webhook updates waiting at Telegram beyond this (default 100). */
-  pendingUpdates: number;
-  /** Free space on DATA_DIR's disk below this share (default 0.1). */
-  diskFreeRatio: number;
-  /** Daily digest at this local time 'HH:MM'. */
-  digestAt: string;
+/** The thresholds (`Config['alerts']`, documented there) and what the monitor needs besides. */
+export type AlertSettings = Config['alerts'] & {
   sendWindow: { start: string; end: string };
   timeZone: string;
   dataDir: string;
-}
+};
 
 export interface WebhookInfoLike {
   url?: string;

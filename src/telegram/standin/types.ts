@@ -101,14 +101,8 @@ export interface InlineKeyboardButton {
   [key: string]: unknown;
 }
 
-export interface MessageEntity {
-  type: string;
-  offset: number;
-  length: number;
-  url?: string;
-  language?: string;
-  custom_emoji_id?: string;
-}
+/** One Telegram HTML module for the service and the stand-in (src/telegram/html.ts). */
+export type { MessageEntity } from '../html.js';
 
 /** A message the bot sent or edited successfully. */
 export interface SentMessage {
