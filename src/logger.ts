@@ -36,6 +36,17 @@ export function createLogger(opts: { level?: string; destination?: pino.Destinat
         ],
         censor: '<redactado>',
       },
+      hooks: {
+        // The message text is not part of the object the formatters see: redact it here, so a bot
+        // token echoed into a message (an error description, a URL) never reaches the log.
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) {
+            const a = args[i];
+            if (typeof a === 'string') (args as unknown[])[i] = redactBotToken(a);
+          }
+          return method.apply(this, args);
+        },
+      },
       formatters: {
         log(obj) {
           const out: Record<string, unknown> = { ...obj };
@@ -43,7 +54,6 @@ export function createLogger(opts: { level?: string; destination?: pino.Destinat
             const v = out[key];
             if (typeof v === 'string') out[key] = key === 'cedula' ? maskCedula(v) : maskPhone(v);
           }
-          if (typeof out['msg'] === 'string') out['msg'] = redactBotToken(out['msg']);
           return out;
         },
       },
