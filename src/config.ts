@@ -100,6 +100,9 @@ const schema = z.object({
     .regex(/^(([01]\d|2[0-3]):[0-5]\d|no)$/, 'una hora HH:MM (por ejemplo 02:30) o "no" para desactivarlo')
     .default('02:30'),
   LOG_FORMAT: z.enum(['auto', 'json', 'texto']).default('auto'),
+  // WhatsApp prices per delivered template (USD), only for Resumen's cost estimate (issue 10 §10).
+  WHATSAPP_PRECIO_UTILITY: z.coerce.number().min(0).max(10).default(0.0113),
+  WHATSAPP_PRECIO_MARKETING: z.coerce.number().min(0).max(10).default(0.074),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -184,6 +187,8 @@ export interface Config {
     horario: string;
     direccion: string;
   };
+  /** USD per delivered WhatsApp template by Meta category: Resumen's cost estimate ("verifique"). */
+  whatsappPrices: { utility: number; marketing: number };
 }
 
 export class ConfigError extends Error {
@@ -280,6 +285,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       horario: e.EMPRESA_HORARIO,
       direccion: e.EMPRESA_DIRECCION,
     },
+    whatsappPrices: { utility: e.WHATSAPP_PRECIO_UTILITY, marketing: e.WHATSAPP_PRECIO_MARKETING },
   };
 }
 

@@ -1,8 +1,6 @@
 import { Composer } from 'grammy';
-import { createClientsRepository } from '../clients/index.js';
-import { daysBetween, localDate } from '../time.js';
 import type { BotContext, ConversationDeps } from './context.js';
-import { statusText } from './texts.js';
+import { clientStatusText } from './status.js';
 
 /** Self-service for a linked chat: /status, /help, /contact. */
 export function createSelfService(d: ConversationDeps): Composer<BotContext> {
@@ -17,39 +15,8 @@ export function createSelfService(d: ConversationDeps): Composer<BotContext> {
       // Whoever typed a cédula with no phone on file holds this chat: no billing data for them.
       return void (await ctx.reply(texts.statusUnverified));
     }
-    const now = d.clock.now();
-    const today = localDate(now, d.config.timeZone);
-    const cycleDays = d.config.engine.cycleDays;
-    const repo = createClientsRepository(db, () => ({
-      today,
-      cycleDays,
-      reminderDaysBefore: d.config.engine.reminderDaysBefore,
-    }));
-    const c = await repo.get(linked.id);
-    if (!c) return void (await ctx.reply(texts.notLinked));
-    const dias = c.fecha_vencimiento ? daysBetween(today, c.fecha_vencimiento) : null;
-    // The amount owed has one SQL home (unpaid cycles × plan price), the same in notices and admin.
-    const owed = await db.query<{ monto: number | null }>(
-      `SELECT monto_adeudado::float8 AS monto FROM teltec_client_billing($1::date, $2, $3) WHERE client_id = $4`,
-      [today, cycleDays, d.config.engine.reminderDaysBefore, c.id],
-    );
-    const monto = c.estado_pago === 'al_dia' ? c.precio : (owed.rows[0]?.monto ?? null);
-    await ctx.reply(
-      statusText(
-        {
-          nombre: c.nombre,
-          plan: c.plan,
-          precio: c.precio,
-          estado: c.estado,
-          fechaUltimoPago: c.fecha_ultimo_pago,
-          fechaVencimiento: c.fecha_vencimiento,
-          estadoPago: c.estado_pago,
-          diasRestantes: dias,
-          montoPendiente: monto,
-        },
-        d.config.company,
-      ),
-    );
+    const text = await clientStatusText(d, linked.id);
+    await ctx.reply(text ?? texts.notLinked);
   });
 
   bot.command(['help', 'ayuda'], (ctx) => ctx.reply(texts.help));
