@@ -19,7 +19,8 @@ export const errorRegistry = {
   PLAN_DUPLICADO: { status: 409, message: 'Ya existe un plan con ese nombre.' },
   PLAN_EN_USO: {
     status: 409,
-    message: 'El plan tiene clientes asignados; cámbielos de plan antes de borrarlo.',
+    message:
+      'El plan tiene clientes asignados: retírelo (sus clientes lo conservan) o cámbielos de plan antes de borrarlo.',
   },
   CONFLICTO: { status: 409, message: 'La operación choca con el estado actual.' },
   CUERPO_DEMASIADO_GRANDE: { status: 413, message: 'El cuerpo de la solicitud es demasiado grande.' },
@@ -27,6 +28,10 @@ export const errorRegistry = {
   VALIDACION: { status: 422, message: 'Hay datos inválidos en la solicitud.' },
   CEDULA_INVALIDA: { status: 422, message: 'La cédula no es válida.' },
   PLAN_NO_EXISTE: { status: 422, message: 'El plan indicado no existe.' },
+  PLAN_RETIRADO: {
+    status: 422,
+    message: 'El plan está retirado: sus clientes lo conservan, pero no se puede asignar a otros.',
+  },
   MONTO_INUSUAL: {
     status: 422,
     message:

@@ -291,6 +291,40 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     expect(errors).toEqual([]);
   });
 
+  it('Planes: edit a price, retire a plan that has clients, and it is no longer offered to others', async () => {
+    const p = await open();
+    const planes = (await running.app.inject({ url: '/api/planes', headers: auth })).json().planes as {
+      id: number;
+      nombre: string;
+      clientes: number;
+    }[];
+    const used = planes.find((x) => x.clientes > 0)!;
+    await p.goto(`${running.url}/#/planes`);
+    const row = p.locator(`#planes-lista tr[data-plan="${used.id}"]`);
+    await row.waitFor();
+    // No delete button for a plan with clients.
+    expect(await row.locator('[data-accion="borrar"]').count()).toBe(0);
+    await row.locator('[data-accion="editar"]').click();
+    const form = p.locator(`form.plan-form[data-plan="${used.id}"]`);
+    await form.locator('input[name="precio"]').fill('31,75');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => row.locator('td[data-label="Precio"]').textContent(), POLL).toContain('31,75');
+    await row.locator('[data-accion="retirar"]').click();
+    await p.click('dialog[open] button[value="si"]');
+    await expect.poll(() => row.getAttribute('data-retirado'), POLL).toBe('1');
+    const after = (await running.app.inject({ url: `/api/planes/${used.id}`, headers: auth })).json();
+    expect(after).toMatchObject({ precio: 31.75, retirado: true, clientes: used.clientes });
+    // The new-client form does not offer it.
+    await p.goto(`${running.url}/#/clientes/nuevo`);
+    await p.waitForSelector('select[name="plan_id"]');
+    const offered = await p
+      .locator('select[name="plan_id"] option')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(offered).not.toContain(String(used.id));
+    await screenshot(p, 'planes');
+    expect(errors).toEqual([]);
+  });
+
   it('at 390 px every section of the navigation is in sight, "Ajustes" included', async () => {
     const p = await open({ phone: true });
     await p.goto(`${running.url}/#/`);

@@ -16,6 +16,7 @@ const PAGES = [
   { path: /^\/clientes$/, nav: '/clientes', load: () => import('./pages/clientes.js') },
   { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
   { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
+  { path: /^\/planes$/, nav: '/planes', load: () => import('./pages/planes.js') },
   { path: /^\/ajustes$/, nav: '/ajustes', admin: true, load: () => import('./pages/ajustes.js') },
   // Staff accounts (issue 14).
   {
@@ -38,6 +39,7 @@ const NAV = [
   ['/clientes', 'Clientes'],
   ['/notificaciones', 'Notificaciones'],
   ['/campanas', 'Campañas'],
+  ['/planes', 'Planes'],
   ['/ajustes', 'Ajustes'],
   ['/alertas', 'Alertas'],
   ['/usuarios', 'Usuarios'],

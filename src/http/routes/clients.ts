@@ -249,8 +249,8 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request) => {
       const { plan, plan_id, ...rest } = request.body;
-      await clients.getOrThrow(request.params.id);
-      const planId = await plans.resolveId({ plan, plan_id });
+      const current = await clients.getOrThrow(request.params.id);
+      const planId = await plans.resolveId({ plan, plan_id }, current.plan_id ?? null);
       const client = await clients.update(request.params.id, { ...rest, plan_id: planId });
       await audit(deps.db, {
         actor: request.actor,

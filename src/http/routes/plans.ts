@@ -11,6 +11,8 @@ const planSchema = z.object({
   velocidad_mbps: z.number(),
   precio: z.number(),
   clientes: z.number(),
+  retirado: z.boolean(),
+  retirado_en: z.date().nullable(),
 });
 const planBody = z.object({
   nombre: z.string().trim().min(1, 'escriba el nombre del plan').max(100),
@@ -78,12 +80,18 @@ export const plansRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         tags,
         summary: 'Modificar plan',
         params: idParams,
-        body: planBody.partial(),
+        body: planBody.partial().extend({
+          retirado: z
+            .boolean({
+              error: 'retirado debe ser true (retirar el plan) o false (volver a ponerlo en venta)',
+            })
+            .optional(),
+        }),
         response: { 200: planSchema, ...errorResponses },
       },
     },
     async (request) => {
-      const plan = await plans.update(request.params.id, request.body);
+      const plan = await plans.update(request.params.id, request.body, deps.clock.now());
       await audit(deps.db, {
         actor: request.actor,
         accion: 'plan.modificar',

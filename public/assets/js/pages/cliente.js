@@ -220,7 +220,10 @@ function clientForm(c, planes, sectores, save, cancel) {
         'Plan',
         select(
           'plan_id',
-          planes.map((p) => [p.id, `${p.nombre} · ${fmt.money(p.precio)}`]),
+          // A retired plan is offered only to the client who already has it.
+          planes
+            .filter((p) => !p.retirado || p.id === c?.plan_id)
+            .map((p) => [p.id, `${p.nombre} · ${fmt.money(p.precio)}${p.retirado ? ' (retirado)' : ''}`]),
           c?.plan_id,
           'Sin plan',
         ),
