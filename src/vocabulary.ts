@@ -47,8 +47,50 @@ export const notificationTypes = vocabulary({
 export const notificationStates = vocabulary({
   pendiente: 'Pendiente',
   enviado: 'Enviado',
+  entregado: 'Entregado',
+  leido: 'Leído',
   fallido: 'Fallido',
   cancelado: 'Cancelado',
+});
+
+/** The channels a notice can go by (`notifications.canal`, `clients.canal_preferido`…). */
+export const channelNames = vocabulary({
+  telegram: 'Telegram',
+  whatsapp: 'WhatsApp',
+  sms: 'SMS',
+  email: 'Correo electrónico',
+});
+
+/**
+ * `notification_envios.estado`: one attempt of a notice on a channel. Forward only:
+ * pendiente → enviado (the provider accepted it) → entregado → leido; fallido.
+ */
+export const envioStates = vocabulary({
+  pendiente: 'Pendiente',
+  enviado: 'Enviado',
+  entregado: 'Entregado',
+  leido: 'Leído',
+  fallido: 'Fallido',
+});
+
+/** `consents.categoria`: what a client agreed to receive on a channel. */
+export const consentCategories = vocabulary({
+  servicio: 'Avisos del servicio',
+  marketing: 'Ofertas y promociones',
+});
+
+/** `consents.fuente`: where a consent (or its withdrawal) came from. */
+export const consentSources = vocabulary({
+  contrato: 'Contrato',
+  presencial: 'En persona',
+  formulario: 'Formulario',
+  llamada: 'Llamada telefónica',
+  telegram: 'Respuesta por Telegram',
+  whatsapp: 'Respuesta por WhatsApp',
+  sms: 'Respuesta por SMS',
+  email: 'Respuesta por correo',
+  proveedor: 'Informado por el proveedor del canal',
+  importacion: 'Importación de clientes',
 });
 
 /** `notifications.motivo`: why a notice failed or was cancelled without being sent. */
@@ -73,6 +115,13 @@ export const notificationReasons = vocabulary({
   preferencia: 'Cancelada: el cliente no quiere este tipo de aviso',
   cliente_suspendido: 'Cancelada: cliente suspendido',
   cliente_retirado: 'Cancelada: cliente retirado',
+  sin_canal: 'Sin canal: no tiene Telegram ni WhatsApp con consentimiento',
+  sin_consentimiento: 'Sin consentimiento del cliente para este canal',
+  whatsapp_inalcanzable: 'WhatsApp no llega a este número',
+  rechazado: 'El canal rechazó el mensaje',
+  plantilla_no_aprobada: 'Plantilla de WhatsApp no aprobada',
+  plantilla_invalida: 'Plantilla o parámetros no válidos',
+  baja_marketing: 'El cliente pidió no recibir promociones',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */
@@ -145,6 +194,10 @@ export const vocabularies = {
   estado_pago: paymentStates,
   tipo: notificationTypes,
   notif_estado: notificationStates,
+  canal: channelNames,
+  envio_estado: envioStates,
+  consentimiento_categoria: consentCategories,
+  consentimiento_fuente: consentSources,
   motivo: notificationReasons,
   motivo_inalcanzable: unreachableReasons,
   campana_estado: campaignStates,

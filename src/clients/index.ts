@@ -1,5 +1,16 @@
 export { type CedulaResult, compactCedula, isValidCedula, validateCedula } from './cedula.js';
 export {
+  type ConsentCategory,
+  type ConsentRow,
+  type ConsentSource,
+  consentHistory,
+  currentConsents,
+  hasConsent,
+  type NewConsent,
+  recordConsent,
+  recordConsents,
+} from './consents.js';
+export {
   csvColumns,
   decodeCsv,
   exportColumns,

@@ -1,3 +1,4 @@
+import type { ChannelName } from '../channels/types.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
@@ -472,4 +473,245 @@ export async function pauseSendSlots(db: Queryable, untilMs: number): Promise<vo
   await db.query('UPDATE dispatch_pacer SET next_slot_ms = GREATEST(next_slot_ms, $1::float8) WHERE id = 1', [
     untilMs,
   ]);
+}
+
+// ------------------------------------------------------------------------------ delivery statuses
+
+/** A delivery status reported by a channel (WhatsApp status webhook, SMS delivery report). */
+export interface DeliveryStatus {
+  canal: ChannelName;
+  proveedorId: string;
+  estado: 'enviado' | 'entregado' | 'leido' | 'fallido';
+  /** When the provider says it happened. */
+  at: Date;
+  errorCodigo?: string | null;
+  error?: string | null;
+}
+
+/** An attempt a status just moved to `fallido` (the caller classifies it: retry, fail, template…). */
+export interface FailedEnvio {
+  envioId: number;
+  notificationId: number;
+  clientId: number | null;
+  canal: ChannelName;
+  proveedorId: string;
+  errorCodigo: string | null;
+  error: string | null;
+}
+
+export interface DeliveryReport {
+  /** Attempts whose state or times changed. */
+  applied: number;
+  /** Statuses about a message the outbox does not know (parked until it does; see below). */
+  unknown: DeliveryStatus[];
+  /** Attempts that became `fallido` in this call (a replay reports nothing). */
+  failed: FailedEnvio[];
+}
+
+/**
+ * Applies delivery statuses to attempts and their notices in ONE statement. Idempotent and
+ * forward only (`teltec_envio_rank`: pendiente < enviado < fallido < entregado < leido): a replay
+ * changes nothing, `entregado` may be skipped, `leido` implies delivered, nothing goes back. A
+ * notice follows its best attempt (enviado → entregado → leido; a failed notice that turns out
+ * delivered becomes `entregado`). Statuses about an unknown message are returned in `unknown`
+ * and, with `park` (default), kept in `delivery_status_parked` until the attempt's provider id is
+ * recorded (a webhook can overtake the send's own commit): `applyParkedStatuses` replays them.
+ */
+export async function applyDeliveryStatuses(
+  tx: Queryable,
+  statuses: readonly DeliveryStatus[],
+  opts: { park?: boolean; now?: Date } = {},
+): Promise<DeliveryReport> {
+  const report: DeliveryReport = { applied: 0, unknown: [], failed: [] };
+  const valid = statuses.filter(
+    (s) => s.proveedorId && ['enviado', 'entregado', 'leido', 'fallido'].includes(s.estado),
+  );
+  if (valid.length === 0) return report;
+  const col = <T>(f: (s: DeliveryStatus) => T) => valid.map(f);
+  const { rows } = await tx.query<{
+    kind: 'applied' | 'unknown' | 'failed';
+    ord: number | null;
+    envio_id: number | null;
+    notification_id: number | null;
+    client_id: number | null;
+    canal: ChannelName;
+    proveedor_id: string;
+    error_codigo: string | null;
+    error: string | null;
+  }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+              WITH ORDINALITY AS v(canal, proveedor_id, estado, at, error_codigo, error, ord)
+     ), best AS (
+       -- Per message: the furthest state this batch reports and the earliest time of each state.
+       SELECT canal, proveedor_id, max(teltec_envio_rank(estado)) AS rank,
+              min(at) FILTER (WHERE estado = 'enviado') AS enviado_at,
+              min(at) FILTER (WHERE estado = 'entregado') AS entregado_at,
+              min(at) FILTER (WHERE estado = 'leido') AS leido_at,
+              min(at) FILTER (WHERE estado = 'fallido') AS fallido_at,
+              (array_agg(error_codigo ORDER BY ord) FILTER (WHERE estado = 'fallido'))[1] AS error_codigo,
+              (array_agg(error ORDER BY ord) FILTER (WHERE estado = 'fallido'))[1] AS error
+         FROM v GROUP BY canal, proveedor_id
+     ), upd AS (
+       UPDATE notification_envios e SET
+           estado = CASE WHEN b.rank > teltec_envio_rank(e.estado)
+                         THEN (ARRAY['enviado', 'fallido', 'entregado', 'leido'])[b.rank] ELSE e.estado END,
+           enviado_at = COALESCE(e.enviado_at, b.enviado_at, b.entregado_at, b.leido_at),
+           entregado_at = COALESCE(e.entregado_at, b.entregado_at, b.leido_at),
+           leido_at = COALESCE(e.leido_at, b.leido_at),
+           fallido_at = CASE WHEN b.rank = 2 AND teltec_envio_rank(e.estado) < 2 THEN b.fallido_at
+                             ELSE e.fallido_at END,
+           error_codigo = CASE WHEN b.rank = 2 AND teltec_envio_rank(e.estado) < 2 THEN b.error_codigo
+                               ELSE e.error_codigo END,
+           error = CASE WHEN b.rank = 2 AND teltec_envio_rank(e.estado) < 2 THEN b.error ELSE e.error END
+         FROM best b
+        WHERE e.canal = b.canal AND e.proveedor_id = b.proveedor_id
+          AND (b.rank > teltec_envio_rank(e.estado)
+               OR (e.enviado_at IS NULL AND COALESCE(b.enviado_at, b.entregado_at, b.leido_at) IS NOT NULL)
+               OR (e.entregado_at IS NULL AND COALESCE(b.entregado_at, b.leido_at) IS NOT NULL)
+               OR (e.leido_at IS NULL AND b.leido_at IS NOT NULL))
+       RETURNING e.id, e.notification_id, e.canal, e.proveedor_id, e.estado, e.entregado_at, e.leido_at,
+                 e.error_codigo, e.error, (b.rank = 2) AS failed_now
+     ), per_notice AS (
+       SELECT notification_id, max(teltec_envio_rank(estado)) AS rank, min(entregado_at) AS entregado_at,
+              min(leido_at) AS leido_at
+         FROM upd WHERE estado IN ('entregado', 'leido') GROUP BY notification_id
+     ), notice AS (
+       UPDATE notifications n SET
+           estado = CASE WHEN p.rank > teltec_envio_rank(n.estado)
+                         THEN (ARRAY['enviado', 'fallido', 'entregado', 'leido'])[p.rank] ELSE n.estado END,
+           motivo = CASE WHEN n.estado = 'fallido' THEN NULL ELSE n.motivo END,
+           entregado_at = COALESCE(n.entregado_at, p.entregado_at, p.leido_at),
+           leido_at = COALESCE(n.leido_at, p.leido_at),
+           sent_at = COALESCE(n.sent_at, p.entregado_at, p.leido_at)
+         FROM per_notice p
+        WHERE n.id = p.notification_id AND n.estado IN ('enviado', 'entregado', 'leido', 'fallido')
+          AND (p.rank > teltec_envio_rank(n.estado)
+               OR (n.entregado_at IS NULL) OR (n.leido_at IS NULL AND p.leido_at IS NOT NULL))
+       RETURNING n.id
+     ), unknown AS (
+       SELECT v.* FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM notification_envios e
+                           WHERE e.canal = v.canal AND e.proveedor_id = v.proveedor_id)
+     ), parked AS (
+       INSERT INTO delivery_status_parked (canal, proveedor_id, estado, at, error_codigo, error, received_at)
+       SELECT canal, proveedor_id, estado, at, error_codigo, error, $8 FROM unknown WHERE $7::boolean
+       RETURNING 1
+     )
+     SELECT 'applied' AS kind, NULL::bigint AS ord, u.id AS envio_id, u.notification_id, NULL::int AS client_id,
+            u.canal, u.proveedor_id, u.error_codigo, u.error
+       FROM upd u WHERE NOT (u.failed_now AND u.estado = 'fallido')
+     UNION ALL
+     SELECT 'failed', NULL, u.id, u.notification_id, n.client_id, u.canal, u.proveedor_id, u.error_codigo, u.error
+       FROM upd u JOIN notifications n ON n.id = u.notification_id
+      WHERE u.failed_now AND u.estado = 'fallido'
+     UNION ALL
+     SELECT 'unknown', k.ord, NULL, NULL, NULL, k.canal, k.proveedor_id, NULL, NULL FROM unknown k`,
+    [
+      col((s) => s.canal),
+      col((s) => s.proveedorId),
+      col((s) => s.estado),
+      col((s) => s.at),
+      col((s) => s.errorCodigo ?? null),
+      col((s) => (s.error ?? null)?.slice(0, 500) ?? null),
+      opts.park ?? true,
+      opts.now ?? new Date(),
+    ],
+  );
+  const unknown: number[] = [];
+  for (const r of rows) {
+    if (r.kind === 'unknown') unknown.push(Number(r.ord));
+    else {
+      report.applied++;
+      if (r.kind === 'failed') {
+        report.failed.push({
+          envioId: Number(r.envio_id),
+          notificationId: Number(r.notification_id),
+          clientId: r.client_id === null ? null : Number(r.client_id),
+          canal: r.canal,
+          proveedorId: r.proveedor_id,
+          errorCodigo: r.error_codigo,
+          error: r.error,
+        });
+      }
+    }
+  }
+  report.unknown = unknown.sort((a, b) => a - b).map((ord) => valid[ord - 1]!);
+  return report;
+}
+
+/**
+ * Applies the parked statuses whose attempt is now known (after recording sends), and removes
+ * them from the parking. Returns what `applyDeliveryStatuses` reports for them.
+ */
+export async function applyParkedStatuses(tx: Queryable): Promise<DeliveryReport> {
+  const { rows } = await tx.query<{
+    canal: ChannelName;
+    proveedor_id: string;
+    estado: DeliveryStatus['estado'];
+    at: Date;
+    error_codigo: string | null;
+    error: string | null;
+  }>(
+    `DELETE FROM delivery_status_parked p
+      USING notification_envios e
+      WHERE e.canal = p.canal AND e.proveedor_id = p.proveedor_id
+     RETURNING p.canal, p.proveedor_id, p.estado, p.at, p.error_codigo, p.error`,
+  );
+  return applyDeliveryStatuses(
+    tx,
+    rows.map((r) => ({
+      canal: r.canal,
+      proveedorId: r.proveedor_id,
+      estado: r.estado,
+      at: r.at,
+      errorCodigo: r.error_codigo,
+      error: r.error,
+    })),
+    { park: false },
+  );
+}
+
+/** Drops parked statuses received before `before` (their message never became known). */
+export async function purgeParkedStatuses(db: Queryable, before: Date): Promise<number> {
+  return (await db.query('DELETE FROM delivery_status_parked WHERE received_at < $1', [before])).rowCount;
+}
+
+/** One attempt of a notice, as the API lists it (`envios`). */
+export interface EnvioView {
+  id: number;
+  canal: ChannelName;
+  estado: 'pendiente' | 'enviado' | 'entregado' | 'leido' | 'fallido';
+  destino: string | null;
+  proveedor_id: string | null;
+  plantilla: string | null;
+  error_codigo: string | null;
+  error: string | null;
+  created_at: Date;
+  enviado_at: Date | null;
+  entregado_at: Date | null;
+  leido_at: Date | null;
+  fallido_at: Date | null;
+}
+
+/** The attempts of some notices, oldest first, by notice id. */
+export async function listEnvios(
+  db: Queryable,
+  notificationIds: readonly number[],
+): Promise<Map<number, EnvioView[]>> {
+  const out = new Map<number, EnvioView[]>();
+  if (notificationIds.length === 0) return out;
+  const { rows } = await db.query<EnvioView & { notification_id: number }>(
+    `SELECT id, notification_id, canal, estado, destino, proveedor_id, plantilla, error_codigo, error, created_at,
+            enviado_at, entregado_at, leido_at, fallido_at
+       FROM notification_envios WHERE notification_id = ANY($1::bigint[]) ORDER BY notification_id, id`,
+    [notificationIds],
+  );
+  for (const { notification_id, ...r } of rows) {
+    const id = Number(notification_id);
+    const list = out.get(id) ?? [];
+    list.push({ ...r, id: Number(r.id) });
+    out.set(id, list);
+  }
+  return out;
 }
