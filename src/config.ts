@@ -33,6 +33,16 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,256}$/, '1 a 256 caracteres A-Z, a-z, 0-9, _ o -')
     .optional(),
   PUBLIC_URL: z.url('una URL https:// pública').optional(),
+  // Which peers may say who the client is (X-Forwarded-For): the reverse proxy in front (Caddy).
+  // Addresses/CIDRs or proxy-addr names (loopback, uniquelocal, linklocal), comma-separated; 0 = none.
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(
+      /^(0|false|no|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?))*))$/,
+      'direcciones o redes separadas por comas (127.0.0.1, 10.0.0.0/8) o loopback, uniquelocal, linklocal; 0 = ninguno',
+    )
+    .default('loopback'),
   ADMIN_TOKEN: z.string().min(16, 'al menos 16 caracteres').optional(),
   TZ: z
     .string()
@@ -127,6 +137,8 @@ export interface Config {
     publicUrl?: string;
   };
   adminToken?: string;
+  /** Fastify's trustProxy: the proxies whose X-Forwarded-For names the client (false = none). */
+  trustProxy: string | false;
   timeZone: string;
   logLevel: Env['LOG_LEVEL'];
   demo: boolean;
@@ -235,6 +247,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     },
     adminToken: e.ADMIN_TOKEN,
+    trustProxy: /^(0|false|no)$/.test(e.TRUST_PROXY) ? false : e.TRUST_PROXY,
     timeZone: e.TZ,
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO === '1',

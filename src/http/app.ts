@@ -101,6 +101,9 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 5 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // Behind Caddy every request comes from the proxy: X-Forwarded-For from a trusted proxy names
+    // the client (the per-address sign-in limit, the logs). Anyone else's header is ignored.
+    trustProxy: deps.config.trustProxy,
     // A request line Node cannot parse (a raw "ñ" in `?buscar=`) answers in our error format too.
     clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();

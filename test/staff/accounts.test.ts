@@ -350,6 +350,35 @@ describeEachDb('staff accounts: first admin, sign-in, sessions, CSRF, limits, to
     });
   });
 
+  describe('behind the reverse proxy (TRUST_PROXY, default loopback)', () => {
+    it('the per-address limit counts the client named by the proxy, not the proxy; a stranger cannot spoof it', async () => {
+      const viaProxy = (usuario: string, clave: string, client: string, remoteAddress = '127.0.0.1') =>
+        app.inject({
+          method: 'POST',
+          url: '/api/sesion',
+          headers: { host: HOST, origin: ORIGIN, 'x-forwarded-for': client },
+          payload: { usuario, clave },
+          remoteAddress,
+        });
+      for (let i = 1; i <= 5; i++) {
+        expect((await viaProxy(`nadie${i}`, 'equivocada', '203.0.113.7')).statusCode).toBe(401);
+      }
+      // The client who failed five times is stopped, even with another user's right password…
+      expect((await viaProxy('olga', passwordFor('olga'), '203.0.113.7')).statusCode).toBe(429);
+      // …but the rest of the office, behind the same proxy, is not.
+      expect((await viaProxy('olga', passwordFor('olga'), '203.0.113.8')).statusCode).toBe(200);
+      // A peer that is not a trusted proxy cannot borrow (or escape) an address with the header.
+      expect((await viaProxy('olga', passwordFor('olga'), '203.0.113.7', '198.51.100.9')).statusCode).toBe(
+        200,
+      );
+      const { rows } = await ctx.db.query<{ ip: string }>(
+        'SELECT DISTINCT ip FROM login_failures WHERE ip IS NOT NULL ORDER BY ip',
+      );
+      expect(rows.map((r) => r.ip)).toContain('203.0.113.7');
+      expect(rows.map((r) => r.ip)).not.toContain('127.0.0.1');
+    });
+  });
+
   describe('API tokens', () => {
     it('creates a named token shown once, stored hashed, usable as Bearer, with last use, revocable', async () => {
       const s = await signInAs(app, 'olga');
