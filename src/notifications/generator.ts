@@ -38,11 +38,12 @@ export interface GenerationReport {
 }
 
 /**
- * A client is reachable on Telegram: linked, not blocked, not marked unreachable by the sender.
- * The rule lives in SQL (`teltec_unreachable_reason`, migrations/005), shared with the re-check.
+ * Some channel can reach the client (alias `c` of clients): Telegram linked and not blocked, or
+ * WhatsApp with a number, service consent and not marked unreachable. The rule lives in SQL
+ * (`teltec_reachable` / `teltec_channel_reasons`, migrations/013), shared with the re-check.
  */
 export const REACHABLE_SQL =
-  'teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL';
+  '(teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL OR teltec_reachable(c, NULL, false))';
 
 // Parameters shared by the rules:
 // $1 today (local date), $2 cycle days, $3 reminder days, $4 overdue repeat days,
@@ -64,10 +65,10 @@ const candidatesSql = `
       SELECT d.client_id, d.due,
              teltec_payment_notice_type(d.due, $1::date, $3::int) AS tipo,
              teltec_payment_step(d.due, $1::date, $4::int, $5::int) AS paso,
-             teltec_unreachable_reason(d.chat_id, d.telegram_blocked, d.telegram_unreachable) IS NULL AS reachable,
+             d.reachable,
              teltec_payment_eligible(d.estado, $6::boolean) AS eligible
         FROM (
-          SELECT c.id AS client_id, c.estado, c.chat_id, c.telegram_blocked, c.telegram_unreachable,
+          SELECT c.id AS client_id, c.estado, ${REACHABLE_SQL} AS reachable,
                  teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due
             FROM clients c
            WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL

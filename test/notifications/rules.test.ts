@@ -128,7 +128,7 @@ describeEachDb('payment rules: one SQL home', (ctx) => {
     ]);
 
     for (const settings of [s, settingsFor({ NOTIFY_SUSPENDED: '1' })]) {
-      await ctx.db.exec('TRUNCATE notifications RESTART IDENTITY');
+      await ctx.db.exec('TRUNCATE notifications RESTART IDENTITY CASCADE');
       // On the day of generation, every notice it creates is one the re-check sends.
       const created = await generateOn(ctx.db, settings, d0);
       expect(created.total_creadas).toBeGreaterThan(50);
