@@ -95,6 +95,28 @@ const schema = z.object({
   ALERT_PENDING_UPDATES: z.coerce.number().int().min(1).max(1_000_000).default(100),
   ALERT_DISK_FREE_PCT: z.coerce.number().min(0.1).max(90).default(10),
   ALERT_DIGEST_AT: z.string().regex(timeOfDay, 'una hora HH:MM, por ejemplo 07:30').default('07:30'),
+  // WhatsApp Business Cloud API (issue 10): the channel is on when token and phone number id are set.
+  WHATSAPP_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_.|-]{20,1024}$/, 'el token de acceso de Meta (20 a 1024 caracteres, sin espacios)')
+    .optional(),
+  WHATSAPP_PHONE_NUMBER_ID: z
+    .string()
+    .regex(/^\d{5,30}$/, 'el identificador numérico del número')
+    .optional(),
+  WHATSAPP_BUSINESS_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{5,30}$/, 'el identificador numérico de la cuenta de WhatsApp Business')
+    .optional(),
+  WHATSAPP_APP_SECRET: z.string().min(8, 'el secreto de la app de Meta (al menos 8 caracteres)').optional(),
+  WHATSAPP_VERIFY_TOKEN: z.string().min(8, 'al menos 8 caracteres').optional(),
+  WHATSAPP_API_ROOT: z.url('una URL http(s)://').default('https://graph.facebook.com'),
+  WHATSAPP_API_VERSION: z
+    .string()
+    .regex(/^v\d{1,3}\.\d{1,2}$/, 'una versión de la Graph API como v23.0')
+    .default('v23.0'),
+  WHATSAPP_RATE: z.coerce.number().positive().max(1000).default(20),
+  WHATSAPP_DAILY_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(250),
   // Company data shown to clients (/contact, templates)
   EMPRESA_NOMBRE: z.string().default('TelTec'),
   EMPRESA_TELEFONO: z.string().default(''),
@@ -136,6 +158,8 @@ export interface Config {
     webhookSecret?: string;
     publicUrl?: string;
   };
+  /** WhatsApp Business Cloud API (issue 10); see `whatsappEnabled`. */
+  whatsapp: WhatsAppConfig;
   adminToken?: string;
   /** Fastify's trustProxy: the proxies whose X-Forwarded-For names the client (false = none). */
   trustProxy: string | false;
@@ -203,6 +227,30 @@ export interface Config {
   whatsappPrices: { utility: number; marketing: number };
 }
 
+export interface WhatsAppConfig {
+  token?: string;
+  phoneNumberId?: string;
+  businessAccountId?: string;
+  /** Signs every webhook POST (X-Hub-Signature-256). */
+  appSecret?: string;
+  /** Meta's verify handshake (GET hub.verify_token). */
+  verifyToken?: string;
+  /** Graph API root without trailing slash (the stand-in's URL in tests). */
+  apiRoot: string;
+  apiVersion: string;
+  /** Messages per second (Meta allows up to 1000; 20 is safe for a number shared with the app). */
+  ratePerSecond: number;
+  /** Unique users per 24 h outside the service window (Meta's tier). */
+  dailyLimit: number;
+}
+
+/** The WhatsApp channel sends when it has a token and a phone number id. */
+export function whatsappEnabled(
+  c: WhatsAppConfig,
+): c is WhatsAppConfig & { token: string; phoneNumberId: string } {
+  return Boolean(c.token && c.phoneNumberId);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -245,6 +293,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
       publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    },
+    whatsapp: {
+      token: e.WHATSAPP_TOKEN,
+      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+      businessAccountId: e.WHATSAPP_BUSINESS_ACCOUNT_ID,
+      appSecret: e.WHATSAPP_APP_SECRET,
+      verifyToken: e.WHATSAPP_VERIFY_TOKEN,
+      apiRoot: e.WHATSAPP_API_ROOT.replace(/\/+$/, ''),
+      apiVersion: e.WHATSAPP_API_VERSION,
+      ratePerSecond: e.WHATSAPP_RATE,
+      dailyLimit: e.WHATSAPP_DAILY_LIMIT,
     },
     adminToken: e.ADMIN_TOKEN,
     trustProxy: /^(0|false|no)$/.test(e.TRUST_PROXY) ? false : e.TRUST_PROXY,
@@ -317,4 +376,7 @@ export const SECRET_KEYS = [
   'TELEGRAM_WEBHOOK_SECRET',
   'ADMIN_TOKEN',
   'DATABASE_URL',
+  'WHATSAPP_TOKEN',
+  'WHATSAPP_APP_SECRET',
+  'WHATSAPP_VERIFY_TOKEN',
 ] as const;

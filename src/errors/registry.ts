@@ -146,6 +146,26 @@ export const errorRegistry = {
   },
   TOKEN_DUPLICADO: { status: 409, message: 'Ya tiene un token activo con ese nombre; elija otro nombre.' },
   AJUSTE_INVALIDO: { status: 422, message: 'Hay un ajuste inválido.' },
+  // WhatsApp (issue 10)
+  WHATSAPP_FIRMA_INVALIDA: {
+    status: 401,
+    message: 'La firma X-Hub-Signature-256 del webhook de WhatsApp falta o no coincide.',
+  },
+  WHATSAPP_VERIFICACION_INVALIDA: {
+    status: 403,
+    message: 'El token de verificación del webhook de WhatsApp no coincide (WHATSAPP_VERIFY_TOKEN).',
+  },
+  WHATSAPP_PLANTILLA_INVALIDA: {
+    status: 422,
+    message: 'La asignación de plantilla de WhatsApp no es válida.',
+  },
+  WHATSAPP_NO_CONFIGURADO: {
+    status: 503,
+    message:
+      'WhatsApp no está configurado: defina WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID, ' +
+      'WHATSAPP_BUSINESS_ACCOUNT_ID y WHATSAPP_APP_SECRET y reinicie el servicio.',
+  },
+  WHATSAPP_NO_DISPONIBLE: { status: 502, message: 'No se pudo consultar a WhatsApp (Meta); reintente.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

@@ -34,6 +34,7 @@ import { templatesRoutes } from './routes/templates.js';
 import { tokensRoutes } from './routes/tokens.js';
 import { usuariosRoutes } from './routes/usuarios.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
+import { whatsappRoutes } from './routes/whatsapp.js';
 import type { ApiDeps, App } from './types.js';
 
 z.config(z.locales.es());
@@ -231,6 +232,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(tokensRoutes, deps);
   await app.register(auditoriaRoutes, deps);
   await app.register(ajustesRoutes, deps);
+  await app.register(whatsappRoutes, deps); // issue 10: Meta's webhook, templates
   // The admin web page (public static files; its data comes from the API above, with the token).
   await app.register(adminPage, deps);
   return app;

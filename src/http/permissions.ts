@@ -49,6 +49,8 @@ export const PERMISSIONS: readonly Rule[] = [
   ['W', '/api/promesas*', OPERATOR],
   ['W', '/api/invitaciones*', OPERATOR],
   ['W', '/api/sandbox*', OPERATOR],
+  // WhatsApp (issue 10): every role reads the templates; only admins map or sync them.
+  ['W', '/api/whatsapp/plantillas*', ADMIN],
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Dispatcher, EngineMetrics } from '../notifications/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { SettingsProvider } from '../settings/index.js';
+import type { WhatsAppService } from '../whatsapp/index.js';
 import type { AdminToken } from './auth.js';
 
 /** What the HTTP API needs; built by `main.ts` (or a test) and handed to `buildApi`. */
@@ -31,6 +32,8 @@ export interface ApiDeps {
   engine?: { dispatcher?: Dispatcher; metrics?: EngineMetrics };
   /** Ajustes (issue 14): settings stored in the database; built from `db` and `config` when absent. */
   settings?: SettingsProvider;
+  /** WhatsApp Business (issue 10): webhook, templates; absent without WHATSAPP_TOKEN. */
+  whatsapp?: WhatsAppService;
   /** true while the service shuts down: every request answers 503 SERVICIO_DETENIENDOSE. */
   isClosing?: () => boolean;
 }

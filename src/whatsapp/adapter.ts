@@ -1,0 +1,53 @@
+import { classifyWhatsAppFailure, PAIR_INTERVAL_MS } from './classify.js';
+import type { ChannelAdapter, ChannelMessage, ChannelSendResult } from './contract.js';
+import type { WhatsAppClient } from './graph.js';
+
+/**
+ * WhatsApp behind the one channel interface. Pacing is Meta's: `WHATSAPP_RATE` messages per second,
+ * one message per client every 6 s (pair rate), `WHATSAPP_DAILY_LIMIT` unique users per 24 h for
+ * business-initiated messages. Statuses come later by webhook (`reportsDelivery`): "enviado" here
+ * only means Meta accepted the message.
+ */
+export interface WhatsAppAdapterOptions {
+  client: WhatsAppClient;
+  ratePerSecond: number;
+  dailyLimit: number;
+  /** Sends in flight (default: half a second's worth of the rate, 4 to 100). */
+  concurrency?: number;
+}
+
+export function createWhatsAppAdapter(opts: WhatsAppAdapterOptions): ChannelAdapter {
+  const concurrency = opts.concurrency ?? Math.min(100, Math.max(4, Math.ceil(opts.ratePerSecond / 2)));
+  return {
+    name: 'whatsapp',
+    reportsDelivery: true,
+    pacing: () => ({
+      ratePerSecond: opts.ratePerSecond,
+      perRecipientIntervalMs: PAIR_INTERVAL_MS,
+      concurrency,
+      dailyUniqueRecipients: opts.dailyLimit,
+    }),
+    async send(m: ChannelMessage): Promise<ChannelSendResult> {
+      const to = m.to.replace(/^\+/, '');
+      const { template, text } = m.composed;
+      if (template) return opts.client.sendTemplate(to, template, m.signal);
+      if (text && text.trim() !== '') return opts.client.sendText(to, text, m.signal);
+      return {
+        ok: false,
+        failure: { code: '131008', message: 'El aviso no tiene texto ni plantilla de WhatsApp' },
+      };
+    },
+    classify: classifyWhatsAppFailure,
+    async check(signal) {
+      const r = await opts.client.phoneNumber(signal);
+      if (!r.ok) return { ok: false, detail: `${r.failure.code}: ${r.failure.message}` };
+      const v = r.value;
+      return {
+        ok: true,
+        detail: [v.display_phone_number, v.verified_name, v.quality_rating, v.messaging_limit_tier]
+          .filter(Boolean)
+          .join(' · '),
+      };
+    },
+  };
+}
