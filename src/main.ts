@@ -91,6 +91,7 @@ export async function startService(config: Config, logger: Logger) {
         config,
         logger,
         clock,
+        company: () => settings.company(),
         webhookSecret: resolveWebhookSecret(config.telegram.webhookSecret, config.dataDir).secret,
       })
     : undefined;

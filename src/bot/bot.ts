@@ -22,7 +22,7 @@ import type { BotDeps, BotService, HandledUpdate } from './service.js';
 export { describe } from './describe.js';
 export type { BotDeps, BotService, HandledUpdate, ReceiveOutcome } from './service.js';
 
-import { commandMenu, createTexts } from './texts.js';
+import { commandMenu, liveTexts } from './texts.js';
 
 /** grammY types its AbortSignal with a shim; a native one works at run time. */
 export type GrammySignal = Parameters<Api['getUpdates']>[1];
@@ -44,7 +44,9 @@ export function createBot(deps: BotDeps): BotService {
   const maxAttempts = deps.maxAttempts ?? 5;
   const concurrency = Math.max(1, deps.concurrency ?? 8);
   const maxQueued = Math.max(1, deps.maxQueued ?? 10_000);
-  const texts = createTexts(deps.config.company);
+  // Ajustes (issue 14): /contact and every "contáctenos" line follow the company data in effect.
+  const company = deps.company ?? (() => deps.config.company);
+  const texts = liveTexts(company);
 
   const bot = new Bot<BotContext>(token, {
     client: { apiRoot: deps.apiRoot ?? deps.config.telegram.apiRoot, timeoutSeconds: 30 },
@@ -75,6 +77,7 @@ export function createBot(deps: BotDeps): BotService {
       db,
       config: deps.config,
       clock,
+      company,
       texts,
       links,
       chats: createChatStateStore(db),

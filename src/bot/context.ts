@@ -20,6 +20,8 @@ export interface ConversationDeps {
   db: Db;
   config: Config;
   clock: Clock;
+  /** The company data in effect (Ajustes): read per message, never kept. */
+  company: () => Config['company'];
   texts: Texts;
   links: LinksStore;
   chats: ChatStateStore;

@@ -19,6 +19,8 @@ export interface BotDeps {
   token?: string;
   /** Default: config.telegram.apiRoot. */
   apiRoot?: string;
+  /** The company data in effect (Ajustes); default: config.company, fixed at start. */
+  company?: () => Config['company'];
   /** Known bot identity (tests); otherwise `init()` asks getMe. */
   botInfo?: UserFromGetMe;
   /** The secret Telegram must send to the webhook. Default: config.telegram.webhookSecret. */

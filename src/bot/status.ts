@@ -9,6 +9,8 @@ export interface StatusDeps {
   db: Queryable;
   config: Config;
   clock: Clock;
+  /** The company data in effect (Ajustes); default config.company. */
+  company?: () => Config['company'];
 }
 
 /**
@@ -41,6 +43,6 @@ export async function clientStatusText(d: StatusDeps, clientId: number): Promise
       diasRestantes: dias,
       montoPendiente: monto,
     },
-    d.config.company,
+    d.company?.() ?? d.config.company,
   );
 }

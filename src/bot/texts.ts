@@ -168,6 +168,29 @@ export function createTexts(company: Company) {
 
 export type Texts = ReturnType<typeof createTexts>;
 
+/**
+ * Texts that follow the company data in effect (Ajustes, no restart): rebuilt when `company()`
+ * returns another object, read through on every property access.
+ */
+export function liveTexts(company: () => Company): Texts {
+  let last: Company | undefined;
+  let current: Texts | undefined;
+  const now = (): Texts => {
+    const c = company();
+    if (c !== last || !current) {
+      last = c;
+      current = createTexts(c);
+    }
+    return current;
+  };
+  return new Proxy({} as Texts, {
+    get: (_, key) => now()[key as keyof Texts],
+    has: (_, key) => key in now(),
+    ownKeys: () => Reflect.ownKeys(now()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(now(), key),
+  });
+}
+
 export interface StatusFacts {
   nombre: string;
   plan: string | null;

@@ -4,6 +4,9 @@ import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import type { EngineSettings } from '../notifications/index.js';
+
+type Company = Config['company'];
+
 import { toEngineSettings } from '../notifications/index.js';
 
 /**
@@ -147,6 +150,8 @@ export interface SettingsProvider {
   current(): EditableSettings;
   /** The engine's view of the settings: call it per use or per cycle, never keep the result. */
   engine(): Promise<EngineSettings>;
+  /** The company data in effect (bot texts, {contacto}), from the last settings read. */
+  company(): Company;
   /** Validates and stores a change in `tx` (audit it in the same transaction); returns what changed. */
   update(tx: Queryable, patch: SettingsPatch): Promise<SettingsChange[]>;
   /** Forgets the cache (after `update`'s transaction committed). */
@@ -206,10 +211,11 @@ export function createSettingsProvider(deps: {
       if (now() - loadedAt >= ttlMs && !loading) void get().catch(() => {});
       return snapshot;
     },
+    company: () => companyOf(snapshot),
     async engine() {
       const s = await get();
       const base = toEngineSettings(deps.config);
-      const { cuentas_bancarias: _, ...company } = s.empresa;
+      const company = companyOf(s);
       return {
         ...base,
         sendWindow: { start: s.envio.ventana.inicio, end: s.envio.ventana.fin },
@@ -245,6 +251,12 @@ export function createSettingsProvider(deps: {
   };
 }
 
+/** The company data as the engine and the bot use it (bank accounts are read on their own). */
+function companyOf(s: EditableSettings): Company {
+  const { cuentas_bancarias: _, ...company } = s.empresa;
+  return company;
+}
+
 /** A provider over fixed settings (tests, the CLI): the environment's defaults, nothing stored. */
 export function staticSettings(config: Config): SettingsProvider {
   const s = defaultsFromConfig(config);
@@ -252,6 +264,7 @@ export function staticSettings(config: Config): SettingsProvider {
     get: async () => s,
     current: () => s,
     engine: async () => toEngineSettings(config),
+    company: () => config.company,
     update: async () => {
       throw new AppError('NO_IMPLEMENTADO');
     },

@@ -15,6 +15,7 @@ import type { Db } from '../../src/db/index.js';
 import { buildApi } from '../../src/http/app.js';
 import { WEBHOOK_PATH } from '../../src/http/routes/telegram.js';
 import type { App } from '../../src/http/types.js';
+import { createSettingsProvider } from '../../src/settings/index.js';
 import type { FakeUser, FakeUserOptions, SentMessage, Standin } from '../../src/telegram/standin/index.js';
 import { startStandin } from '../../src/telegram/standin/index.js';
 import { TEST_ADMIN_TOKEN, TEST_WEBHOOK_SECRET, testConfig } from '../support/app.js';
@@ -56,6 +57,8 @@ export async function startBotHarness(
     env?: Record<string, string>;
     bot?: Partial<BotDeps>;
     logger?: Logger;
+    /** One settings provider for the API and the bot, as in main.ts (Ajustes without restart). */
+    liveSettings?: boolean;
   },
 ): Promise<BotHarness> {
   // Update ids are per bot: each harness is its own bot, so harnesses sharing a database never collide.
@@ -75,7 +78,15 @@ export async function startBotHarness(
     ...opts.env,
   });
   const logger = opts.logger ?? pino({ level: process.env.BOT_TEST_LOG ?? 'silent' });
-  const bot = createBot({ db, config, logger, clock, ...opts.bot });
+  const settings = opts.liveSettings ? createSettingsProvider({ db, config }) : undefined;
+  const bot = createBot({
+    db,
+    config,
+    logger,
+    clock,
+    ...(settings && { company: () => settings.company() }),
+    ...opts.bot,
+  });
   await bot.init();
   const app = await buildApi({
     db,
@@ -84,6 +95,7 @@ export async function startBotHarness(
     clock,
     adminTokens: [{ name: 'admin', token: TEST_ADMIN_TOKEN }],
     bot,
+    ...(settings && { settings }),
   });
   const runner = createPollingRunner(bot, { logger });
   if (opts.mode === 'webhook') {

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { engineJobs, isInSendWindow, toEngineSettings } from '../../notifications/index.js';
+import { engineJobs, isInSendWindow } from '../../notifications/index.js';
 import { editableSchema, missingSettings, settingsPatchSchema } from '../../settings/index.js';
 import { audit } from '../audit.js';
 import { errorResponses } from '../schemas.js';
@@ -72,7 +72,10 @@ export const ajustesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       resultado: Record<string, unknown>;
     }>('SELECT DISTINCT ON (job) job, finished_at, resultado FROM job_runs ORDER BY job, finished_at DESC');
     const last = new Map(rows.map((r) => [r.job, r]));
-    const jobs = engineJobs({ settings: toEngineSettings(c), dailyRunAt: s.planificador.hora_generacion });
+    const jobs = engineJobs({
+      settings: await settings.engine(),
+      dailyRunAt: s.planificador.hora_generacion,
+    });
     const modo = deps.sandbox
       ? ('sandbox' as const)
       : !c.telegram.token

@@ -1,13 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
-import {
-  campaignSample,
-  cancelCampaign,
-  getCampaign,
-  listCampaigns,
-  toEngineSettings,
-} from '../../notifications/index.js';
+import { campaignSample, cancelCampaign, getCampaign, listCampaigns } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { errorResponses, idParams } from '../schemas.js';
@@ -56,7 +50,7 @@ export const campaignsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       const c = await getCampaign(deps.db, request.params.id);
       if (!c) throw new AppError('NO_ENCONTRADO', `No existe el envío masivo ${request.params.id}.`);
       const today = localDate(deps.clock.now(), deps.config.timeZone);
-      const muestra = await campaignSample(deps.db, c.id, toEngineSettings(deps.config), today);
+      const muestra = await campaignSample(deps.db, c.id, await deps.settings!.engine(), today);
       return { ...c, muestra };
     },
   );

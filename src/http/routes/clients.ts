@@ -19,7 +19,7 @@ import {
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import { formatMoney } from '../../notifications/format.js';
-import { applyPaymentToOutbox, cancel, toEngineSettings } from '../../notifications/index.js';
+import { applyPaymentToOutbox, cancel } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { importStates } from '../../vocabulary.js';
 import { audit } from '../audit.js';
@@ -316,7 +316,7 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const now = deps.clock.now();
       const today = localDate(now, deps.config.timeZone);
       const fecha = request.body.fecha ?? today;
-      const settings = toEngineSettings(deps.config);
+      const settings = await deps.settings!.engine();
       const { payment } = await deps.db.transaction(async (tx) => {
         const result = await recordPayment(tx, {
           clientId: request.params.id,

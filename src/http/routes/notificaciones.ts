@@ -21,7 +21,6 @@ import {
   notificationTypes,
   previewCampaign,
   retryNotification,
-  toEngineSettings,
   withIdempotencyKey,
 } from '../../notifications/index.js';
 import { daysBetween, localDate } from '../../time.js';
@@ -100,7 +99,6 @@ const idempotencyHeader = z.looseObject({
 });
 
 export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  const settings = toEngineSettings(deps.config);
   const today = () => localDate(deps.clock.now(), deps.config.timeZone);
 
   app.get(
@@ -242,6 +240,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       },
     },
     async (request) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const now = deps.clock.now();
       const report = await deps.db.transaction(
         (tx) =>
@@ -295,6 +294,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       },
     },
     async (request) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const q = request.query;
       return listUnreachableDue(deps.db, settings, {
         today: today(),
@@ -355,6 +355,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       },
     },
     async (request, reply) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const now = deps.clock.now();
       const key = request.headers['idempotency-key'];
       const answer = await withIdempotencyKey(
@@ -417,6 +418,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       },
     },
     async (request, reply) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const b = request.body;
       const now = deps.clock.now();
       const input: CampaignInput = {

@@ -18,7 +18,6 @@ import {
   loadComposeClients,
   loadTemplates,
   notificationTypes,
-  toEngineSettings,
 } from '../../notifications/index.js';
 import { redactBotToken } from '../../telegram/redact.js';
 import { telegramMessageOptions } from '../../telegram/send.js';
@@ -421,7 +420,7 @@ export const telegramRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
     async (request) => {
       const bot = requireBot(deps);
       const b = request.body;
-      const settings = toEngineSettings(deps.config);
+      const settings = await deps.settings!.engine();
       const today = localDate(deps.clock.now(), deps.config.timeZone);
       let clientId = b.cliente_id ?? null;
       if (clientId === null) {

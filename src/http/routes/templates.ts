@@ -13,7 +13,6 @@ import {
   saveTemplate,
   TELEGRAM_MAX_CHARS,
   templateVariables,
-  toEngineSettings,
   validateTemplate,
 } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
@@ -36,8 +35,6 @@ const templateSchema = z.object({
 
 /** Message templates: read, edit (per type, optionally per plan), reset and preview with a real client. */
 export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  const settings = toEngineSettings(deps.config);
-
   async function effective() {
     const rows = await listTemplateRows(deps.db);
     const general = new Map(rows.filter((r) => r.plan_id === null).map((r) => [r.tipo, r]));
@@ -130,6 +127,7 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       },
     },
     async (request) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const row = await saveTemplate(
         deps.db,
         {
@@ -220,6 +218,7 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       },
     },
     async (request) => {
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const { tipo } = request.params;
       const b = request.body;
       if (b.texto !== undefined) validateTemplate(b.texto, settings);
