@@ -1,20 +1,48 @@
 import { Composer } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { LinkedClient } from './links.js';
 import { type BotContext, type ConversationDeps, ignoreNotModified, preferencesKeyboard } from './context.js';
-import type { PreferenceKey } from './texts.js';
+import { buttons, type PreferenceKey } from './texts.js';
+import { localMobile, recordWhatsAppAnswer, whatsappOptInState } from './whatsapp-optin.js';
 
-/** /preferencias and its buttons: offers and maintenance notices on or off. */
+/**
+ * /preferencias and its buttons: offers and maintenance notices on or off; and, for a verified
+ * link with a WhatsApp number on file, the WhatsApp opt-in question (issue 10 §7), recorded in the
+ * consent ledger with source 'telegram'.
+ */
 export function createPreferences(d: ConversationDeps): Composer<BotContext> {
   const { texts, links, db } = d;
   const composer = new Composer<BotContext>();
   const bot = composer.chatType('private');
 
+  /** The menu's text and buttons for this client now. */
+  async function menu(linked: LinkedClient): Promise<{ text: string; reply_markup: InlineKeyboardMarkup }> {
+    let text = texts.preferences({ ofertas: linked.pref_ofertas, mantenimiento: linked.pref_mantenimiento });
+    const keyboard = preferencesKeyboard(texts, linked);
+    // A chat linked with the cédula alone could be anyone: it is never asked for a consent.
+    const wa = linked.link_verified ? await whatsappOptInState(db, linked.id) : null;
+    if (!wa) return { text, reply_markup: keyboard };
+    text += texts.preferencesWhatsApp(localMobile(wa.numero), wa.consent);
+    return {
+      text,
+      reply_markup: {
+        inline_keyboard: [
+          ...keyboard.inline_keyboard,
+          [
+            wa.consent
+              ? { text: buttons.whatsappNo, callback_data: 'wa:0' }
+              : { text: buttons.whatsappYes, callback_data: 'wa:1' },
+          ],
+        ],
+      },
+    };
+  }
+
   bot.command('preferencias', async (ctx) => {
     const linked = await links.linkedClient(db, ctx.chat.id);
     if (!linked) return void (await ctx.reply(texts.notLinked));
-    await ctx.reply(
-      texts.preferences({ ofertas: linked.pref_ofertas, mantenimiento: linked.pref_mantenimiento }),
-      { reply_markup: preferencesKeyboard(texts, linked) },
-    );
+    const m = await menu(linked);
+    await ctx.reply(m.text, { reply_markup: m.reply_markup });
   });
 
   bot.callbackQuery(/^pref:(ofertas|mantenimiento):([01])$/, async (ctx) => {
@@ -27,12 +55,34 @@ export function createPreferences(d: ConversationDeps): Composer<BotContext> {
     }
     ctx.log.info({ clientId: updated.id, [key]: on }, 'preferencia cambiada');
     await ctx.answerCallbackQuery({ text: texts.preferenceChanged(key, on) });
-    await ctx
-      .editMessageText(
-        texts.preferences({ ofertas: updated.pref_ofertas, mantenimiento: updated.pref_mantenimiento }),
-        { reply_markup: preferencesKeyboard(texts, updated) },
-      )
-      .catch(ignoreNotModified);
+    const m = await menu(updated);
+    await ctx.editMessageText(m.text, { reply_markup: m.reply_markup }).catch(ignoreNotModified);
+  });
+
+  bot.callbackQuery(/^wa:([01])$/, async (ctx) => {
+    const on = ctx.match[1] === '1';
+    const linked = await links.linkedClient(db, ctx.chat.id);
+    const wa = linked?.link_verified ? await whatsappOptInState(db, linked.id) : null;
+    if (!linked || !wa) {
+      await ctx.answerCallbackQuery({ text: (linked ? texts.unknownButton : texts.notLinked).slice(0, 190) });
+      return;
+    }
+    // A stale button (already in that state) records nothing: the ledger holds decisions, not taps.
+    if (wa.consent !== on) {
+      await db.transaction((tx) =>
+        recordWhatsAppAnswer(tx, {
+          clientId: linked.id,
+          otorgado: on,
+          fuente: 'telegram',
+          evidencia: `Telegram, chat ${ctx.chat.id}: ${on ? 'aceptó' : 'retiró'} en /preferencias (número ${wa.numero})`,
+          at: d.clock.now(),
+        }),
+      );
+      ctx.log.info({ clientId: linked.id, whatsapp: on }, 'consentimiento de WhatsApp desde Telegram');
+    }
+    await ctx.answerCallbackQuery({ text: texts.whatsappChanged(on) });
+    const m = await menu(linked);
+    await ctx.editMessageText(m.text, { reply_markup: m.reply_markup }).catch(ignoreNotModified);
   });
 
   return composer;

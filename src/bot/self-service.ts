@@ -1,8 +1,9 @@
 import { Composer } from 'grammy';
 import type { BotContext, ConversationDeps } from './context.js';
+import { clientDataText } from './my-data.js';
 import { clientStatusText } from './status.js';
 
-/** Self-service for a linked chat: /status, /help, /contact. */
+/** Self-service for a linked chat: /status, /misdatos, /help, /contact. */
 export function createSelfService(d: ConversationDeps): Composer<BotContext> {
   const { texts, links, db } = d;
   const composer = new Composer<BotContext>();
@@ -16,6 +17,15 @@ export function createSelfService(d: ConversationDeps): Composer<BotContext> {
       return void (await ctx.reply(texts.statusUnverified));
     }
     const text = await clientStatusText(d, linked.id);
+    await ctx.reply(text ?? texts.notLinked);
+  });
+
+  // Issue 11 §4: what we hold about the client and their consents; a verified link only.
+  bot.command(['misdatos', 'mis_datos'], async (ctx) => {
+    const linked = await links.linkedClient(db, ctx.chat.id);
+    if (!linked) return void (await ctx.reply(texts.notLinked));
+    if (!linked.link_verified) return void (await ctx.reply(texts.myDataUnverified));
+    const text = await clientDataText(d, linked.id);
     await ctx.reply(text ?? texts.notLinked);
   });
 

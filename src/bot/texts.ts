@@ -16,6 +16,7 @@ export const commandMenu = [
   { command: 'status', description: 'Estado de su servicio y de su pago' },
   { command: 'preferencias', description: 'Elegir qué avisos recibir' },
   { command: 'contact', description: 'Teléfono, WhatsApp, correo y horario de atención' },
+  { command: 'misdatos', description: 'Qué datos suyos tenemos y sus consentimientos' },
   { command: 'help', description: 'Ayuda' },
   { command: 'baja', description: 'Dejar de recibir avisos en este chat' },
 ] as const;
@@ -27,6 +28,8 @@ export const buttons = {
   bajaNo: 'No, seguir recibiendo avisos',
   prefOn: (what: string) => `🔔 Activar ${what}`,
   prefOff: (what: string) => `🔕 Desactivar ${what}`,
+  whatsappYes: '💬 Sí, acepto avisos por WhatsApp',
+  whatsappNo: '🔕 No recibir avisos por WhatsApp',
 };
 
 const prefNames = { ofertas: 'ofertas', mantenimiento: 'avisos de mantenimiento' } as const;
@@ -121,6 +124,9 @@ export function createTexts(company: Company) {
       '🔒 Este chat todavía no está verificado, así que por seguridad no mostramos aquí los datos de su cuenta.\n\n' +
       `Si tiene un pago pendiente, escríbanos o verifique su número: ${reachUs(company)} ` +
       'y pida que confirmen este chat o que le envíen una invitación.',
+    myDataUnverified:
+      '🔒 Este chat todavía no está verificado, así que por seguridad no mostramos aquí sus datos.\n\n' +
+      `Para verlos, ${reachUs(company)} y pida que confirmen este chat o que le envíen una invitación.`,
     notLinked:
       'Este chat todavía no está vinculado a una cuenta. Envíe /start para vincularlo con su cédula.',
     help:
@@ -129,6 +135,7 @@ export function createTexts(company: Company) {
       '/status – estado de su servicio y de su pago\n' +
       '/preferencias – elegir si recibe ofertas y avisos de mantenimiento\n' +
       '/contact – teléfono, WhatsApp, correo y horario\n' +
+      '/misdatos – qué datos suyos tenemos y qué autorizó\n' +
       '/baja – dejar de recibir avisos en este chat\n\n' +
       'Los recordatorios de pago llegan solos: no necesita escribir nada.',
     contact: () => {
@@ -144,6 +151,12 @@ export function createTexts(company: Company) {
       `• Avisos de mantenimiento: ${p.mantenimiento ? '✅ sí' : '🔕 no'}\n` +
       '• Avisos de pago: siempre activos\n\n' +
       'Toque un botón para cambiar.',
+    /** The WhatsApp line of /preferencias: the opt-in question, or how to undo it. */
+    preferencesWhatsApp: (numero: string, consent: boolean) =>
+      consent
+        ? `\n\n💬 WhatsApp al ${numero}: ✅ sí, también recibe sus avisos allí.`
+        : `\n\n💬 ¿Desea recibir sus avisos también por WhatsApp al número ${numero}?`,
+    whatsappChanged: (on: boolean) => (on ? 'Avisos por WhatsApp activados' : 'Avisos por WhatsApp desactivados'),
     preferenceButton: (key: PreferenceKey, on: boolean) =>
       on ? buttons.prefOff(prefNames[key]) : buttons.prefOn(prefNames[key]),
     preferenceChanged: (key: PreferenceKey, on: boolean) =>

@@ -18,6 +18,7 @@ import { ajustesRoutes } from './routes/ajustes.js';
 import { alertsRoutes } from './routes/alerts.js';
 import { auditoriaRoutes } from './routes/auditoria.js';
 import { campaignsRoutes } from './routes/campaigns.js';
+import { channelsRoutes } from './routes/channels.js';
 import { clientsRoutes } from './routes/clients.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
@@ -215,6 +216,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(docsRoutes, deps);
   await app.register(plansRoutes, deps);
   await app.register(clientsRoutes, deps);
+  await app.register(channelsRoutes, deps); // issues 10 and 11: consents, reach
   await app.register(notificacionesRoutes, deps);
   await app.register(campaignsRoutes, deps);
   await app.register(templatesRoutes, deps);

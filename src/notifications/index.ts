@@ -63,6 +63,14 @@ export {
 } from './outbox.js';
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
 export {
+  channelReach,
+  MARKETING_TYPES,
+  type PriceCategory,
+  type Reach,
+  type WhatsAppCost,
+  whatsappMonthCost,
+} from './reach.js';
+export {
   cancelNotification,
   getNotification,
   listNotifications,

@@ -16,6 +16,28 @@ export const LABELS = {
     pendiente_de_verificar: 'Pendiente de verificar',
     verificado: 'Vinculado ✓',
   },
+  // Channels and consents (issues 10, 11): the service's vocabulary replaces these when it has them.
+  canal: { telegram: 'Telegram', whatsapp: 'WhatsApp', sms: 'SMS', email: 'Correo' },
+  consentimiento_categoria: { servicio: 'Avisos de servicio', marketing: 'Ofertas (marketing)' },
+  consentimiento_fuente: {
+    contrato: 'Contrato firmado',
+    presencial: 'En persona (oficina)',
+    formulario: 'Formulario',
+    llamada: 'Llamada telefónica',
+    correo: 'Correo del cliente',
+    telegram: 'El cliente en Telegram',
+    whatsapp: 'El cliente por WhatsApp',
+    sms: 'El cliente por SMS',
+    email: 'El cliente por correo',
+  },
+  /** An attempt on a channel, as WhatsApp shows it: ✓ sent, ✓✓ delivered, read. */
+  envio_estado: {
+    pendiente: '… pendiente',
+    enviado: '✓ enviado',
+    entregado: '✓✓ entregado',
+    leido: '✓✓ leído',
+    fallido: '✗ fallido',
+  },
   /** Who a campaign left out. */
   excluidos: {
     sin_telegram: 'sin Telegram',

@@ -89,6 +89,8 @@ const TONE = {
   por_vencer: 'warn',
   vencido: 'bad',
   enviado: 'ok',
+  entregado: 'ok',
+  leido: 'ok',
   pendiente: 'info',
   fallido: 'bad',
   cancelado: '',
@@ -99,6 +101,19 @@ const TONE = {
   en_curso: 'info',
   cancelada: '',
 };
+
+/**
+ * Where one attempt on a channel is: ✓ enviado (the provider took it), ✓✓ entregado, ✓✓ leído
+ * (blue, as WhatsApp shows it). "Enviado" is never shown as delivered.
+ */
+export function deliveryMark(estado) {
+  const tone = { enviado: '', entregado: 'ok', leido: 'info', fallido: 'bad', pendiente: '' }[estado] ?? '';
+  return h(
+    'span',
+    { class: `badge entrega ${tone}`, dataset: { entrega: estado ?? '' } },
+    label('envio_estado', estado),
+  );
+}
 
 /** A coloured badge for a known state value. */
 export function badge(group, value) {

@@ -267,7 +267,8 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       schema: {
         tags,
         summary:
-          'Clientes por vencer o vencidos a los que Telegram no llega (sin vincular, bloqueados): hay que llamarlos',
+          'Clientes por vencer o vencidos a los que no llega ningún canal (ni Telegram ni WhatsApp con ' +
+          'consentimiento): hay que llamarlos. El motivo dice por qué Telegram no llega',
         querystring: z.object({
           pagina: z.coerce.number().int().min(1).default(1),
           por_pagina: z.coerce.number().int().min(1).max(500).default(50),
@@ -298,6 +299,7 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       const q = request.query;
       return listUnreachableDue(deps.db, settings, {
         today: today(),
+        now: deps.clock.now(),
         limit: q.por_pagina,
         offset: (q.pagina - 1) * q.por_pagina,
       });

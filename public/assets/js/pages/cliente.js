@@ -18,8 +18,9 @@ import {
   toast,
 } from '../ui.js';
 
-// One client: details, edit, Telegram link and invitation, payments (record one), every
-// notification sent to them. Also the "new client" form (#/clientes/nuevo).
+// One client: details, edit, Telegram link and invitation, WhatsApp (number, service window,
+// consents with their evidence), payments (record one), every notification sent to them. Also the
+// "new client" form (#/clientes/nuevo).
 
 export async function render(root, { params, signal, go }) {
   const id = params[0] ? Number(params[0]) : null;
@@ -73,6 +74,13 @@ export async function render(root, { params, signal, go }) {
         { class: 'kv' },
         kv('Cédula', h('span', { class: 'mono' }, cliente.cedula)),
         kv('Teléfono', cliente.telefono ?? '—'),
+        kv('WhatsApp', cliente.whatsapp ?? '—'),
+        cliente.canal_preferido !== undefined
+          ? kv(
+              'Canal preferido',
+              cliente.canal_preferido ? label('canal', cliente.canal_preferido) : 'automático',
+            )
+          : null,
         kv('Correo', cliente.email ?? '—'),
         kv('Dirección', cliente.direccion ?? '—'),
         kv('Sector', cliente.sector ?? '—'),
@@ -106,6 +114,7 @@ export async function render(root, { params, signal, go }) {
   showDetails();
 
   const telegram = h('div', { class: 'card', id: 'telegram-cliente' });
+  const whatsapp = h('div', { class: 'card', id: 'whatsapp-cliente' }, h('h2', null, 'WhatsApp'), loading());
   const payments = h('div', { class: 'card', id: 'pagos' }, h('h2', null, 'Pagos'), loading());
   const notifications = h(
     'div',
@@ -127,7 +136,7 @@ export async function render(root, { params, signal, go }) {
       ),
       h('div', { class: 'row' }, badge('estado_pago', cliente.estado_pago), telegramBadge(cliente.telegram)),
     ),
-    h('div', { class: 'grid-2' }, details, h('div', null, telegram, payments)),
+    h('div', { class: 'grid-2' }, details, h('div', null, telegram, whatsapp, payments)),
     notifications,
     clientHistoryCard(cliente.id, signal), // issue 14: who changed what
     h(
@@ -163,6 +172,7 @@ export async function render(root, { params, signal, go }) {
 
   await Promise.allSettled([
     renderTelegram(telegram, cliente, reload, signal),
+    renderWhatsApp(whatsapp, cliente, signal),
     renderPayments(payments, cliente, reload, signal),
     renderNotifications(notifications, cliente, signal),
   ]);
@@ -212,6 +222,20 @@ function clientForm(c, planes, sectores, save, cancel) {
         'Teléfono',
         input('telefono', 'tel', { placeholder: '0987654321' }),
         'Celular para verificar el contacto en Telegram',
+      ),
+      field(
+        'WhatsApp',
+        input('whatsapp', 'tel', { placeholder: '0987654321' }),
+        'Celular con WhatsApp (vacío = el teléfono, si es celular)',
+      ),
+      field(
+        'Canal preferido',
+        select(
+          'canal_preferido',
+          options('canal'),
+          c?.canal_preferido,
+          'Automático (Telegram si está vinculado)',
+        ),
       ),
       field('Correo', input('email', 'email')),
       field('Dirección', input('direccion')),
@@ -564,5 +588,209 @@ async function renderNotifications(el, c, signal) {
     r.total > r.notificaciones.length
       ? h('a', { href: `#/notificaciones?cliente_id=${c.id}` }, `Ver las ${fmt.n(r.total)}`)
       : null,
+  );
+}
+
+/** Staff sources of a consent (the client's own answers are recorded by the bot and WhatsApp). */
+const STAFF_SOURCES = ['contrato', 'presencial', 'formulario', 'llamada', 'correo'];
+const CHANNELS = ['telegram', 'whatsapp', 'sms', 'email'];
+const CATEGORIES = ['servicio', 'marketing'];
+
+/** WhatsApp: the number, the 24-hour service window, unreachable and why, and the consents. */
+async function renderWhatsApp(el, c, signal) {
+  const url = `/api/clientes/${c.id}/consentimientos`;
+  const r = await api(url, { signal });
+  const now = Date.now();
+  const windowUntil = c.whatsapp_ventana_hasta ? new Date(c.whatsapp_ventana_hasta) : null;
+  const open = windowUntil && windowUntil.getTime() > now;
+  const current = (canal, categoria) =>
+    r.actuales.find((a) => a.canal === canal && a.categoria === categoria);
+  const wa = current('whatsapp', 'servicio');
+  const status = h('div');
+  const form = h(
+    'form',
+    {
+      id: 'form-consentimiento',
+      class: 'form-grid section',
+      novalidate: true,
+      async onsubmit(e) {
+        e.preventDefault();
+        const data = Object.fromEntries(new FormData(form));
+        const button = form.querySelector('button[type=submit]');
+        button.disabled = true;
+        status.replaceChildren();
+        try {
+          await api(url, {
+            method: 'POST',
+            body: {
+              canal: data.canal,
+              categoria: data.categoria,
+              otorgado: data.otorgado === 'si',
+              fuente: data.fuente,
+              evidencia: String(data.evidencia ?? '').trim() || undefined,
+            },
+          });
+          toast('Consentimiento registrado.', 'ok');
+          await renderWhatsApp(el, c, signal);
+        } catch (err) {
+          const shown = showFieldErrors(form, err);
+          status.append(errorBox(shown ? 'Revise los campos marcados.' : err));
+          button.disabled = false;
+        }
+      },
+    },
+    field(
+      'Canal',
+      select(
+        'canal',
+        CHANNELS.map((v) => [v, label('canal', v)]),
+        'whatsapp',
+      ),
+    ),
+    field(
+      'Categoría',
+      select(
+        'categoria',
+        CATEGORIES.map((v) => [v, label('consentimiento_categoria', v)]),
+        'servicio',
+      ),
+    ),
+    field(
+      'Decisión',
+      select(
+        'otorgado',
+        [
+          ['si', 'Acepta recibir'],
+          ['no', 'Ya no quiere recibir'],
+        ],
+        'si',
+      ),
+    ),
+    field(
+      'Fuente',
+      select(
+        'fuente',
+        STAFF_SOURCES.map((v) => [v, label('consentimiento_fuente', v)]),
+        'contrato',
+      ),
+    ),
+    field(
+      'Evidencia',
+      h('input', {
+        name: 'evidencia',
+        type: 'text',
+        maxlength: 500,
+        placeholder: 'Nº de contrato, formulario, quién lo atendió…',
+      }),
+      'Obligatoria al aceptar: lo que prueba el consentimiento (LOPDP)',
+    ),
+    h(
+      'div',
+      { class: 'field align-end' },
+      h('button', { type: 'submit', class: 'primary' }, 'Registrar consentimiento'),
+    ),
+  );
+  form.append(status);
+  mount(
+    el,
+    h('h2', null, 'WhatsApp'),
+    h(
+      'dl',
+      { class: 'kv' },
+      kv(
+        'Número',
+        c.whatsapp
+          ? h('span', { class: 'mono', id: 'whatsapp-numero' }, c.whatsapp)
+          : 'sin número (agréguelo en Editar)',
+      ),
+      kv(
+        'Consentimiento',
+        h(
+          'span',
+          {
+            id: 'whatsapp-consentimiento',
+            dataset: { valor: wa?.otorgado === true ? 'si' : wa?.otorgado === false ? 'no' : 'sin_registro' },
+          },
+          wa?.otorgado === true
+            ? `sí, desde el ${fmt.dateTime(wa.registrado_en)} (${label('consentimiento_fuente', wa.fuente)})`
+            : wa?.otorgado === false
+              ? `no: lo retiró el ${fmt.dateTime(wa.registrado_en)}`
+              : 'sin registrar: no se le escribe primero por WhatsApp',
+        ),
+      ),
+      kv(
+        'Ventana de 24 h',
+        h(
+          'span',
+          { id: 'whatsapp-ventana', dataset: { abierta: open ? 'si' : 'no' } },
+          open
+            ? `abierta hasta ${fmt.dateTime(c.whatsapp_ventana_hasta)}: se le puede escribir texto libre`
+            : 'cerrada: solo plantillas aprobadas',
+        ),
+      ),
+      c.whatsapp_inalcanzable
+        ? kv(
+            'No se puede enviar',
+            `${c.whatsapp_inalcanzable}${c.whatsapp_inalcanzable_hasta ? ` (hasta ${fmt.date(c.whatsapp_inalcanzable_hasta)})` : ''}`,
+          )
+        : null,
+    ),
+    h('h3', null, 'Consentimientos'),
+    h(
+      'table',
+      { class: 'small', id: 'consentimientos-actuales' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', null, 'Canal'),
+          ...CATEGORIES.map((k) => h('th', null, label('consentimiento_categoria', k))),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        CHANNELS.map((canal) =>
+          h(
+            'tr',
+            { dataset: { canal } },
+            h('td', null, label('canal', canal)),
+            CATEGORIES.map((categoria) => {
+              const a = current(canal, categoria);
+              return h(
+                'td',
+                { dataset: { categoria, valor: a ? (a.otorgado ? 'si' : 'no') : '' } },
+                a ? (a.otorgado ? '✅ sí' : '🚫 no') : '—',
+              );
+            }),
+          ),
+        ),
+      ),
+    ),
+    r.historial.length
+      ? h(
+          'details',
+          { class: 'section' },
+          h('summary', null, `Historial (${r.historial.length})`),
+          h(
+            'ul',
+            { class: 'list-plain small', id: 'consentimientos-historial' },
+            r.historial.map((x) =>
+              h(
+                'li',
+                { dataset: { id: x.id } },
+                `${fmt.dateTime(x.registrado_en)} · ${label('canal', x.canal)} · ${label('consentimiento_categoria', x.categoria)}: `,
+                h('strong', null, x.otorgado ? 'acepta' : 'retira'),
+                ` · ${label('consentimiento_fuente', x.fuente)}`,
+                x.evidencia ? ` · «${x.evidencia}»` : '',
+                x.registrado_por ? h('span', { class: 'muted' }, ` · ${x.registrado_por}`) : '',
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'small muted' }, 'Sin consentimientos registrados.'),
+    form,
   );
 }

@@ -2,6 +2,7 @@ import { api, qs } from '../api.js';
 import {
   badge,
   dataTable,
+  deliveryMark,
   errorBox,
   fmt,
   h,
@@ -16,7 +17,8 @@ import {
 } from '../ui.js';
 
 // Notificaciones: the outbox, filtered by state, type, client, campaign and dates; each row opens to
-// the exact text and the last error; a failed one can be retried, a pending one cancelled.
+// the exact text and the last error, and each attempt on a channel (✓ enviado, ✓✓ entregado,
+// leído); a failed one can be retried, a pending one cancelled.
 
 const LIST = '/api/notificaciones/';
 const POR_PAGINA = 25;
@@ -124,6 +126,7 @@ function list(r, state, reload, settings) {
           dataset: { id: n.id, estado: n.estado },
           onclick: () => {
             detail.hidden = !detail.hidden;
+            if (!detail.hidden) loadAttempts(detail, n);
           },
         },
         h('td', { 'data-label': 'Creada' }, fmt.dateTime(n.creado_en)),
@@ -134,7 +137,18 @@ function list(r, state, reload, settings) {
           label('tipo', n.tipo),
           n.urgente ? [' ', h('span', { class: 'badge warn' }, 'urgente')] : null,
         ),
-        h('td', { 'data-label': 'Estado' }, badge('notif_estado', n.estado)),
+        h(
+          'td',
+          { 'data-label': 'Estado' },
+          badge('notif_estado', n.estado),
+          n.canal
+            ? h(
+                'span',
+                { class: 'small muted canal', dataset: { canal: n.canal } },
+                ` ${label('canal', n.canal)}`,
+              )
+            : null,
+        ),
         h('td', { class: 'num', 'data-label': 'Intentos' }, n.intentos),
         h('td', { 'data-label': 'Enviada' }, fmt.dateTime(n.enviado_en)),
       ),
@@ -164,6 +178,61 @@ function nextAttempt(n, settings) {
   if (wait) return wait;
   if (settings?.ahora && n.proximo_intento > settings.ahora) return `a las ${fmt.time(n.proximo_intento)}`;
   return 'en cola: sale en cuanto le toque';
+}
+
+/** The notice's attempts (`envios` of GET /api/notificaciones/{id}/), loaded when the row opens. */
+async function loadAttempts(detail, n) {
+  const box = detail.querySelector('.envios');
+  if (!box || box.dataset.cargado) return;
+  box.dataset.cargado = '1';
+  try {
+    const full = await api(`/api/notificaciones/${n.id}/`);
+    mount(box, attemptsView(full.envios ?? []));
+  } catch (err) {
+    delete box.dataset.cargado;
+    mount(box, errorBox(err));
+  }
+}
+
+const at = (e, k) => e[`${k}_en`] ?? e[`${k}_at`] ?? null;
+
+/** One line per attempt: channel, ✓/✓✓/leído, when each step happened, the provider's error. */
+function attemptsView(envios) {
+  if (envios.length === 0)
+    return h('p', { class: 'small muted' }, 'Aún no se ha intentado por ningún canal.');
+  return h(
+    'table',
+    { class: 'small envios-tabla' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['Canal', 'Estado', 'Enviado', 'Entregado', 'Leído', 'Error'].map((t) => h('th', null, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      envios.map((e) =>
+        h(
+          'tr',
+          { dataset: { canal: e.canal, estado: e.estado } },
+          h('td', null, label('canal', e.canal)),
+          h('td', null, deliveryMark(e.estado)),
+          h('td', null, fmt.dateTime(at(e, 'enviado'))),
+          h('td', null, fmt.dateTime(at(e, 'entregado'))),
+          h('td', null, fmt.dateTime(at(e, 'leido'))),
+          h(
+            'td',
+            { class: 'muted' },
+            e.error ? `${e.error_codigo ? `${e.error_codigo}: ` : ''}${e.error}` : '—',
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function detailView(n, reload, settings) {
@@ -203,6 +272,8 @@ function detailView(n, reload, settings) {
         ? [h('dt', null, 'Mensaje de Telegram'), h('dd', { class: 'mono' }, n.telegram_message_id)]
         : null,
     ),
+    h('h3', { class: 'small' }, 'Envíos por canal'),
+    h('div', { class: 'envios' }, loading()),
     h(
       'div',
       { class: 'row' },

@@ -1,0 +1,221 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  type ConsentRow,
+  consentHistory,
+  createClientsRepository,
+  currentConsents,
+  recordConsent,
+} from '../../clients/index.js';
+import { channelReach, MARKETING_TYPES, whatsappMonthCost } from '../../notifications/index.js';
+import { channelNames, consentCategories, consentSources } from '../../vocabulary.js';
+import { audit } from '../audit.js';
+import { billingContext } from '../billing.js';
+import { errorResponses, idParams } from '../schemas.js';
+import type { ApiDeps } from '../types.js';
+
+/**
+ * Channels as staff see them: a client's consent ledger (issue 10 §7, the full ledger of issue 11
+ * §4: every channel, both categories) and the reach of the whole client base (issue 10 §10).
+ */
+
+/**
+ * Sources staff may record (with evidence). The client's own answers (Telegram, WhatsApp, an SMS
+ * "SALIR", an e-mail unsubscribe) and the providers' opt-outs are recorded by the service itself.
+ */
+export const STAFF_CONSENT_SOURCES = ['contrato', 'presencial', 'formulario', 'llamada', 'email'] as const;
+
+const consentView = z.object({
+  id: z.number(),
+  canal: z.enum(channelNames.values),
+  categoria: z.enum(consentCategories.values),
+  otorgado: z.boolean(),
+  fuente: z.enum(consentSources.values),
+  evidencia: z.string().nullable(),
+  registrado_por: z.string().nullable(),
+  registrado_en: z.string(),
+});
+
+const toView = (r: ConsentRow): z.infer<typeof consentView> => ({
+  id: r.id,
+  canal: r.canal,
+  categoria: r.categoria,
+  otorgado: r.otorgado,
+  fuente: r.fuente,
+  evidencia: r.evidencia,
+  registrado_por: r.registrado_por,
+  registrado_en: new Date(r.created_at).toISOString(),
+});
+
+const consentBody = z
+  .object({
+    canal: z.enum(channelNames.values, 'debe ser telegram, whatsapp, sms o email'),
+    categoria: z.enum(consentCategories.values, 'debe ser servicio o marketing'),
+    otorgado: z.boolean('debe ser true (acepta) o false (retira el consentimiento)'),
+    fuente: z.enum(
+      STAFF_CONSENT_SOURCES,
+      `debe ser una de: ${STAFF_CONSENT_SOURCES.join(', ')} (las respuestas del cliente por Telegram o WhatsApp las registra el servicio)`,
+    ),
+    evidencia: z.string().trim().max(500, 'máximo 500 caracteres').optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.otorgado && (b.evidencia ?? '').length < 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evidencia'],
+        message:
+          'describa la evidencia del consentimiento (mínimo 3 caracteres): nº de contrato, formulario, quién lo atendió…',
+      });
+    }
+  });
+
+const consentsAnswer = z.object({
+  /** The current consent per channel and category: the latest row of each (none = not given). */
+  actuales: z.array(consentView),
+  /** Every grant and withdrawal, newest first. */
+  historial: z.array(consentView),
+});
+
+export const channelsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const clients = createClientsRepository(deps.db, billingContext(deps));
+
+  app.get(
+    '/api/clientes/:id/consentimientos',
+    {
+      schema: {
+        tags: ['clientes'],
+        summary:
+          'Consentimientos del cliente por canal (telegram, whatsapp, sms, email) y categoría (servicio, ' +
+          'marketing): el estado actual de cada uno y el historial completo (nunca se edita)',
+        params: idParams,
+        response: { 200: consentsAnswer, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await clients.getOrThrow(request.params.id);
+      const [actuales, historial] = await Promise.all([
+        currentConsents(deps.db, request.params.id),
+        consentHistory(deps.db, request.params.id),
+      ]);
+      return { actuales: actuales.map(toView), historial: historial.map(toView) };
+    },
+  );
+
+  app.post(
+    '/api/clientes/:id/consentimientos',
+    {
+      schema: {
+        tags: ['clientes'],
+        summary:
+          'Registrar que el cliente acepta (otorgado: true) o retira (false) un canal y categoría, con la ' +
+          'fuente (contrato, presencial, formulario, llamada, email) y la evidencia (obligatoria al aceptar). ' +
+          'Sin consentimiento de WhatsApp no se le escribe primero por WhatsApp',
+        params: idParams,
+        body: consentBody,
+        response: {
+          201: z.object({ consentimiento: consentView, actuales: z.array(consentView) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      const b = request.body;
+      const now = deps.clock.now();
+      const out = await deps.db.transaction(async (tx) => {
+        await createClientsRepository(tx, billingContext(deps)).getOrThrow(id);
+        const consentId = await recordConsent(tx, {
+          clientId: id,
+          canal: b.canal,
+          categoria: b.categoria,
+          otorgado: b.otorgado,
+          fuente: b.fuente,
+          evidencia: b.evidencia || null,
+          registradoPor: request.actor ?? null,
+          at: now,
+        });
+        await audit(tx, {
+          actor: request.actor,
+          accion: b.otorgado ? 'consentimiento.otorgar' : 'consentimiento.retirar',
+          objeto: `cliente:${id}`,
+          detalles: {
+            consentimiento_id: consentId,
+            canal: b.canal,
+            categoria: b.categoria,
+            fuente: b.fuente,
+          },
+        });
+        const [actuales, historial] = await Promise.all([currentConsents(tx, id), consentHistory(tx, id)]);
+        return { actuales, row: historial.find((r) => r.id === consentId)! };
+      });
+      return reply.status(201).send({ consentimiento: toView(out.row), actuales: out.actuales.map(toView) });
+    },
+  );
+
+  app.get(
+    '/api/notificaciones/alcance/',
+    {
+      schema: {
+        tags: ['notificaciones'],
+        summary:
+          'Alcance: clientes a los que llega Telegram, WhatsApp (número, consentimiento y sin marca de ' +
+          'inalcanzable), alguno o ninguno (la lista de llamadas), y el costo estimado de WhatsApp del mes ' +
+          'por categoría (plantillas entregadas × WHATSAPP_PRECIO_*; verifique las tarifas)',
+        response: {
+          200: z.object({
+            total_clientes: z.number(),
+            alcance: z.object({
+              telegram: z.number(),
+              whatsapp: z.number(),
+              alguno: z.number(),
+              ambos: z.number(),
+              ninguno: z.number(),
+            }),
+            whatsapp_costo_mes: z.object({
+              mes: z.string(),
+              desde: z.string(),
+              hasta: z.string(),
+              moneda: z.literal('USD'),
+              por_categoria: z.array(
+                z.object({
+                  categoria: z.enum(['utility', 'marketing']),
+                  entregados: z.number(),
+                  precio: z.number(),
+                  costo: z.number(),
+                }),
+              ),
+              total: z.number(),
+              tipos_marketing: z.array(z.string()),
+              nota: z.string(),
+            }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => {
+      const now = deps.clock.now();
+      const [reach, cost] = await Promise.all([
+        channelReach(deps.db, now),
+        whatsappMonthCost(deps.db, {
+          now,
+          timeZone: deps.config.timeZone,
+          prices: deps.config.whatsappPrices,
+        }),
+      ]);
+      const { total_clientes, ...alcance } = reach;
+      return {
+        total_clientes,
+        alcance,
+        whatsapp_costo_mes: {
+          ...cost,
+          moneda: 'USD' as const,
+          tipos_marketing: [...MARKETING_TYPES],
+          nota:
+            'Estimación: plantillas entregadas este mes por el precio de su categoría (WHATSAPP_PRECIO_UTILITY, ' +
+            'WHATSAPP_PRECIO_MARKETING). Verifique las tarifas vigentes de Meta para Ecuador.',
+        },
+      };
+    },
+  );
+};
