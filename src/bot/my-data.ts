@@ -13,7 +13,9 @@ import { localMobile } from './whatsapp-optin.js';
 export async function clientDataText(d: StatusDeps, clientId: number): Promise<string | null> {
   const today = localDate(d.clock.now(), d.config.timeZone);
   const { cycleDays, reminderDaysBefore } = d.config.engine;
-  const c = await createClientsRepository(d.db, () => ({ today, cycleDays, reminderDaysBefore })).get(clientId);
+  const c = await createClientsRepository(d.db, () => ({ today, cycleDays, reminderDaysBefore })).get(
+    clientId,
+  );
   if (!c) return null;
   const extra = await d.db.query<{ whatsapp: string | null; avisos: number }>(
     `SELECT c.whatsapp, (SELECT count(*)::int FROM notifications n WHERE n.client_id = c.id) AS avisos

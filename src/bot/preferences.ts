@@ -1,7 +1,7 @@
 import { Composer } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { LinkedClient } from './links.js';
 import { type BotContext, type ConversationDeps, ignoreNotModified, preferencesKeyboard } from './context.js';
+import type { LinkedClient } from './links.js';
 import { buttons, type PreferenceKey } from './texts.js';
 import { localMobile, recordWhatsAppAnswer, whatsappOptInState } from './whatsapp-optin.js';
 

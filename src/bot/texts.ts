@@ -156,7 +156,8 @@ export function createTexts(company: Company) {
       consent
         ? `\n\n💬 WhatsApp al ${numero}: ✅ sí, también recibe sus avisos allí.`
         : `\n\n💬 ¿Desea recibir sus avisos también por WhatsApp al número ${numero}?`,
-    whatsappChanged: (on: boolean) => (on ? 'Avisos por WhatsApp activados' : 'Avisos por WhatsApp desactivados'),
+    whatsappChanged: (on: boolean) =>
+      on ? 'Avisos por WhatsApp activados' : 'Avisos por WhatsApp desactivados',
     preferenceButton: (key: PreferenceKey, on: boolean) =>
       on ? buttons.prefOff(prefNames[key]) : buttons.prefOn(prefNames[key]),
     preferenceChanged: (key: PreferenceKey, on: boolean) =>

@@ -45,17 +45,6 @@ export interface GenerationReport {
 export const REACHABLE_SQL =
   '(teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL OR teltec_reachable(c, NULL, false))';
 
-/**
- * A client is reachable on WhatsApp: a number on file, service consent in the ledger (Meta
- * requires the opt-in before the business writes first; `teltec_consent`, migration 013) and not
- * marked unreachable, or the mark expired. `now` names the SQL parameter holding the current
- * instant (alias `c` = clients).
- */
-export function whatsappReachableSql(now: string): string {
-  return `(c.whatsapp IS NOT NULL AND teltec_consent(c.id, 'whatsapp', 'servicio')
-           AND (c.whatsapp_inalcanzable IS NULL OR c.whatsapp_inalcanzable_hasta <= ${now}::timestamptz))`;
-}
-
 // Parameters shared by the rules:
 // $1 today (local date), $2 cycle days, $3 reminder days, $4 overdue repeat days,
 // $5 overdue max notices, $6 notify suspended; the outbox appends the creation time.
@@ -190,14 +179,11 @@ export interface UnreachableClient {
   motivo: 'sin_telegram' | 'bloqueado' | 'inalcanzable';
 }
 
-/**
- * Due and overdue clients no channel reaches (neither Telegram nor WhatsApp): staff call them.
- * Overdue first, longest first. `motivo` says why Telegram does not reach them.
- */
+/** Due and overdue clients Telegram cannot reach: staff call them. Overdue first, longest first. */
 export async function listUnreachableDue(
   db: Queryable,
   settings: EngineSettings,
-  q: { today: string; now: Date; limit: number; offset: number },
+  q: { today: string; limit: number; offset: number },
 ): Promise<{ clientes: UnreachableClient[]; total: number }> {
   const { rows } = await db.query<UnreachableClient & { total: number }>(
     `SELECT v.*, count(*) OVER ()::int AS total FROM (
@@ -208,21 +194,12 @@ export async function listUnreachableDue(
                    WHEN c.telegram_blocked THEN 'bloqueado' ELSE 'inalcanzable' END AS motivo
          FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
         CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due) d
-        WHERE NOT ${REACHABLE_SQL} AND NOT ${whatsappReachableSql('$7')}
-          AND teltec_payment_eligible(c.estado, $4::boolean)
+        WHERE NOT ${REACHABLE_SQL} AND teltec_payment_eligible(c.estado, $4::boolean)
           AND d.due - $3::int <= $1::date
      ) v
      ORDER BY v.estado_pago DESC, v.fecha_vencimiento, v.id
      LIMIT $5 OFFSET $6`,
-    [
-      q.today,
-      settings.cycleDays,
-      settings.reminderDaysBefore,
-      settings.notifySuspended,
-      q.limit,
-      q.offset,
-      q.now,
-    ],
+    [q.today, settings.cycleDays, settings.reminderDaysBefore, settings.notifySuspended, q.limit, q.offset],
   );
   return {
     total: rows[0]?.total ?? 0,

@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/index.js';
-import { REACHABLE_SQL, whatsappReachableSql } from './generator.js';
 
 /**
  * Reach (issue 10 §10): which clients a notice can get to today, by channel, and what WhatsApp
@@ -18,6 +17,11 @@ export interface Reach {
   ninguno: number;
 }
 
+/**
+ * Clients by the channels that reach them for service notices now. The rule per channel is the
+ * re-check's (`teltec_channel_reasons`, migration 013): Telegram linked and not blocked; WhatsApp
+ * with a number, service consent and no unexpired unreachable mark.
+ */
 export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
   const { rows } = await db.query<{ total: number; telegram: number; whatsapp: number; ambos: number }>(
     `SELECT count(*)::int AS total,
@@ -25,7 +29,8 @@ export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
             count(*) FILTER (WHERE r.wa)::int AS whatsapp,
             count(*) FILTER (WHERE r.tg AND r.wa)::int AS ambos
        FROM clients c
-      CROSS JOIN LATERAL (SELECT ${REACHABLE_SQL} AS tg, ${whatsappReachableSql('$1')} AS wa) r`,
+      CROSS JOIN LATERAL (SELECT teltec_channel_reasons(c, $1::timestamptz, false) AS why) k
+      CROSS JOIN LATERAL (SELECT k.why->>'telegram' IS NULL AS tg, k.why->>'whatsapp' IS NULL AS wa) r`,
     [now],
   );
   const r = rows[0]!;

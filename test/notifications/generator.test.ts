@@ -186,7 +186,7 @@ describeEachDb('payment notice generation', (ctx) => {
       linked({ pago: '2026-01-30' }),
       { pago: '2026-03-01' }, // not due yet
     ]);
-    const r = await listUnreachableDue(ctx.db, s, { today: '2026-03-10', now: new Date('2026-03-10T15:00:00Z'), limit: 50, offset: 0 });
+    const r = await listUnreachableDue(ctx.db, s, { today: '2026-03-10', limit: 50, offset: 0 });
     expect(r.total).toBe(2);
     expect(r.clientes.map((c) => [c.id, c.estado_pago, c.motivo, c.dias])).toEqual([
       [noChat, 'vencido', 'sin_telegram', 9],

@@ -299,7 +299,6 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       const q = request.query;
       return listUnreachableDue(deps.db, settings, {
         today: today(),
-        now: deps.clock.now(),
         limit: q.por_pagina,
         offset: (q.pagina - 1) * q.por_pagina,
       });
