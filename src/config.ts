@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isWeekWindow } from './lib/week-window.js';
 
 /**
  * The only module that reads `process.env` (and `.env`). Everything else receives a `Config`.
@@ -135,6 +136,35 @@ const schema = z.object({
   // WhatsApp prices per delivered template (USD), only for Resumen's cost estimate (issue 10 §10).
   WHATSAPP_PRECIO_UTILITY: z.coerce.number().min(0).max(10).default(0.0113),
   WHATSAPP_PRECIO_MARKETING: z.coerce.number().min(0).max(10).default(0.074),
+  // SMS through an HTTP gateway (issue 11 §1). Placeholders {to} {message} {id}.
+  SMS_GATEWAY_URL: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'una URL http(s):// con {to}, {message} y, si quiere, {id}')
+    .optional(),
+  SMS_GATEWAY_METHOD: z.enum(['GET', 'POST', 'POST_JSON']).default('GET'),
+  SMS_GATEWAY_BODY: z.string().optional(),
+  SMS_GATEWAY_HEADERS: z.string().optional(),
+  SMS_GATEWAY_OK_REGEX: z
+    .string()
+    .refine(isRegex, 'una expresión regular válida, por ejemplo "status":"ok"')
+    .optional(),
+  SMS_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+  SMS_WINDOW: z
+    .string()
+    .refine(isWeekWindow, 'días opcionales y un rango HH:MM-HH:MM, por ejemplo lun-vie 09:00-18:00')
+    .default('lun-vie 09:00-18:00'),
+  SMS_RATE: z.coerce.number().positive().max(100).default(5),
+  SMS_DLR_SECRET: z.string().min(16, 'al menos 16 caracteres').optional(),
+  // E-mail through SMTP (issue 11 §2).
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/\S+$/, 'una URL smtp(s)://usuario:clave@servidor:puerto')
+    .optional(),
+  EMAIL_FROM: z.string().min(3).optional(),
+  EMAIL_RATE: z.coerce.number().positive().max(100).default(5),
+  DKIM_DOMAIN: z.string().min(3).optional(),
+  DKIM_SELECTOR: z.string().min(1).optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -215,6 +245,10 @@ export interface Config {
   suspensionDays: number;
   /** Staff sign-in sessions end after this many hours without use (default; Ajustes). */
   sessionIdleHours: number;
+  /** SMS through an HTTP gateway (issue 11); undefined = no SMS channel. */
+  sms?: SmsConfig;
+  /** E-mail through SMTP (issue 11); undefined = no e-mail channel. */
+  email?: EmailConfig;
   company: {
     nombre: string;
     telefono: string;
@@ -251,8 +285,136 @@ export function whatsappEnabled(
   return Boolean(c.token && c.phoneNumberId);
 }
 
+export interface SmsConfig {
+  /** Gateway URL with {to}, {message}, {id} placeholders (URL-encoded where they land). Secret. */
+  url: string;
+  /** GET (all in the URL), POST (form body) or POST_JSON (JSON body template). */
+  method: 'GET' | 'POST' | 'POST_JSON';
+  /** Body template for POST (form) or POST_JSON; null = `to={to}&message={message}&id={id}` for POST. */
+  body: string | null;
+  /** Extra request headers (a Bearer token…). Secret. */
+  headers: Record<string, string>;
+  /** Success = 2xx and, when set, this regex matches the answer's body. */
+  okRegex: string | null;
+  timeoutMs: number;
+  /** When SMS may be sent: `lun-vie 09:00-18:00` (local routes deliver only then). */
+  window: string;
+  ratePerSecond: number;
+  /** Shared secret of POST /api/sms/estado (delivery reports); null = no delivery reports. */
+  dlrSecret: string | null;
+}
+
+export interface EmailConfig {
+  /** smtp(s)://user:pass@host:port. Secret. */
+  smtpUrl: string;
+  from: string;
+  ratePerSecond: number;
+  dkim: { domain: string; selector: string; privateKeyFile: string } | null;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+function isRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `{"Authorization":"Bearer …"}` or `Nombre: valor` pairs separated by new lines or `;`. */
+function parseHeaders(text: string | undefined): Record<string, string> | null {
+  if (!text) return {};
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+      const entries = Object.entries(parsed as Record<string, unknown>);
+      if (entries.some(([, v]) => typeof v !== 'string')) return null;
+      return Object.fromEntries(entries) as Record<string, string>;
+    } catch {
+      return null;
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const line of trimmed.split(/\r?\n|;/)) {
+    if (!line.trim()) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null;
+    const name = line.slice(0, colon).trim();
+    if (!/^[A-Za-z0-9-]+$/.test(name)) return null;
+    out[name] = line.slice(colon + 1).trim();
+  }
+  return out;
+}
+
+function smsConfig(e: Env): SmsConfig | undefined {
+  if (!e.SMS_GATEWAY_URL) return undefined;
+  if (!e.SMS_GATEWAY_URL.includes('{to}') && !e.SMS_GATEWAY_BODY?.includes('{to}')) {
+    throw new ConfigError('Configuración inválida: SMS_GATEWAY_URL o SMS_GATEWAY_BODY debe llevar {to}');
+  }
+  if (e.SMS_GATEWAY_METHOD === 'GET' && !e.SMS_GATEWAY_URL.includes('{message}')) {
+    throw new ConfigError(
+      'Configuración inválida: con SMS_GATEWAY_METHOD=GET, SMS_GATEWAY_URL debe llevar {message}',
+    );
+  }
+  if (e.SMS_GATEWAY_METHOD === 'POST_JSON' && !e.SMS_GATEWAY_BODY) {
+    throw new ConfigError(
+      'Configuración inválida: SMS_GATEWAY_BODY debe ser una plantilla JSON con SMS_GATEWAY_METHOD=POST_JSON, ' +
+        'por ejemplo {"to":"{to}","message":"{message}"}',
+    );
+  }
+  const headers = parseHeaders(e.SMS_GATEWAY_HEADERS);
+  if (headers === null) {
+    throw new ConfigError(
+      'Configuración inválida: SMS_GATEWAY_HEADERS debe ser "Nombre: valor" (separados por ; o saltos de línea) ' +
+        'o un objeto JSON',
+    );
+  }
+  return {
+    url: e.SMS_GATEWAY_URL,
+    method: e.SMS_GATEWAY_METHOD,
+    body: e.SMS_GATEWAY_BODY ?? null,
+    headers,
+    okRegex: e.SMS_GATEWAY_OK_REGEX ?? null,
+    timeoutMs: e.SMS_GATEWAY_TIMEOUT_MS,
+    window: e.SMS_WINDOW,
+    ratePerSecond: e.SMS_RATE,
+    dlrSecret: e.SMS_DLR_SECRET ?? null,
+  };
+}
+
+function emailConfig(e: Env): EmailConfig | undefined {
+  if (!e.SMTP_URL) return undefined;
+  if (!e.EMAIL_FROM) {
+    throw new ConfigError(
+      'Configuración inválida: EMAIL_FROM debe ser el remitente, por ejemplo "TelTec <avisos@teltec.ec>"',
+    );
+  }
+  const dkimKeys = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE];
+  const dkimSet = dkimKeys.filter((v) => v !== undefined).length;
+  if (dkimSet !== 0 && dkimSet !== 3) {
+    throw new ConfigError(
+      'Configuración inválida: DKIM_DOMAIN, DKIM_SELECTOR y DKIM_PRIVATE_KEY_FILE van juntos (los tres o ninguno)',
+    );
+  }
+  return {
+    smtpUrl: e.SMTP_URL,
+    from: e.EMAIL_FROM,
+    ratePerSecond: e.EMAIL_RATE,
+    dkim:
+      dkimSet === 3
+        ? {
+            domain: e.DKIM_DOMAIN!,
+            selector: e.DKIM_SELECTOR!,
+            privateKeyFile: path.resolve(e.DKIM_PRIVATE_KEY_FILE!),
+          }
+        : null,
+  };
 }
 
 function isTimeZone(tz: string): boolean {
@@ -347,6 +509,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       dailyAt: e.BACKUP_TIME === 'no' ? null : e.BACKUP_TIME,
     },
     logFormat: e.LOG_FORMAT,
+    sms: smsConfig(e),
+    email: emailConfig(e),
     suspensionDays: e.SUSPENSION_DAYS,
     sessionIdleHours: e.SESSION_IDLE_HOURS,
     company: {
@@ -379,4 +543,9 @@ export const SECRET_KEYS = [
   'WHATSAPP_TOKEN',
   'WHATSAPP_APP_SECRET',
   'WHATSAPP_VERIFY_TOKEN',
+  'SMS_GATEWAY_URL',
+  'SMS_GATEWAY_HEADERS',
+  'SMS_GATEWAY_BODY',
+  'SMS_DLR_SECRET',
+  'SMTP_URL',
 ] as const;
