@@ -43,6 +43,7 @@ const columns: Record<string, { values: readonly string[] }> = {
   'channel_recipients.canal': channelNames,
   'delivery_status_parked.canal': channelNames,
   'templates.tipo': notificationTypes,
+  'channel_templates.tipo': notificationTypes,
   'bot_updates.estado': botUpdateStates,
   'bot_chats.estado': chatStates,
   'client_imports.estado': importStates,

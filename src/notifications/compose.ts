@@ -1,5 +1,21 @@
 import type { Queryable } from '../db/index.js';
-import { htmlProblem, htmlToPlainText, TELEGRAM_MAX_CHARS, visibleLength } from '../telegram/html.js';
+import {
+  escapeHtml,
+  htmlProblem,
+  htmlToPlainText,
+  TELEGRAM_MAX_CHARS,
+  visibleLength,
+} from '../telegram/html.js';
+import {
+  type ChannelTextSet,
+  defaultChannelTexts,
+  defaultEmailSubjects,
+  emailHtml,
+  gsm7Length,
+  SMS_MAX_CHARS,
+  substitutePlain,
+  toGsm7,
+} from './channel-texts.js';
 import type { AttemptRow } from './outbox.js';
 import {
   substitute,
@@ -29,7 +45,10 @@ import type { EngineSettings, NotificationType } from './types.js';
  * parameters) are the shapes the next channels take, built from the same rendering.
  */
 
-export type Channel = 'telegram' | 'texto' | 'sms' | 'whatsapp';
+export type Channel = 'telegram' | 'texto' | 'sms' | 'email' | 'whatsapp';
+
+/** GSM-7 (SMS) has one home: ./channel-texts.ts. Re-exported for older callers. */
+export { gsm7Length, toGsm7 };
 
 /** The client columns a text is made of (`loadComposeClients` reads them: one SQL home). */
 export interface ComposeClient {
@@ -66,6 +85,10 @@ export interface Notice {
 
 export interface ComposeContext {
   templates: TemplateSet;
+  /** SMS texts and e-mail subjects (issue 11); the Spanish defaults when absent. */
+  channelTexts?: ChannelTextSet;
+  /** E-mail: the marketing footer's unsubscribe link (the List-Unsubscribe URL). */
+  unsubscribeUrl?: string | null;
   /** 'YYYY-MM-DD' in the provider's zone. */
   today: string;
   settings: EngineSettings;
@@ -82,6 +105,16 @@ export type Composed =
   | { ok: true; channel: 'telegram'; text: string; html: boolean; length: number }
   | { ok: true; channel: 'texto'; text: string; length: number }
   | { ok: true; channel: 'sms'; text: string; encoding: 'GSM-7'; length: number; segments: number }
+  | {
+      ok: true;
+      channel: 'email';
+      subject: string;
+      /** Plain-text part. */
+      text: string;
+      /** HTML part: the notice's Telegram HTML in an e-mail document. */
+      html: string;
+      length: number;
+    }
   | {
       ok: true;
       channel: 'whatsapp';
@@ -135,10 +168,26 @@ export const unverifiedNoticeTemplates: Partial<Record<NotificationType, string>
 };
 
 /** The template a notice is rendered from, unless the chat may not see billing data. */
-function templateSource(notice: Notice, client: ComposeClient, ctx: ComposeContext): string {
+function templateSource(
+  notice: Notice,
+  client: ComposeClient,
+  ctx: ComposeContext,
+  channel: Channel = 'telegram',
+): string {
   const tipo = notice.plantilla ?? notice.tipo;
+  // The SMS has its own short text; the Telegram one is never cut into an SMS.
+  if (channel === 'sms')
+    return (ctx.channelTexts ?? defaultChannelTexts).resolve('sms', tipo, client.plan_id);
+  // The unverified-link wording is about a Telegram chat; other channels reach the contact on file.
   const safe = unverifiedNoticeTemplates[tipo];
-  if (safe && client.link_verified === false && !ctx.settings.unverifiedFullNotices) return safe;
+  if (
+    safe &&
+    channel === 'telegram' &&
+    client.link_verified === false &&
+    !ctx.settings.unverifiedFullNotices
+  ) {
+    return safe;
+  }
   return ctx.templates.resolve(tipo, client.plan_id);
 }
 
@@ -147,6 +196,7 @@ function renderTelegram(
   notice: Notice,
   client: ComposeClient,
   ctx: ComposeContext,
+  channel: Channel = 'telegram',
 ): { html: string; isHtml: boolean; values: TemplateValues; used: TemplateVariable[] } | ComposeRefusal {
   if (notice.mensaje !== null && notice.mensaje !== undefined) {
     return { html: notice.mensaje, isHtml: notice.mensajeHtml === true, values: {}, used: [] };
@@ -182,9 +232,10 @@ function renderTelegram(
   }
   const source =
     notice.plantilla || notice.texto === null || notice.texto === undefined
-      ? templateSource(notice, client, ctx)
+      ? templateSource(notice, client, ctx, channel)
       : '{mensaje}';
-  const out = substitute(source, values, new Set(['mensaje']));
+  // An SMS template is plain text: escaped here so that it reads back exactly as written.
+  const out = substitute(channel === 'sms' ? escapeHtml(source) : source, values, new Set(['mensaje']));
   missing.push(...out.missing);
   if (missing.length) return refuseMissing(missing);
   return { html: out.text, isHtml: true, values, used: out.used };
@@ -197,7 +248,7 @@ export function compose(
   ctx: ComposeContext,
   channel: Channel = 'telegram',
 ): Composed {
-  const r = renderTelegram(notice, client, ctx);
+  const r = renderTelegram(notice, client, ctx, channel);
   if ('ok' in r) return r;
   const plain = r.isHtml ? htmlToPlainText(r.html) : r.html.trim();
   if (plain.length === 0) {
@@ -230,13 +281,57 @@ export function compose(
     case 'sms': {
       const text = toGsm7(plain);
       const units = gsm7Length(text);
+      if (text.length === 0) {
+        return { ok: false, motivo: 'mensaje_vacio', detalle: 'El SMS quedaría vacío.' };
+      }
+      if (units > SMS_MAX_CHARS) {
+        return {
+          ok: false,
+          motivo: 'mensaje_demasiado_largo',
+          detalle: `El SMS tendría ${units} caracteres y el máximo es ${SMS_MAX_CHARS}: acorte su texto SMS.`,
+        };
+      }
+      return { ok: true, channel, text, encoding: 'GSM-7', length: units, segments: 1 };
+    }
+    case 'email': {
+      const tipo = notice.plantilla ?? notice.tipo;
+      const subjectTemplate = (ctx.channelTexts ?? defaultChannelTexts).resolve(
+        'email_asunto',
+        tipo,
+        client.plan_id,
+      );
+      // A row queued with its final text has no values of its own: the client's fill the subject.
+      const values =
+        Object.keys(r.values).length > 0
+          ? r.values
+          : templateValues(
+              {
+                tipo: notice.tipo,
+                today: ctx.today,
+                nombre: client.nombre,
+                plan: client.plan,
+                velocidad: client.velocidad,
+                precio: client.precio,
+                vencimiento: notice.ciclo ?? client.vencimiento,
+                datos: notice.datos,
+              },
+              ctx.settings,
+            );
+      let filled = substitutePlain(subjectTemplate, { ...values, mensaje: '' });
+      if (filled.missing.length > 0)
+        filled = substitutePlain(defaultEmailSubjects[tipo], { ...values, mensaje: '' });
+      const subject = filled.text.replace(/\s+/g, ' ');
+      const html = r.isHtml ? r.html : escapeHtml(r.html);
       return {
         ok: true,
         channel,
-        text,
-        encoding: 'GSM-7',
-        length: units,
-        segments: units <= 160 ? 1 : Math.ceil(units / 153),
+        subject: subject || ctx.settings.company.nombre,
+        text: plain,
+        html: emailHtml(html, {
+          empresa: ctx.settings.company.nombre,
+          unsubscribeUrl: ctx.unsubscribeUrl ?? null,
+        }),
+        length: plain.length,
       };
     }
     case 'whatsapp':
@@ -349,40 +444,4 @@ export async function loadComposeClients(
       },
     ]),
   );
-}
-
-// ------------------------------------------------------------------------------------------- SMS
-
-const GSM7_BASIC =
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
-const GSM7_EXTENDED = '^{}\\[~]|€\f';
-const gsmBasic = new Set(GSM7_BASIC);
-const gsmExtended = new Set(GSM7_EXTENDED);
-
-/** Plain text in the GSM-7 alphabet: accents GSM-7 lacks are dropped ("á" → "a"), emoji and the rest removed. */
-export function toGsm7(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    if (gsmBasic.has(ch) || gsmExtended.has(ch)) {
-      out += ch;
-      continue;
-    }
-    const base = ch.normalize('NFD').replace(/\p{M}/gu, '');
-    if (base.length === 1 && (gsmBasic.has(base) || gsmExtended.has(base))) out += base;
-    else if (/[\u2018\u2019]/.test(ch)) out += "'";
-    else if (/[\u201c\u201d«»]/.test(ch)) out += '"';
-    else if (/[\u2013\u2014]/.test(ch)) out += '-';
-    else if (/\s/.test(ch)) out += ' ';
-  }
-  return out
-    .replace(/ {2,}/g, ' ')
-    .replace(/ *\n */g, '\n')
-    .trim();
-}
-
-/** Septets a GSM-7 text takes (extended characters take two). */
-export function gsm7Length(text: string): number {
-  let n = 0;
-  for (const ch of text) n += gsmExtended.has(ch) ? 2 : 1;
-  return n;
 }

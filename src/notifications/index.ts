@@ -13,6 +13,26 @@ export {
   previewCampaign,
 } from './campaigns.js';
 export {
+  type ChannelTextField,
+  type ChannelTextRow,
+  type ChannelTextSet,
+  channelTextSet,
+  defaultChannelTexts,
+  defaultEmailSubjects,
+  defaultSmsTemplates,
+  EMAIL_SUBJECT_MAX_CHARS,
+  emailHtml,
+  gsm7Length,
+  listChannelTextRows,
+  loadChannelTexts,
+  renderSms,
+  SMS_MAX_CHARS,
+  saveChannelTexts,
+  smsWorstCaseValues,
+  toGsm7,
+  validateChannelText,
+} from './channel-texts.js';
+export {
   type Channel,
   type ComposeClient,
   type Composed,

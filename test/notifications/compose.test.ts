@@ -178,18 +178,31 @@ describe('compose: channels', () => {
     expect(r.text).not.toMatch(/<\/?b>|&amp;/);
   });
 
-  it('SMS: GSM-7 only (accents it lacks dropped, emoji removed), counted in 160-character segments', () => {
+  it('SMS: its own short text (never the Telegram one cut), plain GSM-7, at most 160 characters', () => {
     const r = compose(notice, ana, ctx, 'sms');
     if (!r.ok || r.channel !== 'sms') throw new Error('expected sms');
     expect(r.encoding).toBe('GSM-7');
-    expect(r.text).toContain('Hola Ana Pérez'); // é is GSM-7
+    expect(r.text).toContain('$25,50 vence el 12/03/2026');
     expect(r.text).not.toContain('👋');
-    expect(r.text).toContain('suspension del servicio'); // ó is not: o
-    expect(r.segments).toBe(Math.ceil(r.length / 153));
-    expect(toGsm7('Cumbayá ñ € 😀')).toBe('Cumbaya ñ €');
+    expect(r.text).toContain('evite la suspension'); // ó reduced: o
+    expect(r.length).toBeLessThanOrEqual(160);
+    expect(r.segments).toBe(1);
+    expect(toGsm7('¿Cumbayá ñ €? 😀')).toBe('Cumbaya n €?');
     expect(gsm7Length('€[')).toBe(4);
     const short = compose({ tipo: 'manual', texto: 'Corte el martes' }, ana, ctx, 'sms');
     expect(short).toMatchObject({ ok: true, segments: 1, length: 15 });
+    const long = compose({ tipo: 'manual', texto: 'x'.repeat(161) }, ana, ctx, 'sms');
+    expect(long).toMatchObject({ ok: false, motivo: 'mensaje_demasiado_largo' });
+  });
+
+  it('E-mail: subject per type, HTML part from the Telegram template, plain part from the same rendering', () => {
+    const r = compose(notice, ana, ctx, 'email');
+    if (!r.ok || r.channel !== 'email') throw new Error('expected email');
+    expect(r.subject).toMatch(/^Recordatorio de pago — /);
+    expect(r.html).toContain('<b>Hogar 50</b>');
+    expect(r.html).toContain('Hola Ana Pérez 👋<br>');
+    expect(r.text).toContain('Hola Ana Pérez 👋\nLe recordamos');
+    expect(r.text).not.toContain('<b>');
   });
 
   it('WhatsApp: the template name and its parameters in order, plain text', () => {

@@ -4,15 +4,23 @@ import { createClientsRepository } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import {
   compose,
+  defaultChannelTexts,
   defaultTemplates,
   deleteTemplate,
+  type EngineSettings,
+  listChannelTextRows,
   listTemplateRows,
+  loadChannelTexts,
   loadComposeClients,
   loadTemplates,
   notificationTypes,
+  SMS_MAX_CHARS,
+  saveChannelTexts,
   saveTemplate,
+  smsWorstCaseValues,
   TELEGRAM_MAX_CHARS,
   templateVariables,
+  validateChannelText,
   validateTemplate,
 } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
@@ -23,6 +31,17 @@ import type { ApiDeps } from '../types.js';
 
 const tags = ['plantillas'];
 const tipoParams = z.object({ tipo: z.enum(notificationTypes) });
+
+const channelTextSchema = z.object({
+  tipo: z.enum(notificationTypes),
+  plan_id: z.number().nullable(),
+  sms: z.string(),
+  sms_predeterminado: z.boolean(),
+  email_asunto: z.string(),
+  asunto_predeterminado: z.boolean(),
+  actualizado_por: z.string().nullable(),
+  actualizado_en: z.string().nullable(),
+});
 
 const templateSchema = z.object({
   tipo: z.enum(notificationTypes),
@@ -35,6 +54,16 @@ const templateSchema = z.object({
 
 /** Message templates: read, edit (per type, optionally per plan), reset and preview with a real client. */
 export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  /** Why an SMS text being edited cannot be saved (too long with long data…), or null. */
+  const smsProblemOf = (text: string, settings: EngineSettings): string | null => {
+    try {
+      validateChannelText('sms', text, settings);
+      return null;
+    } catch (err) {
+      return err instanceof AppError ? err.message : String(err);
+    }
+  };
+
   async function effective() {
     const rows = await listTemplateRows(deps.db);
     const general = new Map(rows.filter((r) => r.plan_id === null).map((r) => [r.tipo, r]));
@@ -62,6 +91,31 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     return [...list, ...perPlan];
   }
 
+  /** SMS texts and e-mail subjects in use: general per type (default when not edited) and per plan. */
+  async function effectiveChannelTexts() {
+    const rows = await listChannelTextRows(deps.db);
+    const view = (tipo: (typeof notificationTypes)[number], planId: number | null) => {
+      const own = rows.find((r) => r.tipo === tipo && r.plan_id === planId);
+      const general = rows.find((r) => r.tipo === tipo && r.plan_id === null);
+      const sms = own?.sms ?? (planId !== null ? general?.sms : null) ?? null;
+      const asunto = own?.email_asunto ?? (planId !== null ? general?.email_asunto : null) ?? null;
+      return {
+        tipo,
+        plan_id: planId,
+        sms: sms ?? defaultChannelTexts.resolve('sms', tipo, null),
+        sms_predeterminado: sms === null,
+        email_asunto: asunto ?? defaultChannelTexts.resolve('email_asunto', tipo, null),
+        asunto_predeterminado: asunto === null,
+        actualizado_por: own?.updated_by ?? null,
+        actualizado_en: own?.updated_at.toISOString() ?? null,
+      };
+    };
+    return [
+      ...notificationTypes.map((tipo) => view(tipo, null)),
+      ...rows.filter((r) => r.plan_id !== null).map((r) => view(r.tipo, r.plan_id)),
+    ];
+  }
+
   app.get(
     '/api/plantillas',
     {
@@ -73,6 +127,10 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
             variables: z.record(z.string(), z.string()),
             limite_caracteres: z.number(),
             plantillas: z.array(templateSchema),
+            limite_sms: z.number(),
+            /** Values the SMS length is checked with (the editor's live counter uses them). */
+            valores_maximos_sms: z.record(z.string(), z.string()),
+            canales: z.array(channelTextSchema),
           }),
           ...errorResponses,
         },
@@ -82,6 +140,13 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       variables: templateVariables,
       limite_caracteres: TELEGRAM_MAX_CHARS,
       plantillas: await effective(),
+      limite_sms: SMS_MAX_CHARS,
+      valores_maximos_sms: Object.fromEntries(
+        Object.entries(smsWorstCaseValues(await deps.settings!.engine())).filter(
+          (e): e is [string, string] => e[1] !== undefined,
+        ),
+      ),
+      canales: await effectiveChannelTexts(),
     }),
   );
 
@@ -154,6 +219,53 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     },
   );
 
+  app.put(
+    '/api/plantillas/:tipo/canales',
+    {
+      schema: {
+        tags,
+        summary:
+          'Guardar el texto SMS (máximo 160 caracteres con datos reales) y el asunto del correo de un tipo',
+        description:
+          'El SMS es texto simple (se reduce a GSM-7: sin tildes, sin ñ, sin ¿¡) y debe caber en 160 caracteres con ' +
+          'datos largos; si no, responde 422 PLANTILLA_INVALIDA con los motivos. El cuerpo del correo es la ' +
+          'plantilla del tipo. `null` vuelve al texto predeterminado; un campo ausente no cambia.',
+        params: tipoParams,
+        body: z.object({
+          sms: z.string().max(2000).nullable().optional(),
+          email_asunto: z.string().max(2000).nullable().optional(),
+          plan_id: z.coerce.number().int().positive().nullable().default(null),
+        }),
+        response: { 200: channelTextSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
+      if (b.plan_id !== null) {
+        const plan = await deps.db.query('SELECT 1 FROM plans WHERE id = $1', [b.plan_id]);
+        if (!plan.rows[0]) throw new AppError('PLAN_NO_EXISTE', `No existe el plan ${b.plan_id}.`);
+      }
+      const row = await saveChannelTexts(
+        deps.db,
+        {
+          tipo: request.params.tipo,
+          planId: b.plan_id,
+          ...(b.sms !== undefined && { sms: b.sms?.trim() || null }),
+          ...(b.email_asunto !== undefined && { emailAsunto: b.email_asunto?.trim() || null }),
+          actor: request.actor,
+        },
+        settings,
+      );
+      await audit(deps.db, {
+        actor: request.actor,
+        accion: 'plantilla.canales',
+        objeto: `plantilla:${row.tipo}${row.plan_id ? `:plan:${row.plan_id}` : ''}`,
+      });
+      return (await effectiveChannelTexts()).find((t) => t.tipo === row.tipo && t.plan_id === row.plan_id)!;
+    },
+  );
+
   app.delete(
     '/api/plantillas/:tipo',
     {
@@ -197,6 +309,8 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
             buscar: z.string().trim().min(1).max(100).optional(),
             texto: z.string().min(1).max(20_000).optional(),
             mensaje: z.string().max(20_000).optional(),
+            sms: z.string().min(1).max(2000).optional(),
+            email_asunto: z.string().min(1).max(2000).optional(),
           })
           .refine((b) => b.cliente_id !== undefined || b.buscar !== undefined, {
             message: 'indique "cliente_id" o "buscar"',
@@ -212,6 +326,14 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
             limite: z.number(),
             dentro_del_limite: z.boolean(),
             motivo: z.string().nullable(),
+            sms: z.object({
+              texto: z.string(),
+              longitud: z.number(),
+              limite: z.number(),
+              dentro_del_limite: z.boolean(),
+              motivo: z.string().nullable(),
+            }),
+            correo: z.object({ asunto: z.string(), motivo: z.string().nullable() }),
           }),
           ...errorResponses,
         },
@@ -252,6 +374,25 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
         c,
         { templates, today, settings },
       );
+      // The SMS and the e-mail through the same door; a text being edited is used unsaved.
+      const storedTexts = await loadChannelTexts(deps.db);
+      const channelTexts = {
+        resolve: (field: 'sms' | 'email_asunto', t: typeof tipo, planId: number | null | undefined) =>
+          field === 'sms' && b.sms !== undefined
+            ? b.sms
+            : field === 'email_asunto' && b.email_asunto !== undefined
+              ? b.email_asunto
+              : storedTexts.resolve(field, t, planId),
+      };
+      const channelNotice = {
+        tipo,
+        texto: b.mensaje?.trim() || '(aquí va el texto del envío)',
+        plantilla: tipo,
+        ...(tipo === 'pago_recibido' && { datos: { monto: c.precio ?? 0, fecha: today } }),
+      };
+      const sms = compose(channelNotice, c, { templates, channelTexts, today, settings }, 'sms');
+      const smsProblem = b.sms === undefined ? null : smsProblemOf(b.sms, settings);
+      const mail = compose(channelNotice, c, { templates, channelTexts, today, settings }, 'email');
       const texto = r.ok && r.channel === 'telegram' ? r.text : '';
       const longitud = r.ok && r.channel === 'telegram' ? r.length : 0;
       return {
@@ -262,6 +403,17 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
         limite: TELEGRAM_MAX_CHARS,
         dentro_del_limite: longitud <= TELEGRAM_MAX_CHARS,
         motivo: r.ok ? null : `${r.motivo}: ${r.detalle}`,
+        sms: {
+          texto: sms.ok && sms.channel === 'sms' ? sms.text : '',
+          longitud: sms.ok && sms.channel === 'sms' ? sms.length : 0,
+          limite: SMS_MAX_CHARS,
+          dentro_del_limite: sms.ok && smsProblem === null,
+          motivo: smsProblem ?? (sms.ok ? null : `${sms.motivo}: ${sms.detalle}`),
+        },
+        correo: {
+          asunto: mail.ok && mail.channel === 'email' ? mail.subject : '',
+          motivo: mail.ok ? null : `${mail.motivo}: ${mail.detalle}`,
+        },
       };
     },
   );

@@ -368,11 +368,27 @@ async function renderTemplates(el, signal) {
     const status = h('div', { class: 'small muted', id: 'estado-plantilla' });
     const preview = h('div', { class: 'message-text', id: 'vista-previa', 'aria-live': 'polite' });
     const count = h('div', { class: 'small', id: 'longitud' });
+    // SMS and e-mail (issue 11): a short SMS text (160 characters with long data) and a subject.
+    const sms = h('textarea', { name: 'sms', id: 'texto-sms', class: 'mono', rows: 3, maxlength: 2000 });
+    const asunto = h('input', { name: 'email_asunto', id: 'asunto-correo', type: 'text', maxlength: 2000 });
+    const smsPreview = h('div', { class: 'message-text', id: 'vista-previa-sms', 'aria-live': 'polite' });
+    const smsCount = h('div', { class: 'small', id: 'longitud-sms', 'aria-live': 'polite' });
+    const asuntoPreview = h('div', { class: 'small muted', id: 'vista-previa-asunto' });
+    const channelStatus = h('div', { class: 'small muted', id: 'estado-canales' });
+    const findChannel = (t, planId) =>
+      data.canales?.find((p) => p.tipo === t && (p.plan_id ?? null) === planId);
 
     const load = () => {
       const planId = plan.value ? Number(plan.value) : null;
       const t = find(tipo, planId) ?? find(tipo, null);
       text.value = t?.texto ?? '';
+      const c = findChannel(tipo, planId) ?? findChannel(tipo, null);
+      sms.value = c?.sms ?? '';
+      asunto.value = c?.email_asunto ?? '';
+      channelStatus.textContent =
+        c && (!c.sms_predeterminado || !c.asunto_predeterminado) && c.actualizado_en
+          ? `SMS y asunto modificados${c.actualizado_por ? ` por ${c.actualizado_por}` : ''} el ${fmt.dateTime(c.actualizado_en)}.`
+          : 'SMS y asunto predeterminados.';
       status.textContent = find(tipo, planId)
         ? t.predeterminada
           ? 'Texto predeterminado.'
@@ -392,11 +408,24 @@ async function renderTemplates(el, signal) {
       try {
         const r = await api(`/api/plantillas/${tipo}/vista-previa`, {
           method: 'POST',
-          body: { cliente_id: previewClient.id, texto: text.value },
+          body: {
+            cliente_id: previewClient.id,
+            texto: text.value,
+            ...(sms.value.trim() && { sms: sms.value }),
+            ...(asunto.value.trim() && { email_asunto: asunto.value }),
+          },
           signal,
         });
         if (my !== seq) return;
         mount(preview, telegramHtml(r.texto));
+        if (r.sms) {
+          smsPreview.textContent = r.sms.texto;
+          smsCount.className = `small ${r.sms.dentro_del_limite ? 'muted' : 'error'}`;
+          smsCount.textContent = r.sms.dentro_del_limite
+            ? `SMS: ${fmt.n(r.sms.longitud)} de ${fmt.n(r.sms.limite)} caracteres`
+            : `SMS: ${r.sms.motivo ?? `${fmt.n(r.sms.longitud)} de ${fmt.n(r.sms.limite)} caracteres: demasiado largo`}`;
+        }
+        if (r.correo) asuntoPreview.textContent = r.correo.asunto ? `Asunto: ${r.correo.asunto}` : '';
         count.className = `small ${r.dentro_del_limite ? 'muted' : 'error'}`;
         count.textContent = `${fmt.n(r.longitud)} de ${fmt.n(r.limite)} caracteres${r.dentro_del_limite ? '' : ': demasiado largo para un mensaje de Telegram'}`;
       } catch (err) {
@@ -406,6 +435,8 @@ async function renderTemplates(el, signal) {
       }
     }, 250);
     text.addEventListener('input', refresh);
+    sms.addEventListener('input', refresh);
+    asunto.addEventListener('input', refresh);
     plan.addEventListener('change', load);
 
     const insert = (v) => {
@@ -422,6 +453,23 @@ async function renderTemplates(el, signal) {
         });
         await reload();
         toast('Plantilla guardada.', 'ok');
+        load();
+      } catch (err) {
+        toast(err.message, 'bad');
+      }
+    };
+    const saveChannels = async () => {
+      try {
+        await api(`/api/plantillas/${tipo}/canales`, {
+          method: 'PUT',
+          body: {
+            sms: sms.value.trim() || null,
+            email_asunto: asunto.value.trim() || null,
+            plan_id: plan.value ? Number(plan.value) : null,
+          },
+        });
+        await reload();
+        toast('SMS y asunto guardados.', 'ok');
         load();
       } catch (err) {
         toast(err.message, 'bad');
@@ -478,6 +526,23 @@ async function renderTemplates(el, signal) {
         { class: 'row section' },
         h('button', { type: 'button', class: 'primary', onclick: save }, 'Guardar plantilla'),
         h('button', { type: 'button', onclick: restore }, 'Restablecer'),
+      ),
+      h(
+        'div',
+        { class: 'grid-2 section' },
+        h(
+          'div',
+          null,
+          field('Texto SMS (texto simple, máximo 160 caracteres con datos reales; sin tildes ni ñ)', sms),
+          field('Asunto del correo (el cuerpo es la plantilla de arriba)', asunto),
+          channelStatus,
+        ),
+        h('div', null, h('label', null, 'SMS que recibirá'), smsPreview, smsCount, asuntoPreview),
+      ),
+      h(
+        'div',
+        { class: 'row section' },
+        h('button', { type: 'button', class: 'primary', onclick: saveChannels }, 'Guardar SMS y asunto'),
       ),
     );
     load();
