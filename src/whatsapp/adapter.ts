@@ -1,5 +1,5 @@
+import type { ChannelAdapter, ChannelMessage, ChannelSendResult } from '../channels/types.js';
 import { classifyWhatsAppFailure, PAIR_INTERVAL_MS } from './classify.js';
-import type { ChannelAdapter, ChannelMessage, ChannelSendResult } from './contract.js';
 import type { WhatsAppClient } from './graph.js';
 
 /**
@@ -31,7 +31,7 @@ export function createWhatsAppAdapter(opts: WhatsAppAdapterOptions): ChannelAdap
       const to = m.to.replace(/^\+/, '');
       const { template, text } = m.composed;
       if (template) return opts.client.sendTemplate(to, template, m.signal);
-      if (text && text.trim() !== '') return opts.client.sendText(to, text, m.signal);
+      if (text.trim() !== '') return opts.client.sendText(to, text, m.signal);
       return {
         ok: false,
         failure: { code: '131008', message: 'El aviso no tiene texto ni plantilla de WhatsApp' },

@@ -1,5 +1,6 @@
+import type { ChannelFailure, ChannelSendResult } from '../channels/types.js';
 import { redactBotToken, rememberSecret } from '../telegram/redact.js';
-import type { ChannelFailure, ChannelSendResult } from './contract.js';
+import { whatsappErrorText } from './classify.js';
 
 /**
  * The WhatsApp Cloud API client, on plain `fetch`. Two error kinds, as for Telegram: "Meta
@@ -100,8 +101,9 @@ export function toGraphFailure(status: number, body: unknown, retryAfter?: strin
     const sub = err.error_subcode !== undefined ? ` [${String(err.error_subcode)}]` : '';
     return {
       code: String(err.code),
+      // Staff read it (ultimo_error): our Spanish words first, Meta's own after.
       message: redactBotToken(
-        `${message}${details && details !== message ? `: ${details}` : ''}${sub}`,
+        `${whatsappErrorText(String(err.code))} — Meta: ${message}${details && details !== message ? `: ${details}` : ''}${sub}`,
       ).slice(0, 500),
       httpStatus: status,
       ...(retryAfterMs !== undefined && { retryAfterMs }),
@@ -109,7 +111,7 @@ export function toGraphFailure(status: number, body: unknown, retryAfter?: strin
   }
   return {
     code: `http_${status}`,
-    message: `Respuesta HTTP ${status} sin error de Graph`,
+    message: `WhatsApp respondió HTTP ${status} sin detalle del error`,
     httpStatus: status,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
   };
@@ -121,7 +123,7 @@ function networkFailure(err: unknown, signal?: AbortSignal): ChannelFailure {
   const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
   return {
     code: timeout ? 'timeout' : signal?.aborted ? 'aborted' : 'network',
-    message: redactBotToken(`red: ${detail}`).slice(0, 500),
+    message: redactBotToken(`No se pudo conectar con WhatsApp: ${detail}`).slice(0, 500),
     network: true,
   };
 }

@@ -33,12 +33,12 @@ export {
   templateStatusLabel,
 } from './templates.js';
 export {
-  type ApplyDeliveryStatuses,
-  type DeliveryStatus,
+  type ClassifiedFailure,
   type InboundMessage,
   type InboundWithClient,
   ingestWebhook,
   type ParsedWebhook,
   parseWebhook,
   recordInbound,
+  type SettleAsyncFailures,
 } from './webhook.js';

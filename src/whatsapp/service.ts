@@ -1,17 +1,17 @@
+import type { ChannelAdapter } from '../channels/types.js';
 import type { WhatsAppConfig } from '../config.js';
 import { type Db, isDatabaseUnavailable } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { createWhatsAppAdapter } from './adapter.js';
-import type { ChannelAdapter } from './contract.js';
 import { createWhatsAppClient, type WhatsAppClient } from './graph.js';
 import { verifyWebhookSignature } from './signature.js';
 import { createTemplateSync, type TemplateSync } from './templates.js';
 import {
-  type ApplyDeliveryStatuses,
   type InboundWithClient,
   type IngestResult,
   ingestWebhook,
   parseWebhook,
+  type SettleAsyncFailures,
 } from './webhook.js';
 
 /**
@@ -60,8 +60,8 @@ export interface WhatsAppServiceDeps {
   config: WhatsAppConfig & { token: string; phoneNumberId: string };
   clock: { now(): Date };
   logger: Logger;
-  /** The outbox door for delivery statuses (notifications/outbox.ts). */
-  applyDeliveryStatuses: ApplyDeliveryStatuses;
+  /** The outbox's settle step for attempts a `failed` status closed (retry, template, unreachable…). */
+  settleAsyncFailures?: SettleAsyncFailures;
   /** Seam for tests: a client on the stand-in is built from config.apiRoot anyway. */
   client?: WhatsAppClient;
 }

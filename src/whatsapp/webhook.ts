@@ -1,6 +1,7 @@
+import type { ChannelFailure, ChannelVerdict } from '../channels/types.js';
 import type { Db, Queryable } from '../db/index.js';
-import { classifyWhatsAppFailure } from './classify.js';
-import type { ChannelFailure, ChannelVerdict } from './contract.js';
+import { applyDeliveryStatuses, type DeliveryStatus, type FailedEnvio } from '../notifications/outbox.js';
+import { classifyWhatsAppFailure, whatsappErrorText } from './classify.js';
 import { applyTemplateEvents, type TemplateEvent } from './templates.js';
 
 /**
@@ -141,8 +142,8 @@ function parseMessagesValue(value: Record<string, unknown>, now: Date, out: Pars
       const e = obj(arr(s.errors)[0]);
       const code = str(e?.code, 16) ?? 'desconocido';
       const details = str(obj(e?.error_data)?.details, 300);
-      const message = [str(e?.title, 200) ?? str(e?.message, 200), details].filter(Boolean).join(': ');
-      parsed.failure = { code, message: message || 'WhatsApp no entregó el mensaje' };
+      const meta = [str(e?.title, 200) ?? str(e?.message, 200), details].filter(Boolean).join(': ');
+      parsed.failure = { code, message: `${whatsappErrorText(code)}${meta ? ` — Meta: ${meta}` : ''}` };
       parsed.verdict = classifyWhatsAppFailure(parsed.failure);
     }
     out.statuses.push(parsed);
@@ -180,22 +181,14 @@ function parseMessagesValue(value: Record<string, unknown>, now: Date, out: Pars
   }
 }
 
-/** One status for the outbox door (wacore's `applyDeliveryStatuses`). */
-export interface DeliveryStatus {
-  canal: 'whatsapp';
-  proveedorId: string;
-  estado: DeliveryState;
-  at: Date;
-  errorCodigo?: string;
-  error?: string;
-  verdict?: ChannelVerdict;
-}
+/** An attempt a `failed` status closed, with what the one classifier says to do next. */
+export type ClassifiedFailure = FailedEnvio & { verdict: ChannelVerdict };
 
-/** The outbox door, injected (the whatsapp capability does not write notification tables). */
-export type ApplyDeliveryStatuses = (
-  tx: Queryable,
-  statuses: DeliveryStatus[],
-) => Promise<{ unknown: string[] }>;
+/**
+ * Hands classified asynchronous failures back to the outbox (wacore's settle step: retry,
+ * resend as template, mark unreachable, record the opt-out). Injected: the outbox owns notices.
+ */
+export type SettleAsyncFailures = (tx: Queryable, failures: ClassifiedFailure[], now: Date) => Promise<void>;
 
 export function toDeliveryStatuses(parsed: ParsedStatus[]): DeliveryStatus[] {
   return parsed.map((s) => ({
@@ -204,7 +197,6 @@ export function toDeliveryStatuses(parsed: ParsedStatus[]): DeliveryStatus[] {
     estado: s.estado,
     at: s.at,
     ...(s.failure && { errorCodigo: s.failure.code, error: s.failure.message }),
-    ...(s.verdict && { verdict: s.verdict }),
   }));
 }
 
@@ -258,13 +250,16 @@ export async function recordInbound(tx: Queryable, messages: InboundMessage[]): 
 
 export interface IngestDeps {
   db: Db;
-  applyDeliveryStatuses: ApplyDeliveryStatuses;
   clock: { now(): Date };
+  settleAsyncFailures?: SettleAsyncFailures;
 }
 
 export interface IngestResult {
   statuses: number;
+  /** wamids of statuses about no attempt of ours (parked by the outbox in case the send commits later). */
   unknown: string[];
+  /** Attempts a `failed` status closed, classified. */
+  failed: ClassifiedFailure[];
   inbound: InboundWithClient[];
   templates: number;
   /** A template event named a template we had not synced: a full sync should follow. */
@@ -276,16 +271,22 @@ export interface IngestResult {
 export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Promise<IngestResult> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const unknown = parsed.statuses.length
-      ? (await deps.applyDeliveryStatuses(tx, toDeliveryStatuses(parsed.statuses))).unknown
-      : [];
+    const report = parsed.statuses.length
+      ? await applyDeliveryStatuses(tx, toDeliveryStatuses(parsed.statuses), { now })
+      : { applied: 0, unknown: [], failed: [] };
+    const failed: ClassifiedFailure[] = report.failed.map((f) => ({
+      ...f,
+      verdict: classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' }),
+    }));
+    if (failed.length && deps.settleAsyncFailures) await deps.settleAsyncFailures(tx, failed, now);
     const inbound = await recordInbound(tx, parsed.messages);
     const needsTemplateSync = parsed.templates.length
       ? await applyTemplateEvents(tx, parsed.templates, now)
       : false;
     return {
       statuses: parsed.statuses.length,
-      unknown,
+      unknown: report.unknown.map((u) => u.proveedorId),
+      failed,
       inbound,
       templates: parsed.templates.length,
       needsTemplateSync,

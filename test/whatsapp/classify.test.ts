@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classifyWhatsAppFailure, UNREACHABLE_DAYS, WHATSAPP_RULES } from '../../src/whatsapp/classify.js';
-import type { ChannelFailure } from '../../src/whatsapp/contract.js';
+import type { ChannelFailure } from '../../src/channels/types.js';
+import { notificationReasons } from '../../src/vocabulary.js';
+import {
+  classifyWhatsAppFailure,
+  UNREACHABLE_DAYS,
+  WHATSAPP_RULES,
+  whatsappErrorText,
+} from '../../src/whatsapp/classify.js';
 
 const f = (code: string, extra: Partial<ChannelFailure> = {}): ChannelFailure => ({
   code,
@@ -28,10 +34,15 @@ const table: [
   ['190', 'stop'],
   ['10', 'stop'],
   ['200', 'stop'],
-  ['131026', 'fail', (v) => expect(v).toMatchObject({ unreachable: { days: UNREACHABLE_DAYS } })],
+  [
+    '131026',
+    'fail',
+    (v) =>
+      expect(v).toMatchObject({ reason: 'whatsapp_inalcanzable', unreachable: { days: UNREACHABLE_DAYS } }),
+  ],
   ['130472', 'fail', (v) => expect(v).toMatchObject({ unreachable: { days: 30 } })],
   ['131049', 'fail', (v) => expect(v).toMatchObject({ unreachable: { days: 30 } })],
-  ['131050', 'fail', (v) => expect(v).toMatchObject({ optOut: 'marketing' })],
+  ['131050', 'fail', (v) => expect(v).toMatchObject({ reason: 'baja_marketing', optOut: 'marketing' })],
   ['131047', 'template'],
   ['470', 'template'],
   ...['132000', '132001', '132005', '132007', '132012', '132015', '132016', '100', '131008', '131009'].map(
@@ -51,8 +62,15 @@ describe('WhatsApp classifier (issue 10 §5): by code, never by text', () => {
   it.each(table)('%s → %s', (code, action, extra) => {
     const v = classifyWhatsAppFailure(f(code, { httpStatus: 400 }));
     expect(v.action).toBe(action);
-    expect(v.reason).toContain(code);
-    // Staff read the reason: Spanish, no English from Meta.
+    if (v.action === 'fail') {
+      // A failure's reason is the notice's motivo: a vocabulary value.
+      expect(notificationReasons.values).toContain(v.reason);
+    } else {
+      expect(v.reason).toContain(code);
+    }
+    // Staff read a Spanish text for every code, never Meta's English.
+    expect(whatsappErrorText(code)).toContain(`(${code})`);
+    expect(whatsappErrorText(code)).not.toMatch(/WhatsApp rechazó el mensaje/);
     expect(v.reason).not.toContain('texto que el clasificador');
     extra?.(v);
   });
@@ -77,7 +95,11 @@ describe('WhatsApp classifier (issue 10 §5): by code, never by text', () => {
   });
 
   it('an unknown code is a failure of this message, a 401 without code stops the channel', () => {
-    expect(classifyWhatsAppFailure(f('123456', { httpStatus: 400 })).action).toBe('fail');
+    expect(classifyWhatsAppFailure(f('123456', { httpStatus: 400 }))).toEqual({
+      action: 'fail',
+      reason: 'rechazado',
+    });
+    expect(whatsappErrorText('123456')).toBe('WhatsApp rechazó el mensaje (123456)');
     expect(classifyWhatsAppFailure(f('http_401', { httpStatus: 401 })).action).toBe('stop');
     expect(classifyWhatsAppFailure(f('http_429', { httpStatus: 429 })).action).toBe('pause');
   });
