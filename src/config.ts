@@ -79,6 +79,9 @@ const schema = z.object({
   NOTIFY_SUSPENDED: z.enum(['0', '1']).default('0'),
   PAYMENT_CONFIRMATION: z.enum(['0', '1']).default('1'),
   INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  // Payment loop in the chat (issue 13): receipts pause notices; promises up to N days after the due date.
+  RECEIPT_PAUSE_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+  PROMISE_GRACE_DAYS: z.coerce.number().int().min(1).max(30).default(5),
   // Bot
   UNVERIFIED_LINK_FULL_NOTICES: z.enum(['0', '1']).default('0'),
   CEDULA_LOOKUPS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(60),
@@ -215,6 +218,13 @@ export interface Config {
     paymentConfirmation: boolean;
   };
   inviteTtlDays: number;
+  /** Receipts and promises sent from the chat (issue 13). */
+  payments: {
+    /** A receipt under review pauses the client's payment notices at most this many days. */
+    receiptPauseDays: number;
+    /** "Pagaré el…" offers dates up to this many days after the due date. */
+    promiseGraceDays: number;
+  };
   alerts: {
     /** Share of failed attempts in the last 15 minutes that raises an alert (default 0.2). */
     failureRate: number;
@@ -490,6 +500,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       paymentConfirmation: e.PAYMENT_CONFIRMATION === '1',
     },
     inviteTtlDays: e.INVITE_TTL_DAYS,
+    payments: { receiptPauseDays: e.RECEIPT_PAUSE_DAYS, promiseGraceDays: e.PROMISE_GRACE_DAYS },
     alerts: {
       failureRate: e.ALERT_FAILURE_RATE,
       minAttempts: e.ALERT_MIN_ATTEMPTS,

@@ -16,6 +16,7 @@ import {
   toEngineSettings,
 } from './notifications/index.js';
 import { startupSummary } from './ops/startup-summary.js';
+import { settlePromises } from './receipts/index.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
@@ -154,6 +155,8 @@ export async function startService(config: Config, logger: Logger) {
       metrics,
       db,
       onVacuumError: (err) => logger.error({ err }, 'no se pudo hacer VACUUM de las tablas del outbox'),
+      // Issue 13 §4: promises to pay are settled before the rules run (a broken one resumes the notices).
+      beforeGeneration: async (tx, s, at) => ({ promesas: await settlePromises(tx, s, at) }),
     }).concat(digestJob(alertSettings)),
   });
   // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.

@@ -29,3 +29,8 @@ export function isIsoDate(s: string): boolean {
   const d = new Date(s + 'T00:00:00Z');
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
+
+/** The date `days` after 'YYYY-MM-DD' (negative: before). */
+export function addDays(iso: string, days: number): string {
+  return new Date(Date.parse(iso + 'T00:00:00Z') + days * 86_400_000).toISOString().slice(0, 10);
+}

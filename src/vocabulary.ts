@@ -122,6 +122,8 @@ export const notificationReasons = vocabulary({
   plantilla_no_aprobada: 'Plantilla de WhatsApp no aprobada',
   plantilla_invalida: 'Plantilla o parámetros no válidos',
   baja_marketing: 'El cliente pidió no recibir promociones',
+  pausa_comprobante: 'Pausada: comprobante en revisión (sale de nuevo si sigue debiendo)',
+  pausa_promesa: 'Pausada: el cliente prometió pagar (sale de nuevo si no paga)',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */
@@ -150,6 +152,27 @@ export const chatStates = vocabulary({
   inicio: 'Inicio',
   esperando_cedula: 'Esperando la cédula',
   esperando_contacto: 'Esperando el contacto',
+  esperando_comprobante: 'Esperando el comprobante de pago',
+});
+
+/** `payment_receipts.estado`: a receipt ("comprobante") sent from the chat, under staff review. */
+export const receiptStates = vocabulary({
+  pendiente: 'Por revisar',
+  aprobado: 'Aprobado',
+  rechazado: 'Rechazado',
+});
+
+/** `payment_promises.estado`: "Pagaré el…" (one per cycle). */
+export const promiseStates = vocabulary({
+  pendiente: 'Pendiente',
+  cumplida: 'Cumplida',
+  incumplida: 'Incumplida',
+});
+
+/** `notice_pauses.motivo`: why a client's payment notices pause. */
+export const pauseReasons = vocabulary({
+  comprobante: 'Comprobante en revisión',
+  promesa: 'Promesa de pago',
 });
 
 /** `client_imports.estado`: a CSV import, recorded before it starts. */
@@ -206,6 +229,9 @@ export const vocabularies = {
   alerta_estado: alertStates,
   respaldo_tipo: backupKinds,
   respaldo_estado: backupStates,
+  comprobante_estado: receiptStates,
+  promesa_estado: promiseStates,
+  pausa_motivo: pauseReasons,
 } as const;
 
 export type VocabularyName = keyof typeof vocabularies;

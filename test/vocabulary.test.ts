@@ -16,7 +16,10 @@ import {
   notificationReasons,
   notificationStates,
   notificationTypes,
+  pauseReasons,
   paymentStates,
+  promiseStates,
+  receiptStates,
   staffRoles,
   vocabularies,
 } from '../src/vocabulary.js';
@@ -51,6 +54,9 @@ const columns: Record<string, { values: readonly string[] }> = {
   'backups.status': backupStates,
   'users.rol': staffRoles,
   'staff_alerts.estado': alertStates,
+  'payment_receipts.estado': receiptStates,
+  'payment_promises.estado': promiseStates,
+  'notice_pauses.motivo': pauseReasons,
 };
 
 describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {
@@ -101,6 +107,7 @@ describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {
       'preferencia',
       'campana_cancelada',
       ...clientStates.values.filter((s) => s !== 'activo').map((s) => `cliente_${s}`),
+      ...pauseReasons.values.map((m) => `pausa_${m}`),
     ];
     const labels = notificationReasons.labels as Record<string, string>;
     for (const r of reasons) expect(labels[r], `motivo ${r} has no label in src/vocabulary.ts`).toBeTruthy();

@@ -48,8 +48,9 @@ export function createBot(deps: BotDeps): BotService {
   const company = deps.company ?? (() => deps.config.company);
   const texts = liveTexts(company);
 
+  const apiRoot = deps.apiRoot ?? deps.config.telegram.apiRoot;
   const bot = new Bot<BotContext>(token, {
-    client: { apiRoot: deps.apiRoot ?? deps.config.telegram.apiRoot, timeoutSeconds: 30 },
+    client: { apiRoot, timeoutSeconds: 30 },
     ...(deps.botInfo && { botInfo: deps.botInfo }),
   });
 
@@ -86,6 +87,9 @@ export function createBot(deps: BotDeps): BotService {
       lookups: createLookupGuard(db, links, { perHour: deps.config.bot.cedulaLookupsPerHour }),
       metrics,
       username: () => bot.botInfo.username,
+      fileUrl: (filePath) => `${apiRoot}/file/bot${token}/${filePath}`,
+      // payB (issue 13 §5) owns the provider's text; until it is set, the office's contact.
+      howToPay: async () => texts.howToPayFallback(),
       async tellPreviousChat(chatId) {
         try {
           await bot.api.sendMessage(chatId, texts.movedAway);

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 
-export type ChatStep = 'inicio' | 'esperando_cedula' | 'esperando_contacto';
+export type ChatStep = 'inicio' | 'esperando_cedula' | 'esperando_contacto' | 'esperando_comprobante';
 
 export interface ChatState {
   estado: ChatStep;

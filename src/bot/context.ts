@@ -33,6 +33,10 @@ export interface ConversationDeps {
   tellPreviousChat(chatId: number): Promise<void>;
   /** The bot's @username, for the group answer. */
   username(): string;
+  /** Download URL of a file from getFile (carries the bot token: never log it). */
+  fileUrl(filePath: string): string;
+  /** The provider's "cómo pagar" text for the bot (issue 13 §5). */
+  howToPay(): Promise<string>;
 }
 
 export const removeKeyboard: ReplyKeyboardRemove = { remove_keyboard: true };

@@ -2,6 +2,7 @@ import { Composer } from 'grammy';
 import type { Logger } from '../logger.js';
 import type { BotContext, ConversationDeps } from './context.js';
 import { createIntake } from './intake.js';
+import { createPaymentChat } from './payment-chat.js';
 import { createPreferences } from './preferences.js';
 import { createRegistration } from './registration.js';
 import { createSelfService } from './self-service.js';
@@ -20,6 +21,7 @@ export function createConversation(d: ConversationDeps & { log: Logger }): Compo
   const root = new Composer<BotContext>();
   root.use(createIntake({ log: d.log, texts, username: d.username }));
   root.use(createStaffLink(d)); // staff alerts (issue 15 §5), before a code is taken for a cédula
+  root.use(createPaymentChat(d)); // payment buttons, receipts, promises (issue 13), before "cancelar" resets a step
   root.use(createRegistration(d), createSelfService(d), createPreferences(d), createUnsubscribe(d));
 
   const fallback = root.chatType('private');

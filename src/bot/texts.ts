@@ -145,6 +145,36 @@ export function createTexts(company: Company) {
     hint: 'No entendí ese mensaje. Use /status, /preferencias, /contact o /help.',
     hintNotLinked: 'Para empezar, envíe /start y luego su número de cédula.',
     unknownButton: 'Esta opción ya no está disponible.',
+
+    // --- payment loop (issue 13): buttons of payment notices, receipts, promises
+    paymentButtonInvalid: 'Este botón no es válido para esta cuenta.',
+    paymentButtonUnverified:
+      '🔒 Para usar estos botones, este chat debe estar verificado: pida que lo confirmen o que le envíen una invitación.',
+    askReceipt:
+      '🧾 Envíe aquí una foto o un PDF del comprobante de su pago (transferencia o depósito).\n\n' +
+      'Escriba «cancelar» si no lo tiene a mano.',
+    receiptThanks: (dias: number) =>
+      '✅ ¡Gracias! Recibimos su comprobante. Lo revisaremos y le confirmaremos por aquí.\n\n' +
+      `Mientras lo revisamos no le enviaremos recordatorios de pago (hasta ${plural(dias, 'día', 'días')}).`,
+    receiptRepeated: (fecha: string, estado: string) =>
+      `Este comprobante ya lo recibimos el ${fecha} (${estado}). No hace falta enviarlo otra vez.`,
+    receiptTooBig: (mb: string) =>
+      `❌ El archivo pesa ${mb} MB y el máximo es 10 MB. Envíe una foto o un PDF más liviano.`,
+    receiptWrongType: '❌ Solo aceptamos fotos (JPG, PNG o WebP) o archivos PDF del comprobante.',
+    receiptDownloadFailed: 'No pudimos recibir el archivo. Por favor, envíelo otra vez en unos minutos.',
+    receiptNotExpected:
+      'Si es un comprobante de pago, toque «✅ Ya pagué» en su aviso de pago y luego envíelo.',
+    alreadyPaid: '✅ Su pago de ese período ya está registrado. ¡Gracias!',
+    promiseAsk: (vence: string) => `📅 ¿Qué día va a pagar? Su pago vence el ${vence}. Elija una fecha:`,
+    promiseTooLate: `El plazo para acordar una fecha de pago ya pasó. Por favor, ${reachUs(company)}.`,
+    promiseAlready: (fecha: string) =>
+      `Ya nos indicó que pagará el ${fecha}. Solo se puede acordar una fecha por período.`,
+    promiseInvalidDate: 'Esa fecha ya no está disponible. Toque «📅 Pagaré el…» otra vez.',
+    promiseSaved: (fecha: string) =>
+      `👍 Anotado: esperamos su pago hasta el ${fecha}. Hasta entonces no le enviaremos recordatorios.\n\n` +
+      'Cuando pague, toque «✅ Ya pagué» y envíenos el comprobante.',
+    howToPayFallback: () =>
+      `💳 Consulte las formas de pago con la oficina: ${contactLines(company).join('\n') || company.nombre}`,
     preferences: (p: { ofertas: boolean; mantenimiento: boolean }) =>
       '⚙️ Sus avisos\n\n' +
       `• Ofertas y promociones: ${p.ofertas ? '✅ sí' : '🔕 no'}\n` +

@@ -109,6 +109,16 @@ export const errorRegistry = {
     status: 503,
     message: 'El envío a Telegram no está activo: defina TELEGRAM_BOT_TOKEN y reinicie el servicio.',
   },
+  // payment loop in the chat (issue 13)
+  COMPROBANTE_YA_REVISADO: {
+    status: 409,
+    message: 'El comprobante ya fue revisado (aprobado o rechazado): no se puede cambiar su resultado.',
+  },
+  REFERENCIA_DUPLICADA: {
+    status: 409,
+    message:
+      'Ya hay un pago registrado con esa referencia bancaria. Revise; si es correcto, envíelo con "confirmar_referencia": true.',
+  },
   // operations (issue 15)
   RESPALDO_FALLIDO: {
     status: 500,

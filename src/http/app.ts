@@ -20,6 +20,7 @@ import { auditoriaRoutes } from './routes/auditoria.js';
 import { campaignsRoutes } from './routes/campaigns.js';
 import { channelsRoutes } from './routes/channels.js';
 import { clientsRoutes } from './routes/clients.js';
+import { comprobantesRoutes } from './routes/comprobantes.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { invitationsRoutes } from './routes/invitations.js';
@@ -225,6 +226,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(telegramRoutes, deps);
   await app.register(invitationsRoutes, deps);
   await app.register(alertsRoutes, deps);
+  await app.register(comprobantesRoutes, deps); // issue 13: receipts and promises from the chat
   await app.register(adminDataRoutes, deps);
   await app.register(operationsRoutes, deps); // issue 15: backups, diagnosis
   await app.register(sandboxRoutes, deps);

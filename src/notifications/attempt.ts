@@ -186,6 +186,7 @@ export function createAttempt(d: AttemptDeps) {
     const result = await d.sender.sendMessage(chatId, message.text, {
       html: message.html,
       paidBroadcast: d.options.paidBroadcast,
+      ...(message.replyMarkup && { replyMarkup: message.replyMarkup }),
       signal: d.sendSignal(),
     });
     const after = d.clock.now();

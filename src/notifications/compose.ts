@@ -17,6 +17,7 @@ import {
   toGsm7,
 } from './channel-texts.js';
 import type { AttemptRow } from './outbox.js';
+import { type NoticeButton, paymentNoticeButtons, toInlineKeyboard } from './payment-buttons.js';
 import {
   substitute,
   type TemplateSet,
@@ -68,6 +69,8 @@ export interface ComposeClient {
 
 /** What is to be said. */
 export interface Notice {
+  /** The outbox row, when there is one: payment notices' buttons name it. */
+  id?: number;
   tipo: NotificationType;
   /** Final text queued with the row (manual sends, rows queued by others): sent as written. */
   mensaje?: string | null;
@@ -102,7 +105,15 @@ export type ComposeMotivo =
   | 'mensaje_invalido';
 
 export type Composed =
-  | { ok: true; channel: 'telegram'; text: string; html: boolean; length: number }
+  | {
+      ok: true;
+      channel: 'telegram';
+      text: string;
+      html: boolean;
+      length: number;
+      /** Inline keyboard (payment notices to a verified link: Ya pagué, Pagaré el…, Cómo pagar). */
+      buttons?: NoticeButton[][];
+    }
   | { ok: true; channel: 'texto'; text: string; length: number }
   | { ok: true; channel: 'sms'; text: string; encoding: 'GSM-7'; length: number; segments: number }
   | {
@@ -167,6 +178,15 @@ export const unverifiedNoticeTemplates: Partial<Record<NotificationType, string>
     'verifique su número (pida que confirmen este chat o que le envíen una invitación).\n\n{contacto}',
 };
 
+/**
+ * The overdue notice that follows a broken promise to pay (issue 13 §4): a `pago_vencido` row with
+ * `datos.variante = 'promesa_incumplida'` (src/receipts/promises.ts queues it).
+ */
+export const brokenPromiseTemplate =
+  'Hola {nombre}. El plazo que nos indicó para su pago ya pasó y aún no lo registramos. ' +
+  'Su saldo pendiente es <b>{monto}</b> (vencido el {fecha_vencimiento}). Si ya pagó, toque ' +
+  '«✅ Ya pagué» y envíenos el comprobante.\n\n{contacto}';
+
 /** The template a notice is rendered from, unless the chat may not see billing data. */
 function templateSource(
   notice: Notice,
@@ -188,7 +208,16 @@ function templateSource(
   ) {
     return safe;
   }
+  if (tipo === 'pago_vencido' && notice.datos?.['variante'] === 'promesa_incumplida')
+    return brokenPromiseTemplate;
   return ctx.templates.resolve(tipo, client.plan_id);
+}
+
+/** Payment notices to a verified link carry the payment buttons (issue 13 §1). */
+function noticeButtons(notice: Notice, client: ComposeClient): NoticeButton[][] | undefined {
+  if (notice.tipo !== 'recordatorio_pago' && notice.tipo !== 'pago_vencido') return undefined;
+  if (client.link_verified === false) return undefined;
+  return paymentNoticeButtons(notice.id ?? 0);
 }
 
 /** Telegram HTML for the notice, or why not. The channel shapes are made from it. */
@@ -274,7 +303,8 @@ export function compose(
           detalle: `El mensaje tendría ${length} caracteres y Telegram admite ${TELEGRAM_MAX_CHARS}: acórtelo.`,
         };
       }
-      return { ok: true, channel, text: r.html, html: r.isHtml, length };
+      const buttons = noticeButtons(notice, client);
+      return { ok: true, channel, text: r.html, html: r.isHtml, length, ...(buttons && { buttons }) };
     }
     case 'texto':
       return { ok: true, channel, text: plain, length: plain.length };
@@ -358,10 +388,11 @@ export class ComposeRefusedError extends Error {
   }
 }
 
-/** What a channel sends for one outbox row: the final text, and whether it is Telegram HTML. */
+/** What a channel sends for one outbox row: the final text, whether it is Telegram HTML, its keyboard. */
 export interface ComposedMessage {
   text: string;
   html: boolean;
+  replyMarkup?: ReturnType<typeof toInlineKeyboard>;
 }
 
 /**
@@ -388,6 +419,7 @@ export function composeRow(
   const campaign = a.campaign_id !== null;
   const r = compose(
     {
+      id: Number(a.id),
       tipo: a.tipo,
       mensaje: a.mensaje,
       mensajeHtml: a.datos?.['formato'] === 'html',
@@ -403,7 +435,7 @@ export function composeRow(
   );
   if (!r.ok) throw new ComposeRefusedError(r.motivo, r.detalle);
   if (r.channel !== 'telegram') throw new Error('unreachable');
-  return { text: r.text, html: r.html };
+  return { text: r.text, html: r.html, ...(r.buttons && { replyMarkup: toInlineKeyboard(r.buttons) }) };
 }
 
 // ------------------------------------------------------------------------------ the client's columns

@@ -60,13 +60,14 @@ const candidatesSql = `
   SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso,
          k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
            AS dedupe_key,
-         k.reachable, k.eligible
+         k.reachable, k.eligible, k.unpaused
     FROM (
       SELECT d.client_id, d.due,
              teltec_payment_notice_type(d.due, $1::date, $3::int) AS tipo,
              teltec_payment_step(d.due, $1::date, $4::int, $5::int) AS paso,
              d.reachable,
-             teltec_payment_eligible(d.estado, $6::boolean) AS eligible
+             teltec_payment_eligible(d.estado, $6::boolean) AS eligible,
+             teltec_notice_pause(d.client_id, d.due, $1::date) IS NULL AS unpaused
         FROM (
           SELECT c.id AS client_id, c.estado, ${REACHABLE_SQL} AS reachable,
                  teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due
@@ -133,7 +134,8 @@ export async function generatePaymentNotices(
     source: candidatesSql,
     params: ruleParams(settings, at.today),
     columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
-    where: 's.reachable AND s.eligible',
+    // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to end.
+    where: 's.reachable AND s.eligible AND s.unpaused',
     now: at.now,
     replaceOlderSteps: true,
     report: reportSql,

@@ -64,6 +64,7 @@ export {
   generatePaymentNotices,
   generateUnderLock,
   listUnreachableDue,
+  REACHABLE_SQL,
   type RuleCount,
   type UnreachableClient,
 } from './generator.js';
@@ -81,6 +82,14 @@ export {
   type NewNotice,
   OUTBOX_CHANNEL,
 } from './outbox.js';
+export {
+  type NoticeButton,
+  type PaymentAction,
+  parsePaymentButton,
+  paymentButtonData,
+  paymentButtonLabels,
+  toInlineKeyboard,
+} from './payment-buttons.js';
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
 export {
   channelReach,

@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import type { Db, Queryable } from '../db/index.js';
 import type { ScheduledJob } from '../scheduler/index.js';
 import { generateUnderLock } from './generator.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
@@ -19,6 +19,15 @@ export function engineJobs(deps: {
   db?: Db;
   /** Where a failed vacuum is reported (it runs after the job's transaction commits). */
   onVacuumError?: (err: unknown) => void;
+  /**
+   * Runs in the daily generation's transaction before the rules (issue 13: promises to pay are
+   * settled, so a broken one's notice and the generator's agree). Its report joins the run's.
+   */
+  beforeGeneration?: (
+    tx: Queryable,
+    settings: EngineSettings,
+    at: { today: string; now: Date },
+  ) => Promise<Record<string, unknown>>;
 }): ScheduledJob[] {
   const calendar = createCalendar(deps.settings.timeZone);
   return [
@@ -28,13 +37,11 @@ export function engineJobs(deps: {
         return deps.getDailyRunAt?.() ?? deps.dailyRunAt;
       },
       async run(tx, { now }) {
-        const report = await generateUnderLock(
-          tx,
-          (await deps.getSettings?.()) ?? deps.settings,
-          { today: calendar.date(now), now },
-          deps.metrics,
-        );
-        return { ...report };
+        const settings = (await deps.getSettings?.()) ?? deps.settings;
+        const at = { today: calendar.date(now), now };
+        const before = deps.beforeGeneration ? await deps.beforeGeneration(tx, settings, at) : {};
+        const report = await generateUnderLock(tx, settings, at, deps.metrics);
+        return { ...before, ...report };
       },
     },
     {

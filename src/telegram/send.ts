@@ -1,4 +1,5 @@
 import { Api, GrammyError, HttpError } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import { redactBotToken, rememberSecret } from './redact.js';
 
 /**
@@ -115,6 +116,8 @@ export interface SendOptions {
   html: boolean;
   /** Telegram's paid broadcasts (up to 1000 msg/s, charged in Stars). */
   paidBroadcast?: boolean;
+  /** Inline keyboard (payment notices' buttons). */
+  replyMarkup?: InlineKeyboardMarkup;
   signal?: AbortSignal;
 }
 
@@ -134,10 +137,15 @@ export interface TelegramSenderOptions {
 }
 
 /** sendMessage's options for a message of ours: the same for the dispatcher and the test send. */
-export function telegramMessageOptions(o: { html: boolean; paidBroadcast?: boolean | undefined }) {
+export function telegramMessageOptions(o: {
+  html: boolean;
+  paidBroadcast?: boolean | undefined;
+  replyMarkup?: InlineKeyboardMarkup | undefined;
+}) {
   return {
     ...(o.html && { parse_mode: 'HTML' as const }),
     ...(o.paidBroadcast && { allow_paid_broadcast: true }),
+    ...(o.replyMarkup && { reply_markup: o.replyMarkup }),
     link_preview_options: { is_disabled: true },
   };
 }

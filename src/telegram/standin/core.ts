@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApiError, badRequest, forbidden, tooManyRequests } from './errors.js';
 import { FaultPlan } from './faults.js';
+import { FileStore } from './files.js';
 import { RateLimiter } from './rate-limit.js';
 import { ChatStore, isAllowedUpdate, UpdateQueue } from './state.js';
 import type {
@@ -66,6 +67,8 @@ export class StandinCore implements UserHost {
   readonly updates = new UpdateQueue();
   readonly faults = new FaultPlan();
   readonly commands = new Map<string, BotCommand[]>();
+  /** Photos and documents users sent (getFile, file downloads). */
+  readonly files = new FileStore();
   /** allowed_updates of the last getUpdates call that gave it. */
   pollingAllowedUpdates: string[] | undefined;
   latencyMs: number;

@@ -5,6 +5,7 @@
  */
 import type { BotCommand, StandinCore } from './core.js';
 import { ApiError, badRequest } from './errors.js';
+import { BOT_DOWNLOAD_LIMIT } from './files.js';
 import { MarkupError, parseMarkup, trimFormatted } from './markup.js';
 import type { MessageObject } from './state.js';
 import type { MessageEntity, SentMessage } from './types.js';
@@ -408,10 +409,27 @@ const getWebhookInfo: Handler = ({ core }) => {
 
 const getMe: Handler = ({ core }) => ({ result: core.botInfo });
 
+const getFile: Handler = ({ core, params }) => {
+  const fileId = optionalString(params, 'file_id');
+  if (!fileId) throw badRequest('file_id not specified');
+  const file = core.files.get(fileId);
+  if (!file) throw badRequest('invalid file_id');
+  if (file.bytes.length > BOT_DOWNLOAD_LIMIT) throw badRequest('file is too big');
+  return {
+    result: {
+      file_id: file.fileId,
+      file_unique_id: file.uniqueId,
+      file_size: file.reportedSize,
+      file_path: file.path,
+    },
+  };
+};
+
 /** Handlers by lower-case method name: Bot API method names are case-insensitive. */
 export const METHODS: ReadonlyMap<string, { name: string; handler: Handler }> = new Map(
   Object.entries({
     getMe,
+    getFile,
     sendMessage,
     editMessageText,
     deleteMessage,

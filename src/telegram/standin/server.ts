@@ -14,6 +14,8 @@ import { sleep } from './util.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const PATH = /^\/bot([^/]*)\/([^/]+)\/?$/;
+/** File downloads: `GET /file/bot<token>/<file_path>`, as on api.telegram.org. */
+const FILE_PATH = /^\/file\/bot([^/]*)\/(.+)$/;
 
 /** Starts a stand-in listening on opts.host:opts.port (default 127.0.0.1 and a random free port). */
 export async function startStandin(opts: StandinOptions = {}): Promise<Standin> {
@@ -66,6 +68,22 @@ class StandinServer extends StandinCore implements Standin {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://standin.invalid');
+    const download = FILE_PATH.exec(url.pathname);
+    if (download) {
+      req.resume();
+      const file =
+        safeDecode(download[1] ?? '') === this.token
+          ? this.files.byFilePath(safeDecode(download[2] ?? ''))
+          : undefined;
+      this.recordCall({ method: 'file', params: {}, at, status: file ? 200 : 404 });
+      if (!file) {
+        sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length });
+      res.end(file.bytes);
+      return;
+    }
     const path = PATH.exec(url.pathname);
     if (!path) {
       req.resume();

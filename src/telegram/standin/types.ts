@@ -185,6 +185,16 @@ export interface FakeUser {
    * The data is not checked against the message's keyboard, so stale or forged presses can be simulated.
    */
   press(data: string, messageId?: number): Promise<void>;
+  /**
+   * Sends a photo (served back by getFile and the file download). `fileSize` overrides the size told
+   * to the bot, to simulate a client that lies about it.
+   */
+  sendPhoto(bytes: Uint8Array, opts?: { caption?: string; fileSize?: number }): Promise<void>;
+  /** Sends a document (a PDF, or anything renamed) with its file name and MIME type as the client says. */
+  sendDocument(
+    bytes: Uint8Array,
+    opts: { fileName: string; mimeType?: string; fileSize?: number; caption?: string },
+  ): Promise<void>;
   /** my_chat_member member -> kicked; afterwards sends to this chat answer 403. */
   block(): Promise<void>;
   /** my_chat_member kicked -> member; sends work again. */

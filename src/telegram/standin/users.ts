@@ -1,3 +1,4 @@
+import type { FileStore } from './files.js';
 import type { ChatInfo, ChatStore, MessageObject } from './state.js';
 import type { BotInfo, FakeUser, FakeUserOptions, MessageEntity } from './types.js';
 import { unixNow } from './util.js';
@@ -6,6 +7,7 @@ import { unixNow } from './util.js';
 export interface UserHost {
   readonly chats: ChatStore;
   readonly botInfo: BotInfo;
+  readonly files: FileStore;
   /** Queues an update (allowed_updates applies); resolves as described on FakeUser. */
   deliverUpdate(body: Record<string, unknown>): Promise<void>;
   nextCallbackQueryId(): string;
@@ -71,6 +73,37 @@ export class SimulatedUser implements FakeUser {
       ...(userId !== null && { user_id: userId }),
     };
     return this.sendMessage({ contact });
+  }
+
+  sendPhoto(bytes: Uint8Array, opts: { caption?: string; fileSize?: number } = {}): Promise<void> {
+    const file = this.host.files.add(bytes, 'photos', 'jpg', opts.fileSize);
+    // Telegram sends the sizes it made; the stand-in sends the file as its largest size.
+    const photo = [
+      {
+        file_id: file.fileId,
+        file_unique_id: file.uniqueId,
+        width: 800,
+        height: 600,
+        file_size: file.reportedSize,
+      },
+    ];
+    return this.sendMessage({ photo, ...(opts.caption !== undefined && { caption: opts.caption }) });
+  }
+
+  sendDocument(
+    bytes: Uint8Array,
+    opts: { fileName: string; mimeType?: string; fileSize?: number; caption?: string },
+  ): Promise<void> {
+    const ext = /\.([A-Za-z0-9]{1,8})$/.exec(opts.fileName)?.[1] ?? 'bin';
+    const file = this.host.files.add(bytes, 'documents', ext, opts.fileSize);
+    const document = {
+      file_id: file.fileId,
+      file_unique_id: file.uniqueId,
+      file_name: opts.fileName,
+      ...(opts.mimeType !== undefined && { mime_type: opts.mimeType }),
+      file_size: file.reportedSize,
+    };
+    return this.sendMessage({ document, ...(opts.caption !== undefined && { caption: opts.caption }) });
   }
 
   press(data: string, messageId?: number): Promise<void> {

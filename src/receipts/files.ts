@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Receipt files: what may be stored (by content, never by the name or type the client claims),
+ * how big, and where. Files live under DATA_DIR/comprobantes (0700 folders, 0600 files), never
+ * under a public path; staff read them only through the authenticated API.
+ */
+
+/** The largest receipt accepted (10 MB). */
+export const RECEIPT_MAX_BYTES = 10 * 1024 * 1024;
+
+export const receiptTypes = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'application/pdf': 'pdf',
+} as const;
+export type ReceiptMime = keyof typeof receiptTypes;
+
+const startsWith = (b: Uint8Array, sig: number[], at = 0) => sig.every((v, i) => b[at + i] === v);
+const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+
+/** The type of a file by its first bytes (magic numbers); null = not an image or PDF we accept. */
+export function sniffReceiptType(head: Uint8Array): ReceiptMime | null {
+  if (startsWith(head, [0xff, 0xd8, 0xff])) return 'image/jpeg';
+  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
+  if (startsWith(head, ascii('RIFF')) && startsWith(head, ascii('WEBP'), 8)) return 'image/webp';
+  if (startsWith(head, ascii('%PDF-'))) return 'application/pdf';
+  return null;
+}
+
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Thrown while downloading when the file is bigger than allowed (stated or actual size). */
+export class FileTooLargeError extends Error {
+  override name = 'FileTooLargeError';
+  constructor(readonly bytes: number) {
+    super(`file larger than allowed (${bytes} bytes)`);
+  }
+}
+
+/**
+ * Downloads a file, stopping as soon as it passes `maxBytes` (whatever Content-Length says).
+ * `url` carries the bot token: it MUST NOT be logged, and errors never include it.
+ */
+export async function downloadLimited(url: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new Error(`no se pudo descargar el archivo: ${(err as Error).name}`);
+  }
+  if (!res.ok || !res.body) throw new Error(`no se pudo descargar el archivo: HTTP ${res.status}`);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body.cancel().catch(() => {});
+    throw new FileTooLargeError(declared);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new FileTooLargeError(size);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+export const RECEIPTS_FOLDER = 'comprobantes';
+
+/**
+ * Stores a receipt under DATA_DIR/comprobantes/<client>/<sha256>.<ext> and returns the path
+ * relative to that folder. The name comes from the content, never from the client.
+ */
+export function storeReceiptFile(
+  dataDir: string,
+  clientId: number,
+  bytes: Uint8Array,
+  mime: ReceiptMime,
+): string {
+  const rel = `${clientId}/${sha256Hex(bytes)}.${receiptTypes[mime]}`;
+  const full = path.join(dataDir, RECEIPTS_FOLDER, rel);
+  mkdirSync(path.dirname(full), { recursive: true, mode: 0o700 });
+  writeFileSync(full, bytes, { mode: 0o600 });
+  return rel;
+}
+
+/** Reads a stored receipt (the relative path from the database, checked to stay inside the folder). */
+export function readReceiptFile(dataDir: string, rel: string): Buffer {
+  const root = path.resolve(dataDir, RECEIPTS_FOLDER);
+  const full = path.resolve(root, rel);
+  if (!full.startsWith(root + path.sep)) throw new Error('ruta de comprobante fuera de su carpeta');
+  return readFileSync(full);
+}
