@@ -77,9 +77,18 @@ export function createTelegramChannel(o: TelegramChannelOptions): ChannelAdapter
           failure: { code: '400', message: 'Bad Request: chat not found', httpStatus: 400 },
         };
       }
+      const buttons = m.composed.buttons ?? [];
       const r = await o.sender.sendMessage(chatId, m.composed.text, {
         html: m.composed.html,
         paidBroadcast: o.paidBroadcast ?? false,
+        // Payment notices' buttons (issue 13): an inline keyboard, two to a row; `id` is the callback data.
+        ...(buttons.length > 0 && {
+          replyMarkup: {
+            inline_keyboard: Array.from({ length: Math.ceil(buttons.length / 2) }, (_, i) =>
+              buttons.slice(i * 2, i * 2 + 2).map((b) => ({ text: b.title, callback_data: b.id })),
+            ),
+          },
+        }),
         signal: m.signal,
       });
       if (r.ok) return { ok: true, providerId: `${chatId}:${r.messageId}`, messageNumber: r.messageId };
