@@ -39,3 +39,39 @@ END
 $fn$;
 CREATE TRIGGER clients_clear_channel_unreachable BEFORE UPDATE OF email, telefono_norm ON clients
   FOR EACH ROW EXECUTE FUNCTION teltec_clear_channel_unreachable();
+
+-- Reachability per channel (013's `teltec_channel_reasons`, the one SQL home) gains 'sms' and
+-- 'email'. 013's function is kept under another name and extended, so its own rules stay in 013.
+-- Service notices by SMS / e-mail need a mobile / an address on file that is not marked
+-- unreachable and no revocation in the ledger (the contract's contact data); marketing needs an
+-- explicit grant in the ledger.
+ALTER FUNCTION teltec_channel_reasons(clients, timestamptz, boolean) RENAME TO teltec_channel_reasons_013;
+
+-- The current consent, or `p_default` when the ledger has no row for it.
+CREATE FUNCTION teltec_consent_or(p_client integer, p_canal text, p_categoria text, p_default boolean)
+RETURNS boolean LANGUAGE sql STABLE AS $fn$
+  SELECT COALESCE((SELECT k.otorgado FROM consents k
+                    WHERE k.client_id = p_client AND k.canal = p_canal AND k.categoria = p_categoria
+                    ORDER BY k.created_at DESC, k.id DESC LIMIT 1), p_default)
+$fn$;
+
+CREATE FUNCTION teltec_channel_reasons(c clients, p_now timestamptz, p_marketing boolean) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+  SELECT teltec_channel_reasons_013(c, p_now, p_marketing) || jsonb_build_object(
+    'sms', CASE
+      WHEN c.telefono_norm IS NULL OR c.telefono_norm !~ '^5939[0-9]{8}$' THEN 'sin_celular'
+      WHEN c.sms_inalcanzable IS NOT NULL
+           AND (p_now IS NULL OR c.sms_inalcanzable_hasta IS NULL OR c.sms_inalcanzable_hasta > p_now)
+        THEN 'sms_inalcanzable'
+      WHEN p_marketing AND NOT teltec_consent(c.id, 'sms', 'marketing') THEN 'sin_consentimiento'
+      WHEN NOT teltec_consent_or(c.id, 'sms', 'servicio', true) THEN 'sin_consentimiento'
+    END,
+    'email', CASE
+      WHEN c.email IS NULL OR c.email !~ '^[^@\s]+@[^@\s]+$' THEN 'sin_email'
+      WHEN c.email_inalcanzable IS NOT NULL
+           AND (p_now IS NULL OR c.email_inalcanzable_hasta IS NULL OR c.email_inalcanzable_hasta > p_now)
+        THEN 'email_inalcanzable'
+      WHEN p_marketing AND NOT teltec_consent(c.id, 'email', 'marketing') THEN 'sin_consentimiento'
+      WHEN NOT teltec_consent_or(c.id, 'email', 'servicio', true) THEN 'sin_consentimiento'
+    END)
+$fn$;

@@ -115,7 +115,7 @@ export const notificationReasons = vocabulary({
   preferencia: 'Cancelada: el cliente no quiere este tipo de aviso',
   cliente_suspendido: 'Cancelada: cliente suspendido',
   cliente_retirado: 'Cancelada: cliente retirado',
-  sin_canal: 'Sin canal: no tiene Telegram ni WhatsApp con consentimiento',
+  sin_canal: 'Sin canal: ningún canal (Telegram, WhatsApp, SMS, correo) pudo llevarlo',
   sin_consentimiento: 'Sin consentimiento del cliente para este canal',
   whatsapp_inalcanzable: 'WhatsApp no llega a este número',
   rechazado: 'El canal rechazó el mensaje',
@@ -124,6 +124,11 @@ export const notificationReasons = vocabulary({
   baja_marketing: 'El cliente pidió no recibir promociones',
   pausa_comprobante: 'Pausada: comprobante en revisión (sale de nuevo si sigue debiendo)',
   pausa_promesa: 'Pausada: el cliente prometió pagar (sale de nuevo si no paga)',
+  sin_celular: 'Sin celular para SMS',
+  sms_inalcanzable: 'El SMS no llega a este número',
+  sms_rechazado: 'La pasarela SMS rechazó el mensaje',
+  sin_email: 'Sin correo electrónico',
+  email_inalcanzable: 'El correo rebotó (dirección inexistente o rechazada)',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */
