@@ -4,7 +4,7 @@ import { createAlertMonitor, digestJob } from './alerts/index.js';
 import { createBackupScheduler } from './backup/index.js';
 import { createBot, lookupSummary, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
 import { clockFromSettings } from './clock.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig, whatsappEnabled } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
 import { buildApi } from './http/app.js';
 import { resolveLogFormat, textDestination } from './log-text.js';
@@ -22,6 +22,7 @@ import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
 import { createTelegramSender } from './telegram/send.js';
 import { issueSetupCode } from './users/index.js';
+import { createWhatsAppService } from './whatsapp/index.js';
 
 /**
  * The only place that reads config, wires the parts, starts them and stops them.
@@ -175,6 +176,23 @@ export async function startService(config: Config, logger: Logger) {
   let closing = false;
   // -----------------------------------------------------------------------------------------------
 
+  // --- WhatsApp Business (issue 10) --------------------------------------------------------------
+  // With WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID: the Cloud API client and adapter, Meta's
+  // webhook (POST /api/whatsapp/webhook) and the template sync (at start, then hourly).
+  const whatsappConfig = config.whatsapp;
+  const whatsapp = whatsappEnabled(whatsappConfig)
+    ? createWhatsAppService({
+        db,
+        config: whatsappConfig,
+        clock,
+        logger: logger.child({ canal: 'whatsapp' }),
+      })
+    : undefined;
+  if (whatsapp && !whatsappConfig.appSecret) {
+    logger.warn('Falta WHATSAPP_APP_SECRET: el webhook de WhatsApp responde 503 hasta que se defina.');
+  }
+  // -----------------------------------------------------------------------------------------------
+
   const app = await buildApi({
     db,
     config,
@@ -186,6 +204,7 @@ export async function startService(config: Config, logger: Logger) {
     isClosing: () => closing,
     sandbox: sandbox ?? undefined,
     bot,
+    whatsapp,
   });
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info(
@@ -204,6 +223,11 @@ export async function startService(config: Config, logger: Logger) {
   scheduler.start(engineAbort.signal);
   backups?.start(engineAbort.signal);
   const alertsDone = alerts.run(engineAbort.signal);
+  const whatsappDone = whatsapp
+    ?.run(engineAbort.signal)
+    .catch((err) =>
+      logger.error({ err }, 'la sincronización de plantillas de WhatsApp se detuvo por un error'),
+    );
   // Bot (issue 4): getMe, commands, then webhook or long polling, and the inbox sweeper.
   const botAbort = new AbortController();
   const botRuntime = bot ? startBotRuntime(bot, { config, logger, signal: botAbort.signal }) : undefined;
@@ -230,6 +254,7 @@ export async function startService(config: Config, logger: Logger) {
           engineAbort.abort();
           await dispatcherDone;
           await alertsDone;
+          await whatsappDone;
         })(),
       ]);
       await app.close();
