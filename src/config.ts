@@ -55,6 +55,11 @@ const schema = z.object({
   CLOCK_START: z.iso
     .datetime({ offset: true, message: 'una fecha y hora ISO, por ejemplo 2026-03-10T13:00:00Z' })
     .optional(),
+  // The real instant at which the clock reads CLOCK_START (default: when the process starts), so
+  // that several instances started one after another share one business time.
+  CLOCK_ORIGIN: z.iso
+    .datetime({ offset: true, message: 'una fecha y hora ISO, por ejemplo 2026-11-28T12:00:00Z' })
+    .optional(),
   CLOCK_RATE: z.coerce.number().positive().max(100_000).default(1),
   // Notification engine
   SEND_WINDOW: z
@@ -200,7 +205,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   demo: boolean;
   /** Unset start = the system clock (see `clockFromSettings`). */
-  clock: { start?: string; rate: number };
+  clock: { start?: string; rate: number; origin?: string };
   engine: {
     sendWindow: { start: string; end: string };
     ratePerSecond: number;
@@ -482,7 +487,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     timeZone: e.TZ,
     logLevel: e.LOG_LEVEL,
     demo: e.DEMO === '1',
-    clock: { start: e.CLOCK_START, rate: e.CLOCK_RATE },
+    clock: { start: e.CLOCK_START, rate: e.CLOCK_RATE, origin: e.CLOCK_ORIGIN },
     engine: {
       sendWindow: { start, end },
       ratePerSecond: e.SEND_RATE,

@@ -1,81 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase } from '../../src/db/index.js';
 import { type Standin, startStandin } from '../../src/telegram/standin/index.js';
 import { cedulaFor } from '../support/fixtures.js';
-import { repoRoot, type ServiceProcess } from '../support/process.js';
+import type { ServiceProcess } from '../support/process.js';
+import { caddy, startCaddy, WEBHOOK } from './caddy.js';
 import { freePort, startServiceProcess } from './support.js';
-
-/** Debian's caddy (CI installs it from apt, like chromium). Without it here: skipped, never in CI. */
-function findCaddy(): string | null {
-  try {
-    return execFileSync('sh', ['-c', 'command -v caddy'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-const caddy = findCaddy();
-if (!caddy && process.env.CI)
-  throw new Error('CI: falta caddy (apt-get install caddy); la prueba HTTPS es obligatoria');
-
-const WEBHOOK = '/api/notificaciones/telegram/webhook/';
-
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timeout: ${what}`);
-}
-
-/**
- * deploy/Caddyfile as shipped, with the test's extras through its variables: `tls internal`
- * (Caddy's own local CA instead of Let's Encrypt), 127.0.0.1 and free ports only, no admin
- * endpoint, and every file Caddy writes in a temporary HOME.
- */
-async function startCaddy(home: string, upstreamPort: number) {
-  const httpsPort = await freePort();
-  const httpPort = await freePort();
-  const storage = path.join(home, 'caddy-data');
-  const child = spawn(
-    caddy!,
-    ['run', '--config', path.join(repoRoot, 'deploy', 'Caddyfile'), '--adapter', 'caddyfile'],
-    {
-      cwd: home,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        XDG_DATA_HOME: path.join(home, 'xdg-data'),
-        XDG_CONFIG_HOME: path.join(home, 'xdg-config'),
-        DOMINIO: `https://localhost:${httpsPort}`,
-        TELTEC_UPSTREAM: `127.0.0.1:${upstreamPort}`,
-        CADDY_GLOBAL: [
-          'admin off',
-          `http_port ${httpPort}`,
-          `https_port ${httpsPort}`,
-          'skip_install_trust',
-          'auto_https disable_redirects',
-          `storage file_system ${storage}`,
-        ].join('\n'),
-        CADDY_SITE: 'bind 127.0.0.1\ntls internal',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let log = '';
-  child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  const rootCert = path.join(storage, 'pki', 'authorities', 'local', 'root.crt');
-  await waitUntil(
-    `Caddy's local CA and certificate (log: ${log})`,
-    () => existsSync(rootCert) && /certificate obtained successfully|serving initial configuration/.test(log),
-  );
-  return { child, url: `https://localhost:${httpsPort}`, ca: readFileSync(rootCert, 'utf8'), log: () => log };
-}
 
 describe.skipIf(!caddy)('HTTPS for real: Caddy (tls internal) in front of the service', () => {
   const dirs: string[] = [];
@@ -110,7 +43,7 @@ describe.skipIf(!caddy)('HTTPS for real: Caddy (tls internal) in front of the se
     await db.close();
 
     const port = await freePort();
-    const proxy = await startCaddy(home, port);
+    const proxy = await startCaddy(home, `127.0.0.1:${port}`);
     caddyProc = proxy.child;
     // Telegram trusts public CAs; the stand-in trusts Caddy's local one the same way.
     standin = await startStandin({ webhookCa: proxy.ca, webhookRetryMs: 200 });
