@@ -14,6 +14,7 @@ const PAGES = [
   { path: /^\/clientes\/nuevo$/, nav: '/clientes', load: () => import('./pages/cliente.js') },
   { path: /^\/clientes\/(\d+)$/, nav: '/clientes', load: () => import('./pages/cliente.js') },
   { path: /^\/clientes$/, nav: '/clientes', load: () => import('./pages/clientes.js') },
+  { path: /^\/comprobantes$/, nav: '/comprobantes', load: () => import('./pages/comprobantes.js') },
   { path: /^\/notificaciones$/, nav: '/notificaciones', load: () => import('./pages/notificaciones.js') },
   { path: /^\/campanas(?:\/(\d+))?$/, nav: '/campanas', load: () => import('./pages/campanas.js') },
   { path: /^\/planes$/, nav: '/planes', load: () => import('./pages/planes.js') },
@@ -37,6 +38,7 @@ const PAGES = [
 const NAV = [
   ['/', 'Resumen'],
   ['/clientes', 'Clientes'],
+  ['/comprobantes', 'Comprobantes'],
   ['/notificaciones', 'Notificaciones'],
   ['/campanas', 'Campañas'],
   ['/planes', 'Planes'],

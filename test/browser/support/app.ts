@@ -27,7 +27,7 @@ export interface RunningApp {
  * optionally with the 80 demo clients. The clock is fixed, so payment states never depend on today.
  */
 export async function startApp(
-  opts: { demo?: boolean; now?: string; bot?: boolean } = {},
+  opts: { demo?: boolean; now?: string; bot?: boolean; env?: Record<string, string> } = {},
 ): Promise<RunningApp> {
   const db = await createTestDb('pglite');
   const clock = createManualClock(opts.now ?? '2026-03-10T15:00:00Z');
@@ -36,8 +36,8 @@ export async function startApp(
     ? await startStandin({ token: '555001:TEST-TOKEN-browser', botInfo: { id: 555001 } })
     : undefined;
   const config = standin
-    ? testConfig({ TELEGRAM_BOT_TOKEN: standin.token, TELEGRAM_API_ROOT: standin.url })
-    : testConfig();
+    ? testConfig({ TELEGRAM_BOT_TOKEN: standin.token, TELEGRAM_API_ROOT: standin.url, ...opts.env })
+    : testConfig(opts.env);
   const logger = pino({ level: 'silent' });
   const bot = standin ? createBot({ db, config, logger, clock }) : undefined;
   await bot?.init();

@@ -76,11 +76,29 @@ export async function render(root, { signal }) {
   const ajustes = api('/api/ajustes', opt);
   ajustes.catch(() => {});
   await Promise.allSettled([
+    renderReceipts(tiles, opt),
     renderUnreachable(unreachable, opt),
     renderRuns(runs, ajustes),
     renderTelegram(telegram, tg, ajustes, opt),
     noteWaiting(tiles, general, ajustes),
   ]);
+}
+
+/** Issue 13: receipts clients sent from the chat, waiting for staff. */
+async function renderReceipts(tiles, opt) {
+  const r = await api('/api/comprobantes?estado=pendiente', opt);
+  tiles.append(
+    tile(
+      'comprobantes',
+      'Comprobantes por revisar',
+      r.pendientes,
+      h(
+        'a',
+        { href: '#/comprobantes?estado=pendiente' },
+        r.pendientes ? 'Revisar ahora' : 'Ver comprobantes',
+      ),
+    ),
+  );
 }
 
 /** Queued notices at night: say when they go out, so a queue that does not move is not a fault. */
