@@ -3,7 +3,7 @@ import { BULK_STATEMENT_TIMEOUT_MS, type Queryable, type TransactionOptions } fr
 import { AppError } from '../errors/index.js';
 import { fromCsvCell, toCsvLine } from '../lib/csv-cell.js';
 import type { importStates } from '../vocabulary.js';
-import { normalizePhone } from './phone.js';
+import { normalizePhone, toWhatsApp } from './phone.js';
 import type { ClientView } from './repository.js';
 import { createClientBody } from './schemas.js';
 
@@ -18,6 +18,7 @@ export const csvColumns = [
   'estado',
   'fecha_ultimo_pago',
   'dia_pago',
+  'whatsapp',
 ] as const;
 
 export interface ImportReport {
@@ -272,8 +273,8 @@ async function runImport(
       // Columns absent from the file keep their stored value on update.
       const { rows } = await tx.query<{ inserted: boolean }>(
         `INSERT INTO clients AS c (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
-                                   fecha_ultimo_pago, dia_pago)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11)
+                                   fecha_ultimo_pago, dia_pago, whatsapp)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11, $19)
          ON CONFLICT (cedula) DO UPDATE SET
            nombre = EXCLUDED.nombre,
            telefono = CASE WHEN $12 THEN EXCLUDED.telefono ELSE c.telefono END,
@@ -285,6 +286,7 @@ async function runImport(
            estado = CASE WHEN $9::text IS NOT NULL THEN EXCLUDED.estado ELSE c.estado END,
            fecha_ultimo_pago = CASE WHEN $17 THEN EXCLUDED.fecha_ultimo_pago ELSE c.fecha_ultimo_pago END,
            dia_pago = CASE WHEN $18 THEN EXCLUDED.dia_pago ELSE c.dia_pago END,
+           whatsapp = CASE WHEN $20 THEN EXCLUDED.whatsapp ELSE c.whatsapp END,
            updated_at = now()
          RETURNING (xmax = 0) AS inserted`,
         [
@@ -306,6 +308,9 @@ async function runImport(
           columns.includes('plan') || columns.includes('plan_id'),
           columns.includes('fecha_ultimo_pago'),
           columns.includes('dia_pago'),
+          // Without a whatsapp column a new client's mobile is their WhatsApp (issue 10 §7).
+          c.whatsapp !== undefined ? c.whatsapp : c.telefono ? toWhatsApp(c.telefono) : null,
+          columns.includes('whatsapp'),
         ],
       );
       if (rows[0]?.inserted) report.creados++;
@@ -330,6 +335,7 @@ export function toClientCsvLine(c: ClientView): string {
     estado: c.estado,
     fecha_ultimo_pago: c.fecha_ultimo_pago,
     dia_pago: c.dia_pago,
+    whatsapp: c.whatsapp,
     estado_pago: c.estado_pago,
     fecha_vencimiento: c.fecha_vencimiento,
     telegram: c.telegram.vinculado ? 'si' : 'no',

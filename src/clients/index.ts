@@ -22,7 +22,7 @@ export {
   toClientCsvLine,
 } from './csv.js';
 export { listPayments, type Payment, recordPayment, UNUSUAL_AMOUNT_FACTOR, voidPayment } from './payments.js';
-export { normalizePhone, samePhone } from './phone.js';
+export { normalizePhone, samePhone, toWhatsApp } from './phone.js';
 export { createPlansRepository, type Plan } from './plans.js';
 export {
   type BillingContext,

@@ -19,3 +19,9 @@ export function samePhone(a: string, b: string): boolean {
   const na = normalizePhone(a);
   return na !== null && na === normalizePhone(b);
 }
+
+/** The WhatsApp form of a mobile ('5939XXXXXXXX'); null for a landline or anything else. */
+export function toWhatsApp(input: string): string | null {
+  const n = normalizePhone(input);
+  return n !== null && /^5939\d{8}$/.test(n) ? n : null;
+}

@@ -1,10 +1,11 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
-import type { clientStates, paymentStates } from '../vocabulary.js';
-import { normalizePhone } from './phone.js';
+import type { channelNames, clientStates, paymentStates } from '../vocabulary.js';
+import { normalizePhone, toWhatsApp } from './phone.js';
 
 export type ClientEstado = (typeof clientStates.values)[number];
 export type PaymentState = (typeof paymentStates.values)[number];
+type ChannelName = (typeof channelNames.values)[number];
 
 /** A client as the API shows it. */
 export interface ClientView {
@@ -12,6 +13,15 @@ export interface ClientView {
   cedula: string;
   nombre: string;
   telefono: string | null;
+  /** 5939XXXXXXXX. */
+  whatsapp: string | null;
+  /** null = automatic (Telegram when linked, else WhatsApp when consented). */
+  canal_preferido: ChannelName | null;
+  /** The 24-hour service window: free text until then (the client wrote to us). */
+  whatsapp_ventana_hasta: string | null;
+  /** Why WhatsApp cannot reach this number, until when. */
+  whatsapp_inalcanzable: string | null;
+  whatsapp_inalcanzable_hasta: string | null;
   email: string | null;
   direccion: string | null;
   sector: string | null;
@@ -41,6 +51,9 @@ export interface ClientInput {
   cedula: string;
   nombre: string;
   telefono?: string | null;
+  /** Already normalised (5939XXXXXXXX) by the schema; undefined on creation = telefono if mobile. */
+  whatsapp?: string | null;
+  canal_preferido?: ChannelName | null;
   email?: string | null;
   direccion?: string | null;
   sector?: string | null;
@@ -74,6 +87,11 @@ interface ClientRow {
   cedula: string;
   nombre: string;
   telefono: string | null;
+  whatsapp: string | null;
+  canal_preferido: ChannelName | null;
+  whatsapp_ventana_hasta: Date | null;
+  whatsapp_inalcanzable: string | null;
+  whatsapp_inalcanzable_hasta: Date | null;
   email: string | null;
   direccion: string | null;
   sector: string | null;
@@ -99,7 +117,8 @@ interface ClientRow {
 
 /** The columns of a client view; $1 = today, $2 = cycle days, $3 = reminder days. */
 const selectView = `
-  SELECT c.id, c.cedula, c.nombre, c.telefono, c.email, c.direccion, c.sector, c.plan_id,
+  SELECT c.id, c.cedula, c.nombre, c.telefono, c.whatsapp, c.canal_preferido, c.whatsapp_ventana_hasta,
+         c.whatsapp_inalcanzable, c.whatsapp_inalcanzable_hasta, c.email, c.direccion, c.sector, c.plan_id,
          p.nombre AS plan, p.precio, c.estado, c.fecha_ultimo_pago, c.dia_pago,
          teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS fecha_vencimiento,
          teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) AS estado_pago,
@@ -113,6 +132,11 @@ function toView(r: ClientRow): ClientView {
     cedula: r.cedula,
     nombre: r.nombre,
     telefono: r.telefono,
+    whatsapp: r.whatsapp,
+    canal_preferido: r.canal_preferido,
+    whatsapp_ventana_hasta: r.whatsapp_ventana_hasta?.toISOString() ?? null,
+    whatsapp_inalcanzable: r.whatsapp_inalcanzable,
+    whatsapp_inalcanzable_hasta: r.whatsapp_inalcanzable_hasta?.toISOString() ?? null,
     email: r.email,
     direccion: r.direccion,
     sector: r.sector,
@@ -144,6 +168,8 @@ const editable = [
   'cedula',
   'nombre',
   'telefono',
+  'whatsapp',
+  'canal_preferido',
   'email',
   'direccion',
   'sector',
@@ -280,8 +306,8 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     async create(input: ClientInput): Promise<ClientView> {
       const { rows } = await db.query<{ id: number }>(
         `INSERT INTO clients (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
-                              fecha_ultimo_pago, dia_pago)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11) RETURNING id`,
+                              fecha_ultimo_pago, dia_pago, whatsapp, canal_preferido)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11, $12, $13) RETURNING id`,
         [
           input.cedula,
           input.nombre,
@@ -294,6 +320,8 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
           input.estado ?? null,
           input.fecha_ultimo_pago ?? null,
           input.dia_pago ?? null,
+          input.whatsapp !== undefined ? input.whatsapp : input.telefono ? toWhatsApp(input.telefono) : null,
+          input.canal_preferido ?? null,
         ],
       );
       return getOrThrow(rows[0]!.id);

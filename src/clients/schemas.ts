@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { isIsoDate } from '../time.js';
-import { clientStates, paymentStates } from '../vocabulary.js';
+import { channelNames, clientStates, paymentStates } from '../vocabulary.js';
 import { validateCedula } from './cedula.js';
-import { normalizePhone } from './phone.js';
+import { normalizePhone, toWhatsApp } from './phone.js';
 
 const emptyToNull = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? null : v);
 const optionalText = (max: number) =>
@@ -37,11 +37,33 @@ const phoneSchema = z.preprocess(
     .optional(),
 );
 
+/** A WhatsApp number: any way people write an Ecuadorian mobile, stored as 5939XXXXXXXX. */
+const whatsappSchema = z.preprocess(
+  emptyToNull,
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => toWhatsApp(v) !== null,
+      'debe ser un celular de Ecuador (WhatsApp no funciona con un fijo), por ejemplo 0987654321',
+    )
+    .transform((v) => toWhatsApp(v)!)
+    .nullable()
+    .optional(),
+);
+
 /** Client fields as the API and the CSV accept them (Spanish names from the seed). */
 export const clientFields = {
   cedula: cedulaSchema,
   nombre: z.string().trim().min(2, 'escriba el nombre completo').max(200),
   telefono: phoneSchema,
+  /** Empty on creation = the telefono when it is a mobile. */
+  whatsapp: whatsappSchema,
+  /** null = automatic: Telegram when linked, else WhatsApp when consented (issue 10 §8). */
+  canal_preferido: z.preprocess(
+    emptyToNull,
+    z.enum(channelNames.values, 'debe ser telegram, whatsapp, sms o email').nullable().optional(),
+  ),
   email: z.preprocess(emptyToNull, z.email('debe ser un correo válido').nullable().optional()),
   direccion: optionalText(300),
   sector: optionalText(100),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { estadoPagoSchema, estadoSchema } from '../clients/index.js';
+import { channelNames } from '../vocabulary.js';
 
 /** Response shapes more than one route module answers with (routes never import each other). */
 
@@ -8,6 +9,14 @@ export const clientViewSchema = z.object({
   cedula: z.string(),
   nombre: z.string(),
   telefono: z.string().nullable(),
+  /** 5939XXXXXXXX (issue 10 §7). */
+  whatsapp: z.string().nullable(),
+  /** null = automático: Telegram si está vinculado, si no WhatsApp con consentimiento. */
+  canal_preferido: z.enum(channelNames.values).nullable(),
+  /** Ventana de servicio de 24 h: hasta cuándo se le puede escribir texto libre por WhatsApp. */
+  whatsapp_ventana_hasta: z.string().nullable(),
+  whatsapp_inalcanzable: z.string().nullable(),
+  whatsapp_inalcanzable_hasta: z.string().nullable(),
   email: z.string().nullable(),
   direccion: z.string().nullable(),
   sector: z.string().nullable(),

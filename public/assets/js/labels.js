@@ -24,7 +24,6 @@ export const LABELS = {
     presencial: 'En persona (oficina)',
     formulario: 'Formulario',
     llamada: 'Llamada telefónica',
-    correo: 'Correo del cliente',
     telegram: 'El cliente en Telegram',
     whatsapp: 'El cliente por WhatsApp',
     sms: 'El cliente por SMS',

@@ -592,7 +592,7 @@ async function renderNotifications(el, c, signal) {
 }
 
 /** Staff sources of a consent (the client's own answers are recorded by the bot and WhatsApp). */
-const STAFF_SOURCES = ['contrato', 'presencial', 'formulario', 'llamada', 'correo'];
+const STAFF_SOURCES = ['contrato', 'presencial', 'formulario', 'llamada', 'email'];
 const CHANNELS = ['telegram', 'whatsapp', 'sms', 'email'];
 const CATEGORIES = ['servicio', 'marketing'];
 

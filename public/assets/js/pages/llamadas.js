@@ -1,8 +1,9 @@
 import { api, qs } from '../api.js';
 import { badge, dataTable, dueIn, errorBox, fmt, h, label, loading, mount } from '../ui.js';
 
-// Hoja de llamadas: every due or overdue client Telegram cannot reach, the very list Resumen
-// counts (same API, same order: overdue first, longest first), ready to print and call.
+// Hoja de llamadas: every due or overdue client no channel reaches (no working Telegram, no
+// WhatsApp with consent), the very list Resumen counts (same API, same order: overdue first,
+// longest first), ready to print and call.
 
 const PAGE = 500; // the API's largest page
 
@@ -43,7 +44,7 @@ export async function render(root, { signal }) {
       'p',
       null,
       h('strong', { dataset: { cifra: 'llamadas', valor: all.total } }, fmt.n(all.total)),
-      ' clientes por vencer o vencidos a los que Telegram no llega',
+      ' clientes por vencer o vencidos a los que no llega Telegram ni WhatsApp',
       today ? ` (al ${today})` : '',
       '. Vencidos primero, los más antiguos arriba.',
     ),

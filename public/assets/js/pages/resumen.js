@@ -16,8 +16,9 @@ import {
 } from '../ui.js';
 import { backupCard } from './operacion.js';
 
-// Resumen: adoption, notifications by state and by day, failures by reason, due clients Telegram
-// cannot reach, next scheduled runs, webhook health. Every figure comes from the API.
+// Resumen: adoption, reach by channel (Telegram, WhatsApp, either, none) and the month's WhatsApp
+// cost, notifications by state and by day, failures by reason, due clients no channel reaches (the
+// call list), next scheduled runs, webhook health. Every figure comes from the API.
 
 const SERIES = [
   ['creadas', 'Creadas', '#5b8def'],
@@ -38,9 +39,10 @@ export async function render(root, { signal }) {
   const unreachable = h(
     'div',
     { class: 'card', id: 'sin-alcance' },
-    h('h2', null, 'Deben y Telegram no les llega'),
+    h('h2', null, 'Deben y ningún canal les llega'),
     loading(),
   );
+  const reach = h('div', { class: 'card', id: 'alcance' }, h('h2', null, 'Alcance'), loading());
   const runs = h(
     'div',
     { class: 'card', id: 'planificador' },
@@ -54,6 +56,7 @@ export async function render(root, { signal }) {
     h('div', { class: 'page-head' }, h('h1', null, 'Resumen')),
     alerts,
     tiles,
+    h('div', { class: 'section' }, reach),
     h('div', { class: 'grid-2 section' }, byDay, failures),
     h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
   );
@@ -77,6 +80,7 @@ export async function render(root, { signal }) {
   ajustes.catch(() => {});
   await Promise.allSettled([
     renderReceipts(tiles, opt),
+    renderReach(reach, opt),
     renderUnreachable(unreachable, opt),
     renderRuns(runs, ajustes),
     renderTelegram(telegram, tg, ajustes, opt),
@@ -198,9 +202,94 @@ function renderFailures(el, g) {
   );
 }
 
-/** Due and overdue clients Telegram cannot reach (no link, blocked): staff call them. */
+/**
+ * Reach (issue 10 §10): clients a service notice gets to on Telegram, on WhatsApp (number, consent,
+ * not unreachable), on either, on none (the call list); and what WhatsApp costs this month.
+ */
+async function renderReach(el, opt) {
+  const head = h('h2', null, 'Alcance');
+  try {
+    const r = await api('/api/notificaciones/alcance/', opt);
+    const a = r.alcance;
+    const total = Math.max(1, r.total_clientes);
+    const line = (id, text, value, tone) =>
+      h(
+        'li',
+        { class: 'block', dataset: { alcance: id } },
+        h(
+          'div',
+          { class: 'row' },
+          h('span', null, text),
+          h('span', { class: 'spacer' }),
+          h('strong', { dataset: { cifra: `alcance_${id}`, valor: value } }, fmt.n(value)),
+          h('span', { class: 'small muted' }, ` ${fmt.pct((value / total) * 100)}`),
+        ),
+        meter((value / total) * 100, { tone }),
+      );
+    const c = r.whatsapp_costo_mes;
+    const cat = (k) => c.por_categoria.find((x) => x.categoria === k);
+    const money4 = (v) => `$${v.toFixed(4)}`;
+    const costLine = (k, name) => {
+      const x = cat(k);
+      return h(
+        'li',
+        { dataset: { costo: k } },
+        `${name}: ${fmt.n(x.entregados)} entregadas × ${money4(x.precio)} = `,
+        h('strong', null, fmt.money(x.costo)),
+      );
+    };
+    mount(
+      el,
+      head,
+      h(
+        'div',
+        { class: 'grid-2' },
+        h(
+          'div',
+          null,
+          h(
+            'p',
+            { class: 'small muted' },
+            `A quién llegan los avisos de servicio hoy, de ${fmt.n(r.total_clientes)} clientes.`,
+          ),
+          h(
+            'ul',
+            { class: 'list-plain' },
+            line('telegram', 'Telegram (vinculados, sin bloquear)', a.telegram, 'ok'),
+            line('whatsapp', 'WhatsApp (número y consentimiento)', a.whatsapp, 'ok'),
+            line('alguno', 'Por alguno de los dos', a.alguno, 'ok'),
+            line('ninguno', 'Por ninguno: hay que llamarlos', a.ninguno, 'muted'),
+          ),
+          a.ninguno > 0 ? h('a', { href: '#/llamadas', class: 'small' }, 'Ver la hoja de llamadas') : null,
+        ),
+        h(
+          'div',
+          { id: 'costo-whatsapp' },
+          h('h3', null, `WhatsApp este mes: ${fmt.money(c.total)}`),
+          h(
+            'ul',
+            { class: 'list-plain small' },
+            costLine('utility', 'Utilidad (avisos de pago, mantenimiento)'),
+            costLine('marketing', 'Marketing (ofertas)'),
+          ),
+          h(
+            'p',
+            { class: 'small muted', dataset: { aviso: 'verifique' } },
+            'Estimación con los precios de WHATSAPP_PRECIO_UTILITY y WHATSAPP_PRECIO_MARKETING: ',
+            h('strong', null, 'verifique'),
+            ' las tarifas vigentes de Meta. Los mensajes dentro de las 24 h en que el cliente escribió no se cobran.',
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    mount(el, head, errorBox(err));
+  }
+}
+
+/** Due and overdue clients no channel reaches (no Telegram, no WhatsApp with consent): staff call them. */
 async function renderUnreachable(el, opt) {
-  const head = h('h2', null, 'Deben y Telegram no les llega');
+  const head = h('h2', null, 'Deben y ningún canal les llega');
   try {
     const r = await api('/api/notificaciones/sin-telegram/?por_pagina=8', opt);
     mount(
@@ -210,7 +299,7 @@ async function renderUnreachable(el, opt) {
         'p',
         { class: 'muted small' },
         h('strong', { dataset: { cifra: 'sin_telegram_deben', valor: r.total } }, fmt.n(r.total)),
-        ' clientes por vencer o vencidos sin un Telegram que funcione: hay que llamarlos.',
+        ' clientes por vencer o vencidos sin Telegram ni WhatsApp que funcione: hay que llamarlos.',
       ),
       r.clientes.length
         ? h(
