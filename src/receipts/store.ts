@@ -38,6 +38,8 @@ export interface ReceiptView {
   monto_adeudado: number | null;
   /** What the client owes today (teltec_client_billing). */
   monto_adeudado_hoy: number | null;
+  /** The client's due date today: later than `ciclo` when that period was paid in the meantime. */
+  vencimiento_hoy: string | null;
   pago_id: number | null;
   monto: number | null;
   fecha_pago: string | null;
@@ -51,7 +53,7 @@ export interface ReceiptView {
 const viewSql = `
   SELECT r.id, r.client_id AS cliente_id, c.nombre, c.cedula, p.nombre AS plan, p.precio::float8 AS precio,
          r.estado, r.ciclo::text AS ciclo, r.tipo_mime, r.tamano, r.monto_adeudado::float8 AS monto_adeudado,
-         b.monto_adeudado::float8 AS monto_adeudado_hoy, r.payment_id AS pago_id, r.monto::float8 AS monto,
+         b.monto_adeudado::float8 AS monto_adeudado_hoy, b.vencimiento::text AS vencimiento_hoy, r.payment_id AS pago_id, r.monto::float8 AS monto,
          r.fecha_pago::text AS fecha_pago, r.referencia, r.motivo_rechazo, r.revisado_por,
          r.revisado_at AS revisado_en, r.created_at AS recibido_en
     FROM payment_receipts r

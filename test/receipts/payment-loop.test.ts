@@ -299,12 +299,20 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
       expect((await rows(c.id)).filter((x) => x.estado === 'pendiente')).toHaveLength(0);
     }
     // The day after the promised date, still unpaid: broken, and its own notice goes out.
+    // (Generating by hand settles promises first, as the daily run does.)
     day('2026-03-14');
-    const settled = await ctx.db.transaction((tx) =>
-      settlePromises(tx, settings, { today: '2026-03-14', now: h.clock.now() }),
+    const gen = await h.app.inject({
+      method: 'POST',
+      url: '/api/notificaciones/generar-automaticas/',
+      headers: auth,
+    });
+    expect(gen.statusCode).toBe(200);
+    // The rules add nothing for this client: the broken promise's notice holds today's step (below).
+    const promise = await ctx.db.query<{ estado: string }>(
+      'SELECT estado FROM payment_promises WHERE client_id = $1',
+      [c.id],
     );
-    expect(settled).toMatchObject({ incumplidas: 1, avisos: 1 });
-    await generate('2026-03-14'); // adds nothing: the broken promise's notice holds today's step
+    expect(promise.rows).toEqual([{ estado: 'incumplida' }]);
     const pending = (await rows(c.id)).filter((x) => x.estado === 'pendiente');
     expect(pending).toHaveLength(1);
     expect(pending[0]!.datos).toMatchObject({ variante: 'promesa_incumplida' });
@@ -321,6 +329,24 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
       api.json().promesas.map((p: { cliente_id: number; estado: string }) => [p.cliente_id, p.estado]),
     ).toContainEqual([c.id, 'incumplida']);
     expect(api.json().tasa_cumplimiento).not.toBeNull();
+  });
+
+  it('a receipt whose period was paid meanwhile says so to the reviewer', async () => {
+    const c = await client('2026-03-10');
+    const notice = await noticeTo(c.chatId, '2026-03-10');
+    await press(c.user, buttonsOf(notice)[0]!.callback_data, notice.message_id);
+    await h.act(c.user, (u) => u.sendPhoto(JPEG(33)));
+    const [r] = await receipts(c.id);
+    const paid = await h.app.inject({
+      method: 'POST',
+      url: `/api/clientes/${c.id}/pagos`,
+      headers: auth,
+      payload: { monto: 25, fecha: '2026-03-10' },
+    });
+    expect(paid.statusCode).toBe(201);
+    const d = (await h.app.inject({ url: `/api/comprobantes/${r!.id}`, headers: auth })).json();
+    expect(d.comprobante.ciclo).toBe('2026-03-10');
+    expect(d.comprobante.vencimiento_hoy > d.comprobante.ciclo).toBe(true);
   });
 
   it('a forged or replayed button does nothing; an unverified link may not use them', async () => {

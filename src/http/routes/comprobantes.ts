@@ -32,6 +32,7 @@ const receiptSchema = z.object({
   tamano: z.number(),
   monto_adeudado: z.number().nullable(),
   monto_adeudado_hoy: z.number().nullable(),
+  vencimiento_hoy: z.string().nullable(),
   pago_id: z.number().nullable(),
   monto: z.number().nullable(),
   fecha_pago: z.string().nullable(),

@@ -23,6 +23,7 @@ import {
   retryNotification,
   withIdempotencyKey,
 } from '../../notifications/index.js';
+import { settlePromises } from '../../receipts/index.js';
 import { daysBetween, localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
@@ -242,14 +243,13 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     async (request) => {
       const settings = await deps.settings!.engine(); // Ajustes: in effect now, no restart
       const now = deps.clock.now();
+      const at = { today: localDate(now, deps.config.timeZone), now };
       const report = await deps.db.transaction(
-        (tx) =>
-          generateUnderLock(
-            tx,
-            settings,
-            { today: localDate(now, deps.config.timeZone), now },
-            deps.engine?.metrics,
-          ),
+        async (tx) => {
+          // Issue 13 §4: promises to pay are settled first, as in the daily run.
+          await settlePromises(tx, settings, at);
+          return generateUnderLock(tx, settings, at, deps.engine?.metrics);
+        },
         { timeoutMs: BULK_STATEMENT_TIMEOUT_MS },
       );
       await audit(deps.db, {

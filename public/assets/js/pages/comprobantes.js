@@ -244,6 +244,14 @@ async function renderDetail(el, id, signal, reload) {
           )
         : null,
     ),
+    c.estado === 'pendiente' && c.ciclo && c.vencimiento_hoy && c.vencimiento_hoy > c.ciclo
+      ? h(
+          'div',
+          { class: 'notice warn', id: 'comprobante-ya-pagado' },
+          `El período que vencía el ${fmt.date(c.ciclo)} ya figura pagado (ahora vence el ${fmt.date(c.vencimiento_hoy)}). ` +
+            'Si este comprobante es de ese pago, rechácelo para no registrarlo dos veces.',
+        )
+      : null,
     viewer,
     c.estado === 'pendiente' ? form : null,
     status,
