@@ -96,6 +96,10 @@ const schema = z.object({
     .optional(),
   // Staff accounts and Ajustes (issue 14): defaults; Ajustes stores the values in use.
   SUSPENSION_DAYS: z.coerce.number().int().min(1).max(90).default(10),
+  // Issue 13 §6: the pre-suspension notice goes this many days before the suspension date (0 = none);
+  // a payment that brings a suspended client up to date reactivates them (the provider's choice).
+  SUSPENSION_NOTICE_DAYS_BEFORE: z.coerce.number().int().min(0).max(30).default(3),
+  REACTIVATE_ON_PAYMENT: z.enum(['0', '1']).default('1'),
   SESSION_IDLE_HOURS: z.coerce.number().min(0.25).max(720).default(8),
   // Staff alerts (issue 15 §5)
   ALERT_FAILURE_RATE: z.coerce.number().min(0.01).max(1).default(0.2),
@@ -258,6 +262,10 @@ export interface Config {
   logFormat: Env['LOG_FORMAT'];
   /** Days after the due date before the provider suspends (default; Ajustes may change it). */
   suspensionDays: number;
+  /** Days before that suspension date the pre-suspension notice goes (0 = none; Ajustes). */
+  suspensionNoticeDaysBefore: number;
+  /** A payment that leaves a suspended client up to date makes them active again (Ajustes). */
+  reactivateOnPayment: boolean;
   /** Staff sign-in sessions end after this many hours without use (default; Ajustes). */
   sessionIdleHours: number;
   /** SMS through an HTTP gateway (issue 11); undefined = no SMS channel. */
@@ -528,6 +536,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     sms: smsConfig(e),
     email: emailConfig(e),
     suspensionDays: e.SUSPENSION_DAYS,
+    suspensionNoticeDaysBefore: e.SUSPENSION_NOTICE_DAYS_BEFORE,
+    reactivateOnPayment: e.REACTIVATE_ON_PAYMENT === '1',
     sessionIdleHours: e.SESSION_IDLE_HOURS,
     company: {
       nombre: e.EMPRESA_NOMBRE,

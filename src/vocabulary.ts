@@ -41,6 +41,9 @@ export const notificationTypes = vocabulary({
   bienvenida: 'Bienvenida',
   manual: 'Manual',
   pago_recibido: 'Pago recibido',
+  aviso_suspension: 'Aviso de suspensión',
+  servicio_suspendido: 'Servicio suspendido',
+  servicio_reactivado: 'Servicio reactivado',
 });
 
 /** `notifications.estado`: where a notice is in the outbox. */
@@ -136,6 +139,19 @@ export const unreachableReasons = vocabulary({
   sin_telegram: notificationReasons.labels.sin_telegram,
   bloqueado: notificationReasons.labels.blocked,
   inalcanzable: 'Telegram no llega',
+});
+
+/** `client_messages.direccion`: a client's free text to the provider, or staff's answer. */
+export const messageDirections = vocabulary({
+  entrante: 'Del cliente',
+  saliente: 'Respuesta del personal',
+});
+
+/** `client_messages.estado`: an incoming message in the staff inbox ("Mensajes"). */
+export const messageStates = vocabulary({
+  nuevo: 'Nuevo',
+  respondido: 'Respondido',
+  archivado: 'Archivado',
 });
 
 /** `campaigns.estado`. */
@@ -237,6 +253,8 @@ export const vocabularies = {
   comprobante_estado: receiptStates,
   promesa_estado: promiseStates,
   pausa_motivo: pauseReasons,
+  mensaje_direccion: messageDirections,
+  mensaje_estado: messageStates,
 } as const;
 
 export type VocabularyName = keyof typeof vocabularies;

@@ -13,6 +13,8 @@ import {
   consentSources,
   envioStates,
   importStates,
+  messageDirections,
+  messageStates,
   notificationReasons,
   notificationStates,
   notificationTypes,
@@ -46,7 +48,13 @@ const columns: Record<string, { values: readonly string[] }> = {
   'channel_recipients.canal': channelNames,
   'delivery_status_parked.canal': channelNames,
   'templates.tipo': notificationTypes,
-  'channel_templates.tipo': notificationTypes,
+  // Migration 017 predates the issue 13 service notices; they keep default SMS/e-mail texts
+  // (saveChannelTexts refuses them) until a migration widens this CHECK.
+  'channel_templates.tipo': {
+    values: notificationTypes.values.filter(
+      (t) => !['aviso_suspension', 'servicio_suspendido', 'servicio_reactivado'].includes(t),
+    ),
+  },
   'bot_updates.estado': botUpdateStates,
   'bot_chats.estado': chatStates,
   'client_imports.estado': importStates,
@@ -57,6 +65,8 @@ const columns: Record<string, { values: readonly string[] }> = {
   'payment_receipts.estado': receiptStates,
   'payment_promises.estado': promiseStates,
   'notice_pauses.motivo': pauseReasons,
+  'client_messages.direccion': messageDirections,
+  'client_messages.estado': messageStates,
 };
 
 describeEachDb('One vocabulary (issue 9 §7)', (ctx) => {

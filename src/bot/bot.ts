@@ -2,6 +2,7 @@ import { type Api, Bot, BotError, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { createBatcher } from '../lib/batch.js';
 import { sleep } from '../lib/sleep.js';
+import { toEngineSettings } from '../notifications/index.js';
 import { rememberSecret } from '../telegram/redact.js';
 import { createAttemptsStore } from './attempts.js';
 import { createChatStateStore } from './chat-state.js';
@@ -86,6 +87,7 @@ export function createBot(deps: BotDeps): BotService {
       invitations: createInvitationsStore(db, { ttlDays: deps.config.inviteTtlDays }),
       lookups: createLookupGuard(db, links, { perHour: deps.config.bot.cedulaLookupsPerHour }),
       metrics,
+      engineSettings: deps.getEngineSettings ?? (async () => toEngineSettings(deps.config)),
       username: () => bot.botInfo.username,
       fileUrl: (filePath) => `${apiRoot}/file/bot${token}/${filePath}`,
       // payB (issue 13 §5) owns the provider's text; until it is set, the office's contact.

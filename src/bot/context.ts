@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
+import type { EngineSettings } from '../notifications/index.js';
 import type { AttemptsStore } from './attempts.js';
 import type { ChatStateStore } from './chat-state.js';
 import type { InvitationsStore } from './invitations.js';
@@ -29,6 +30,8 @@ export interface ConversationDeps {
   invitations: InvitationsStore;
   lookups: LookupGuard;
   metrics: BotMetrics;
+  /** The settings in effect (Ajustes: company data, how to pay, opening hours), read per use. */
+  engineSettings(): Promise<EngineSettings>;
   /** Tells a chat that its client was linked elsewhere (best effort, never throws). */
   tellPreviousChat(chatId: number): Promise<void>;
   /** The bot's @username, for the group answer. */

@@ -1,5 +1,6 @@
 import { Composer } from 'grammy';
 import type { Logger } from '../logger.js';
+import { recordIncoming } from '../messages/index.js';
 import type { BotContext, ConversationDeps } from './context.js';
 import { createIntake } from './intake.js';
 import { createPaymentChat } from './payment-chat.js';
@@ -26,6 +27,31 @@ export function createConversation(d: ConversationDeps & { log: Logger }): Compo
 
   const fallback = root.chatType('private');
   fallback.on('callback_query', (ctx) => ctx.answerCallbackQuery({ text: texts.unknownButton }));
+  // Free text no command or flow took is not lost (issue 13 §8): it goes to the staff inbox
+  // ("Mensajes") and the sender learns it arrived and when staff answer. Nothing about the client
+  // is said here, so a link nobody verified learns nothing either.
+  fallback.on('message:text', async (ctx, next) => {
+    const text = ctx.message.text.trim();
+    if (text.startsWith('/') || text === '') return next();
+    const now = d.clock.now();
+    const linked = await links.linkedClient(db, ctx.chat.id);
+    const stored = await recordIncoming(db, {
+      clientId: linked?.id ?? null,
+      chatId: ctx.chat.id,
+      canal: 'telegram',
+      texto: text,
+      verified: linked ? linked.link_verified : null,
+      updateId: ctx.update.update_id,
+      now,
+    });
+    ctx.log.info(
+      { clientId: linked?.id, messageId: stored?.id },
+      'mensaje del cliente guardado en la bandeja',
+    );
+    if (!stored?.acknowledge) return;
+    const s = await d.engineSettings();
+    await ctx.reply(texts.messageReceived(s.company.horario, linked !== null));
+  });
   fallback.on('message', async (ctx) => {
     const linked = await links.linkedClient(db, ctx.chat.id);
     await ctx.reply(linked ? texts.hint : texts.hintNotLinked);

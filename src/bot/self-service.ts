@@ -1,9 +1,10 @@
 import { Composer } from 'grammy';
+import { howToPayMessage } from '../notifications/index.js';
 import type { BotContext, ConversationDeps } from './context.js';
 import { clientDataText } from './my-data.js';
 import { clientStatusText } from './status.js';
 
-/** Self-service for a linked chat: /status, /misdatos, /help, /contact. */
+/** Self-service for a linked chat: /status, /misdatos, /help, /contact, /comopagar. */
 export function createSelfService(d: ConversationDeps): Composer<BotContext> {
   const { texts, links, db } = d;
   const composer = new Composer<BotContext>();
@@ -29,6 +30,12 @@ export function createSelfService(d: ConversationDeps): Composer<BotContext> {
     await ctx.reply(text ?? texts.notLinked);
   });
 
+  // Issue 13 §5: bank accounts, payment points and link from Ajustes (public data: any chat).
+  bot.command(['comopagar', 'pagar'], async (ctx) => {
+    await ctx.reply(howToPayMessage(await d.engineSettings()), {
+      link_preview_options: { is_disabled: true },
+    });
+  });
   bot.command(['help', 'ayuda'], (ctx) => ctx.reply(texts.help));
   bot.command(['contact', 'contacto'], (ctx) => ctx.reply(texts.contact()));
 

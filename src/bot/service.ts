@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
+import type { EngineSettings } from '../notifications/index.js';
 import type { BotContext } from './context.js';
 import type { DeliveryControl } from './delivery.js';
 import type { BotMetrics } from './metrics.js';
@@ -36,6 +37,11 @@ export interface BotDeps {
   leaseMs?: number;
   /** Attempts at an update whose handling hit a database failure. Default 5. */
   maxAttempts?: number;
+  /**
+   * The settings in effect (Ajustes, no restart): company data, how to pay, opening hours.
+   * main.ts passes `() => settings.engine()`. Default: the environment's (toEngineSettings).
+   */
+  getEngineSettings?: () => Promise<EngineSettings>;
   /** Called after each update is handled (metrics, benchmarks). */
   onUpdate?: (e: HandledUpdate) => void;
 }

@@ -15,6 +15,7 @@ export const commandMenu = [
   { command: 'start', description: 'Vincular este chat con su cuenta de TelTec' },
   { command: 'status', description: 'Estado de su servicio y de su pago' },
   { command: 'preferencias', description: 'Elegir qué avisos recibir' },
+  { command: 'comopagar', description: 'Cuentas bancarias y lugares de pago' },
   { command: 'contact', description: 'Teléfono, WhatsApp, correo y horario de atención' },
   { command: 'misdatos', description: 'Qué datos suyos tenemos y sus consentimientos' },
   { command: 'help', description: 'Ayuda' },
@@ -134,15 +135,22 @@ export function createTexts(company: Company) {
       '/start – vincular este chat con su cédula\n' +
       '/status – estado de su servicio y de su pago\n' +
       '/preferencias – elegir si recibe ofertas y avisos de mantenimiento\n' +
+      '/comopagar – cuentas bancarias y lugares de pago\n' +
       '/contact – teléfono, WhatsApp, correo y horario\n' +
       '/misdatos – qué datos suyos tenemos y qué autorizó\n' +
       '/baja – dejar de recibir avisos en este chat\n\n' +
-      'Los recordatorios de pago llegan solos: no necesita escribir nada.',
+      'Los recordatorios de pago llegan solos: no necesita escribir nada. ' +
+      'Si nos escribe un mensaje, lo recibe nuestro personal.',
     contact: () => {
       const lines = contactLines(company);
       return `📇 ${empresa}\n\n` + (lines.length ? lines.join('\n') : 'Visítenos en nuestra oficina.');
     },
     hint: 'No entendí ese mensaje. Use /status, /preferencias, /contact o /help.',
+    /** Free text reached the staff inbox (issue 13 §8). `horario` comes from Ajustes. */
+    messageReceived: (horario: string, linked: boolean) =>
+      `📨 Recibimos su mensaje: lo leerá nuestro personal y le responderemos por este chat.` +
+      (horario ? `\nHorario de atención: ${horario}.` : '') +
+      (linked ? '' : '\n\nPara recibir sus avisos de pago aquí, envíe /start y luego su número de cédula.'),
     hintNotLinked: 'Para empezar, envíe /start y luego su número de cédula.',
     unknownButton: 'Esta opción ya no está disponible.',
 

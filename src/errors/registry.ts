@@ -38,6 +38,14 @@ export const errorRegistry = {
       'El monto es más de 3 veces lo que el cliente debe; si es correcto, envíelo con "confirmar_monto": true.',
   },
   PAGO_YA_ANULADO: { status: 409, message: 'El pago ya fue anulado.' },
+  CANAL_NO_DISPONIBLE: {
+    status: 409,
+    message: 'El mensaje llegó por un canal que todavía no admite respuestas desde la página.',
+  },
+  CHAT_NO_DISPONIBLE: {
+    status: 422,
+    message: 'No se puede responder: el chat ya no recibe mensajes (bloqueó el bot o se desvinculó).',
+  },
   DEMASIADAS_SOLICITUDES: { status: 429, message: 'Demasiadas solicitudes; espere un momento.' },
   // 5xx: ours
   ERROR_INTERNO: { status: 500, message: 'Error interno. El detalle quedó en el registro del servidor.' },

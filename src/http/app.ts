@@ -24,6 +24,7 @@ import { comprobantesRoutes } from './routes/comprobantes.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { invitationsRoutes } from './routes/invitations.js';
+import { mensajesRoutes } from './routes/mensajes.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { notificacionesRoutes } from './routes/notificaciones.js';
 import { operationsRoutes } from './routes/operations.js';
@@ -227,6 +228,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(invitationsRoutes, deps);
   await app.register(alertsRoutes, deps);
   await app.register(comprobantesRoutes, deps); // issue 13: receipts and promises from the chat
+  await app.register(mensajesRoutes, deps); // issue 13 §8: the staff inbox
   await app.register(adminDataRoutes, deps);
   await app.register(operationsRoutes, deps); // issue 15: backups, diagnosis
   await app.register(sandboxRoutes, deps);

@@ -36,6 +36,7 @@ export const PERMISSIONS: readonly Rule[] = [
   ['PATCH', '/api/clientes/:id', OPERATOR],
   ['POST', '/api/clientes/:id/pagos*', OPERATOR],
   ['POST', '/api/clientes/:id/verificar-vinculo', OPERATOR],
+  ['POST', '/api/clientes/:id/mensajes', OPERATOR],
   ['W', '/api/clientes/:id/invitacion*', OPERATOR],
   ['W', '/api/clientes/:id/consentimientos*', OPERATOR],
   ['POST', '/api/notificaciones/actualizar-chat-id/', OPERATOR],

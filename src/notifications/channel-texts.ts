@@ -8,7 +8,7 @@ import {
   templateVariables,
   worstCaseValues,
 } from './templates.js';
-import type { EngineSettings, NotificationType } from './types.js';
+import { type EngineSettings, type NotificationType, serviceNoticeTypes } from './types.js';
 
 /**
  * The texts a notice has besides its Telegram template (issue 11): a short SMS text (GSM-7, at most
@@ -34,6 +34,12 @@ export const defaultSmsTemplates: Record<NotificationType, string> = {
   manual: '{mensaje}',
   pago_recibido:
     '{empresa}: recibimos su pago de {monto} del {fecha_pago}. Gracias. Proximo vencimiento: {fecha_vencimiento}.',
+  aviso_suspension:
+    '{empresa}: su pago de {monto} {plazo}. Su servicio sera suspendido el {fecha_suspension}. Si ya pago, ignore este mensaje.',
+  servicio_suspendido:
+    '{empresa}: su servicio fue suspendido por falta de pago. Para reactivarlo, pague {monto}.',
+  servicio_reactivado:
+    '{empresa}: su servicio fue reactivado. Gracias. Proximo vencimiento: {fecha_vencimiento}.',
 };
 
 export const defaultEmailSubjects: Record<NotificationType, string> = {
@@ -44,6 +50,9 @@ export const defaultEmailSubjects: Record<NotificationType, string> = {
   bienvenida: 'Bienvenido/a a los avisos de {empresa}',
   manual: 'Mensaje de {empresa}',
   pago_recibido: 'Pago recibido — {empresa}',
+  aviso_suspension: 'Aviso de suspensión del servicio — {empresa}',
+  servicio_suspendido: 'Servicio suspendido — {empresa}',
+  servicio_reactivado: 'Servicio reactivado — {empresa}',
 };
 
 const defaults: Record<ChannelTextField, Record<NotificationType, string>> = {
@@ -236,6 +245,15 @@ export async function saveChannelTexts(
   },
   settings: EngineSettings,
 ): Promise<ChannelTextRow> {
+  if ((serviceNoticeTypes as readonly string[]).includes(t.tipo)) {
+    // channel_templates (migration 017) predates these types (issue 13 §6): its CHECK does not list
+    // them yet, so they keep their default SMS text and subject until a migration widens it.
+    throw new AppError(
+      'VALIDACION',
+      'Los textos de SMS y el asunto de correo de los avisos de suspensión y reactivación todavía no se pueden personalizar: se usa el texto predeterminado.',
+      [{ campo: 'tipo', mensaje: 'tipo sin textos personalizables' }],
+    );
+  }
   if (t.sms) validateChannelText('sms', t.sms, settings);
   if (t.emailAsunto) validateChannelText('email_asunto', t.emailAsunto, settings);
   const { rows } = await db.query<ChannelTextRow>(

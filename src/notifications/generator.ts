@@ -31,7 +31,7 @@ export interface RuleCount {
 
 export interface GenerationReport {
   fecha: string;
-  por_tipo: { recordatorio_pago: RuleCount; pago_vencido: RuleCount };
+  por_tipo: { recordatorio_pago: RuleCount; pago_vencido: RuleCount; aviso_suspension: RuleCount };
   total_creadas: number;
   /** Older pending steps of the same cycle cancelled because a newer one was created. */
   reemplazadas: number;
@@ -47,26 +47,26 @@ export const REACHABLE_SQL =
 
 // Parameters shared by the rules:
 // $1 today (local date), $2 cycle days, $3 reminder days, $4 overdue repeat days,
-// $5 overdue max notices, $6 notify suspended; the outbox appends the creation time.
+// $5 overdue max notices, $6 notify suspended, $7 suspension days, $8 pre-suspension notice days
+// (issue 13 §6); the outbox appends the creation time.
 // The rules themselves are SQL functions (migrations/005_rules.sql) that the send-time re-check
 // (teltec_begin_attempts) uses too, so a notice is created exactly when the re-check would send it.
 
 /**
- * Every client whose cycle calls for a payment notice today, in ONE scan of clients for both
- * rules. The due date is computed once per client (OFFSET 0 keeps the planner from copying the
+ * Every client whose cycle calls for a payment notice today, in ONE scan of clients for every
+ * rule: the reminder or overdue step, and the pre-suspension notice (active clients only; urgent,
+ * so the must-deliver class; once per cycle). The due date is computed once per client (OFFSET 0 keeps the planner from copying the
  * expression into every use).
  */
 const candidatesSql = `
-  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso,
+  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso, k.tipo = 'aviso_suspension' AS urgente,
          k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
            AS dedupe_key,
          k.reachable, k.eligible, k.unpaused
     FROM (
-      SELECT d.client_id, d.due,
-             teltec_payment_notice_type(d.due, $1::date, $3::int) AS tipo,
-             teltec_payment_step(d.due, $1::date, $4::int, $5::int) AS paso,
-             d.reachable,
-             teltec_payment_eligible(d.estado, $6::boolean) AS eligible,
+      SELECT d.client_id, d.due, t.tipo, t.paso, d.reachable,
+             CASE WHEN t.tipo = 'aviso_suspension' THEN d.estado = 'activo'
+                  ELSE teltec_payment_eligible(d.estado, $6::boolean) END AS eligible,
              teltec_notice_pause(d.client_id, d.due, $1::date) IS NULL AS unpaused
         FROM (
           SELECT c.id AS client_id, c.estado, ${REACHABLE_SQL} AS reachable,
@@ -75,7 +75,13 @@ const candidatesSql = `
            WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL
           OFFSET 0
         ) d
-       WHERE d.due - $3::int <= $1::date
+       CROSS JOIN LATERAL (
+         VALUES (teltec_payment_notice_type(d.due, $1::date, $3::int),
+                 teltec_payment_step(d.due, $1::date, $4::int, $5::int)),
+                (CASE WHEN teltec_suspension_notice_due(d.due, $1::date, $7::int, $8::int)
+                      THEN 'aviso_suspension' END, NULL::int)
+       ) t(tipo, paso)
+       WHERE d.due - $3::int <= $1::date AND t.tipo IS NOT NULL
     ) k`;
 
 const reportSql = `
@@ -85,12 +91,12 @@ const reportSql = `
          count(s.client_id) FILTER (WHERE NOT s.reachable AND s.eligible)::int AS sin_canal,
          count(s.client_id) FILTER (WHERE NOT s.eligible)::int AS por_estado,
          CASE WHEN t.tipo = 'pago_vencido' THEN (SELECT count(*) FROM replaced) ELSE 0 END::int AS reemplazadas
-    FROM (VALUES ('recordatorio_pago'), ('pago_vencido')) AS t(tipo)
+    FROM (VALUES ('recordatorio_pago'), ('pago_vencido'), ('aviso_suspension')) AS t(tipo)
     LEFT JOIN src s ON s.tipo = t.tipo
    GROUP BY t.tipo`;
 
 interface RuleRow {
-  tipo: 'recordatorio_pago' | 'pago_vencido';
+  tipo: 'recordatorio_pago' | 'pago_vencido' | 'aviso_suspension';
   creadas: number;
   aplicables: number;
   sin_canal: number;
@@ -108,7 +114,7 @@ function toCount(r: RuleRow | undefined): RuleCount {
   };
 }
 
-/** Parameters $1…$6 of the rules. */
+/** Parameters $1…$8 of the rules. */
 export function ruleParams(settings: EngineSettings, today: string): unknown[] {
   return [
     today,
@@ -117,6 +123,8 @@ export function ruleParams(settings: EngineSettings, today: string): unknown[] {
     settings.overdueRepeatDays,
     settings.overdueMaxNotices,
     settings.notifySuspended,
+    settings.suspension.days,
+    settings.suspension.noticeDaysBefore,
   ];
 }
 
@@ -133,8 +141,9 @@ export async function generatePaymentNotices(
   const rows = await enqueueFrom<RuleRow>(db, {
     source: candidatesSql,
     params: ruleParams(settings, at.today),
-    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
-    // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to end.
+    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'urgente', 'dedupe_key'],
+    // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to
+    // end; the pre-suspension notice too.
     where: 's.reachable AND s.eligible AND s.unpaused',
     now: at.now,
     replaceOlderSteps: true,
@@ -142,10 +151,11 @@ export async function generatePaymentNotices(
   });
   const reminder = toCount(rows.find((r) => r.tipo === 'recordatorio_pago'));
   const overdue = toCount(rows.find((r) => r.tipo === 'pago_vencido'));
+  const suspension = toCount(rows.find((r) => r.tipo === 'aviso_suspension'));
   return {
     fecha: at.today,
-    por_tipo: { recordatorio_pago: reminder, pago_vencido: overdue },
-    total_creadas: reminder.creadas + overdue.creadas,
+    por_tipo: { recordatorio_pago: reminder, pago_vencido: overdue, aviso_suspension: suspension },
+    total_creadas: reminder.creadas + overdue.creadas + suspension.creadas,
     reemplazadas: rows.reduce((n, r) => n + r.reemplazadas, 0),
   };
 }

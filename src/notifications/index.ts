@@ -68,6 +68,7 @@ export {
   type RuleCount,
   type UnreachableClient,
 } from './generator.js';
+export { type BankAccountLike, type HowToPay, howToPayText } from './how-to-pay.js';
 export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idempotency.js';
 export { engineJobs } from './jobs.js';
 export { ANALYZE_AFTER_ROWS, analyzeOutbox, HOT_TABLES, vacuumHotTables } from './maintenance.js';
@@ -109,10 +110,17 @@ export {
   notificationStats,
   retryNotification,
 } from './repository.js';
+export {
+  applyServiceStateToOutbox,
+  reactivateIfPaidUp,
+  type ServiceStateChange,
+  type ServiceStateEffect,
+} from './service-state.js';
 export { notificationCounts } from './statistics.js';
 export {
   defaultTemplates,
   deleteTemplate,
+  howToPayMessage,
   listTemplateRows,
   loadTemplates,
   renderTemplate,
@@ -132,6 +140,7 @@ export {
   notificationStates,
   notificationTypes,
   paymentNoticeTypes,
+  serviceNoticeTypes,
   toEngineSettings,
 } from './types.js';
 export { createCalendar, isInSendWindow, isTimeInWindow } from './window.js';

@@ -151,8 +151,13 @@ export async function enqueueFrom<R = { creadas: number }>(
 export type CancelTarget =
   | { id: number }
   | { campaignId: number }
-  /** The client's pending payment notices of any cycle other than its current one (a payment). */
-  | { paidClientId: number; cycleDays: number };
+  /**
+   * The client's pending payment notices (and pre-suspension notice) of any cycle other than its
+   * current one (a payment).
+   */
+  | { paidClientId: number; cycleDays: number }
+  /** The client's pending notices of these types (a change of service state, issue 13 §6). */
+  | { clientId: number; tipos: readonly NotificationType[] };
 
 /**
  * Cancels pending rows (state `cancelado`, `motivo` = reason) and releases their claims. A row
@@ -183,12 +188,20 @@ export async function cancel(
       ])
     ).rowCount;
   }
+  if ('clientId' in target) {
+    return (
+      await tx.query(
+        `UPDATE notifications ${set} WHERE client_id = $1 AND estado = 'pendiente' AND tipo = ANY($4::text[])`,
+        [target.clientId, reason, now, target.tipos],
+      )
+    ).rowCount;
+  }
   return (
     await tx.query(
       `UPDATE notifications n ${set}
          FROM clients c
         WHERE c.id = $1 AND n.client_id = c.id AND n.estado = 'pendiente'
-          AND n.tipo IN ('recordatorio_pago', 'pago_vencido')
+          AND n.tipo IN ('recordatorio_pago', 'pago_vencido', 'aviso_suspension')
           AND n.ciclo IS DISTINCT FROM teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $4)`,
       [target.paidClientId, reason, now, target.cycleDays],
     )

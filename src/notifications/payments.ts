@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/index.js';
+import { localDate } from '../time.js';
 import { REACHABLE_SQL } from './generator.js';
 import { cancel, enqueueFrom } from './outbox.js';
+import { reactivateIfPaidUp } from './service-state.js';
 import type { EngineSettings } from './types.js';
 
 export interface PaymentEffect {
@@ -8,6 +10,8 @@ export interface PaymentEffect {
   canceladas: number;
   /** Whether a payment confirmation was queued. */
   confirmacion: boolean;
+  /** A suspended client the payment left up to date became active (Ajustes `ciclo.reactivar_al_pagar`). */
+  reactivado: boolean;
 }
 
 /**
@@ -15,6 +19,8 @@ export interface PaymentEffect {
  * payment, after the client's last-payment date moved: pending payment notices of any cycle other
  * than the client's new one are cancelled at once (state `cancelado`, reason `pago_recibido`), and a
  * `pago_recibido` confirmation is queued when the setting is on and the client is reachable.
+ * A suspended client the payment leaves up to date is reactivated when Ajustes allow it, with its
+ * `servicio_reactivado` notice (issue 13 §6, ./service-state.ts).
  */
 export async function applyPaymentToOutbox(
   tx: Queryable,
@@ -45,5 +51,11 @@ export async function applyPaymentToOutbox(
     });
     confirmacion = (r?.creadas ?? 0) > 0;
   }
-  return { canceladas, confirmacion };
+  const reactivado = await reactivateIfPaidUp(
+    tx,
+    { clientId: p.clientId, paymentId: p.paymentId, today: localDate(now, settings.timeZone) },
+    settings,
+    now,
+  );
+  return { canceladas, confirmacion, reactivado };
 }

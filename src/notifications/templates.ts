@@ -1,7 +1,9 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { escapeHtml, htmlProblem, TELEGRAM_MAX_CHARS, visibleLength } from '../telegram/html.js';
+import { addDays } from '../time.js';
 import { dueStatus, formatDate, formatMoney } from './format.js';
+import { howToPayText } from './how-to-pay.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
 /**
@@ -28,6 +30,10 @@ export const templateVariables = {
   empresa: 'Nombre de la empresa',
   contacto: 'Datos de contacto de la empresa (teléfono, WhatsApp, correo)',
   mensaje: 'Texto libre del envío (manual, masivo, mantenimiento, oferta)',
+  como_pagar:
+    'Cómo pagar: cuentas bancarias, puntos de pago y enlace de pago (Ajustes). Si no hay datos, la línea desaparece',
+  fecha_suspension:
+    'Fecha en que se suspendería el servicio (vencimiento + días de mora de Ajustes), dd/mm/aaaa',
 } as const;
 export type TemplateVariable = keyof typeof templateVariables;
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
@@ -54,6 +60,17 @@ export const defaultTemplates: Record<NotificationType, string> = {
   pago_recibido:
     '✅ Hola {nombre}, recibimos su pago de <b>{monto}</b> del {fecha_pago}. ¡Gracias!\n' +
     'Su próximo vencimiento es el <b>{fecha_vencimiento}</b>.\n— {empresa}',
+  aviso_suspension:
+    '⚠️ Hola {nombre}.\n' +
+    'El pago de su plan <b>{plan}</b> por <b>{monto}</b> {plazo}. ' +
+    'Si no recibimos su pago, su servicio será suspendido el <b>{fecha_suspension}</b>.\n' +
+    'Si ya pagó, envíenos el comprobante por aquí.\n\n{como_pagar}\n\n{contacto}\n— {empresa}',
+  servicio_suspendido:
+    '⛔ Hola {nombre}. Su servicio de internet con {empresa} fue suspendido por falta de pago.\n' +
+    'Para reactivarlo, pague <b>{monto}</b> y envíenos el comprobante por aquí.\n\n{como_pagar}\n\n{contacto}',
+  servicio_reactivado:
+    '✅ Hola {nombre}, su servicio de internet con {empresa} fue reactivado. ¡Gracias!\n' +
+    'Su próximo vencimiento es el <b>{fecha_vencimiento}</b>.\n\n{contacto}',
 };
 
 const VARIABLE = /\{([a-z_]+)\}/g;
@@ -63,7 +80,12 @@ const VARIABLE = /\{([a-z_]+)\}/g;
  * only {contacto} disappears. Any other variable left empty means the text would carry a hole
  * ("su plan  por …"): `substitute` reports it as missing and compose refuses the message.
  */
-export const SOFT_VARIABLES: ReadonlySet<TemplateVariable> = new Set(['nombre', 'contacto', 'empresa']);
+export const SOFT_VARIABLES: ReadonlySet<TemplateVariable> = new Set([
+  'nombre',
+  'contacto',
+  'empresa',
+  'como_pagar',
+]);
 
 export interface Substitution {
   /** The Telegram HTML text. */
@@ -148,6 +170,8 @@ export function worstCaseValues(settings: EngineSettings, mensaje = ''): Templat
     empresa: settings.company.nombre,
     contacto: contactLine(settings.company),
     mensaje,
+    como_pagar: howToPayText(settings.howToPay),
+    fecha_suspension: '28/02/2026',
   };
 }
 
@@ -173,6 +197,23 @@ export function contactLine(c: EngineSettings['company']): string {
     c.email && `✉️ ${c.email}`,
   ].filter(Boolean);
   return parts.length ? `Contacto: ${parts.join(' · ')}` : '';
+}
+
+/**
+ * What the bot answers to /comopagar and the "💳 Cómo pagar" button: the payment data, or — when
+ * the provider has not filled them — an invitation to ask, with the contact line. Plain text.
+ */
+export function howToPayMessage(s: Pick<EngineSettings, 'howToPay' | 'company'>): string {
+  const body = howToPayText(s.howToPay);
+  const contact = contactLine(s.company);
+  if (!body) {
+    return ['💳 Para conocer las formas de pago, comuníquese con nosotros.', contact]
+      .filter(Boolean)
+      .join('\n\n');
+  }
+  return ['💳 Formas de pago', body, 'Después de pagar, envíenos la foto del comprobante por aquí.', contact]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /** What a notice's text is made of: the client, the cycle, the payment, the free text. */
@@ -219,6 +260,8 @@ export function templateValues(input: RenderInput, settings: EngineSettings): Te
     empresa: settings.company.nombre,
     contacto: contactLine(settings.company),
     mensaje: input.mensaje ?? '',
+    como_pagar: howToPayText(settings.howToPay),
+    fecha_suspension: due === null ? '' : formatDate(addDays(due, settings.suspension.days)),
   };
 }
 

@@ -41,6 +41,15 @@ export const editableSchema = z.strictObject({
     horario: text(200),
     direccion: text(200),
     cuentas_bancarias: z.array(bankAccountSchema).max(10, 'como máximo 10 cuentas'),
+    /** Where clients pay in person (issue 13 §5): one line each. */
+    puntos_pago: z
+      .array(text(200).min(1, 'un punto de pago no puede quedar vacío'))
+      .max(10, 'como máximo 10 puntos'),
+    /** Optional online payment link. */
+    enlace_pago: z.union([
+      z.literal(''),
+      z.url({ protocol: /^https?$/, message: 'un enlace https://…' }).max(300, 'como máximo 300 caracteres'),
+    ]),
   }),
   envio: z.strictObject({
     ventana: z.strictObject({
@@ -54,6 +63,10 @@ export const editableSchema = z.strictObject({
     vencido_repetir_cada_dias: z.number().int().min(1, 'al menos 1').max(30, 'como máximo 30'),
     vencido_maximo_avisos: z.number().int().min(1, 'al menos 1').max(10, 'como máximo 10'),
     dias_suspension: z.number().int().min(1, 'al menos 1').max(90, 'como máximo 90'),
+    /** The pre-suspension notice goes this many days before the suspension date (0 = none). */
+    aviso_suspension_dias_antes: z.number().int().min(0, 'al menos 0').max(30, 'como máximo 30'),
+    /** A payment that leaves a suspended client up to date makes them active again. */
+    reactivar_al_pagar: z.boolean(),
   }),
   planificador: z.strictObject({
     hora_generacion: z.string().regex(hhmm, 'una hora HH:MM, por ejemplo 08:00'),
@@ -78,7 +91,7 @@ export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 export function defaultsFromConfig(config: Config): EditableSettings {
   const e = config.engine;
   return {
-    empresa: { ...config.company, cuentas_bancarias: [] },
+    empresa: { ...config.company, cuentas_bancarias: [], puntos_pago: [], enlace_pago: '' },
     envio: { ventana: { inicio: e.sendWindow.start, fin: e.sendWindow.end } },
     ciclo: {
       dias: e.cycleDays,
@@ -86,6 +99,8 @@ export function defaultsFromConfig(config: Config): EditableSettings {
       vencido_repetir_cada_dias: e.overdueRepeatDays,
       vencido_maximo_avisos: e.overdueMaxNotices,
       dias_suspension: config.suspensionDays,
+      aviso_suspension_dias_antes: config.suspensionNoticeDaysBefore,
+      reactivar_al_pagar: config.reactivateOnPayment,
     },
     planificador: { hora_generacion: e.dailyRunAt },
     sesion: { horas_inactividad: config.sessionIdleHours },
@@ -125,6 +140,13 @@ function crossCheck(s: EditableSettings): void {
     problems.push({
       campo: 'ciclo.recordatorio_dias_antes',
       mensaje: `debe ser menor que la duración del ciclo (${s.ciclo.dias} días)`,
+    });
+  }
+  const notice = s.ciclo.aviso_suspension_dias_antes;
+  if (notice > 0 && notice >= s.ciclo.dias_suspension) {
+    problems.push({
+      campo: 'ciclo.aviso_suspension_dias_antes',
+      mensaje: `debe ser menor que los días de mora antes de suspender (${s.ciclo.dias_suspension})`,
     });
   }
   const { inicio, fin } = s.envio.ventana;
@@ -216,6 +238,7 @@ export function createSettingsProvider(deps: {
       const s = await get();
       const base = toEngineSettings(deps.config);
       const company = companyOf(s);
+      const { cuentas_bancarias, puntos_pago, enlace_pago } = s.empresa;
       return {
         ...base,
         sendWindow: { start: s.envio.ventana.inicio, end: s.envio.ventana.fin },
@@ -223,6 +246,12 @@ export function createSettingsProvider(deps: {
         reminderDaysBefore: s.ciclo.recordatorio_dias_antes,
         overdueRepeatDays: s.ciclo.vencido_repetir_cada_dias,
         overdueMaxNotices: s.ciclo.vencido_maximo_avisos,
+        suspension: {
+          days: s.ciclo.dias_suspension,
+          noticeDaysBefore: s.ciclo.aviso_suspension_dias_antes,
+          reactivateOnPayment: s.ciclo.reactivar_al_pagar,
+        },
+        howToPay: { cuentas: cuentas_bancarias, puntos: puntos_pago, enlace: enlace_pago },
         company,
       };
     },
@@ -253,7 +282,7 @@ export function createSettingsProvider(deps: {
 
 /** The company data as the engine and the bot use it (bank accounts are read on their own). */
 function companyOf(s: EditableSettings): Company {
-  const { cuentas_bancarias: _, ...company } = s.empresa;
+  const { cuentas_bancarias: _, puntos_pago: _p, enlace_pago: _e, ...company } = s.empresa;
   return company;
 }
 
@@ -284,10 +313,11 @@ export function missingSettings(s: EditableSettings): { campo: string; mensaje: 
   }
   if (!e.email) out.push({ campo: 'empresa.email', mensaje: 'Falta el correo de contacto de la empresa.' });
   if (!e.direccion) out.push({ campo: 'empresa.direccion', mensaje: 'Falta la dirección de la oficina.' });
-  if (e.cuentas_bancarias.length === 0) {
+  if (e.cuentas_bancarias.length === 0 && e.puntos_pago.length === 0 && !e.enlace_pago) {
     out.push({
       campo: 'empresa.cuentas_bancarias',
-      mensaje: 'No hay cuentas bancarias: los clientes no saben dónde pagar.',
+      mensaje:
+        'No hay cuentas bancarias, puntos ni enlace de pago: los clientes no saben dónde pagar ({como_pagar} y /comopagar).',
     });
   }
   return out;

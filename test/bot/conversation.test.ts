@@ -494,7 +494,7 @@ describeEachDb('bot conversation', (ctx) => {
           expect(contact).toContain('https://wa.me/593991234567');
           expect(contact).toContain('atencion@teltec.ec');
           expect(contact).toContain('Av. Amazonas');
-          expect(await h.say(u, 'hola, ¿cómo están?')).toContain('No entendí');
+          expect(await h.say(u, 'hola, ¿cómo están?')).toContain('Recibimos su mensaje');
           expect(await h.say(u, '/foo')).toContain('No entendí');
           const stranger = h.user({ chatId: fresh().chatId });
           expect(await h.say(stranger, 'hola')).toContain('envíe /start');

@@ -61,7 +61,12 @@ describeEachDb('payment notice generation', (ctx) => {
       if (r.por_tipo.pago_vencido.creadas) created.push(day);
     }
     expect(created).toEqual(['2026-03-01', '2026-03-06', '2026-03-11']);
-    const rows = await rowsOf(ctx.db, id!);
+    const all = await rowsOf(ctx.db, id!);
+    // The pre-suspension notice (issue 13 §6) went once, 3 days before the suspension on 03-11.
+    expect(all.filter((r) => r.tipo === 'aviso_suspension')).toEqual([
+      { tipo: 'aviso_suspension', ciclo: '2026-03-01', paso: null, estado: 'pendiente', motivo: null },
+    ]);
+    const rows = all.filter((r) => r.tipo === 'pago_vencido');
     expect(rows.map((r) => [r.tipo, r.paso])).toEqual([
       ['pago_vencido', 0],
       ['pago_vencido', 1],
@@ -113,6 +118,7 @@ describeEachDb('payment notice generation', (ctx) => {
       REMINDER_DAYS_BEFORE: '2',
       OVERDUE_REPEAT_DAYS: '3',
       OVERDUE_MAX_NOTICES: '2',
+      SUSPENSION_NOTICE_DAYS_BEFORE: '0', // no pre-suspension notice: this test is about the steps
     });
     const [id] = await seedClients(ctx.db, [linked({ pago: '2026-03-01' })]); // due 03-16
     const created: string[] = [];
@@ -163,7 +169,7 @@ describeEachDb('payment notice generation', (ctx) => {
       s,
       new Date('2026-03-11T15:00:00Z'),
     );
-    expect(effect).toEqual({ canceladas: 1, confirmacion: true });
+    expect(effect).toEqual({ canceladas: 1, confirmacion: true, reactivado: false });
     expect((await rowsOf(ctx.db, id!)).map((r) => [r.tipo, r.estado, r.motivo])).toEqual([
       ['recordatorio_pago', 'cancelado', 'pago_recibido'],
       ['pago_recibido', 'pendiente', null],
@@ -176,7 +182,7 @@ describeEachDb('payment notice generation', (ctx) => {
         off,
         new Date('2026-03-11T15:00:00Z'),
       ),
-    ).toEqual({ canceladas: 0, confirmacion: false });
+    ).toEqual({ canceladas: 0, confirmacion: false, reactivado: false });
   });
 
   it('lists due and overdue clients Telegram cannot reach, for a phone call', async () => {

@@ -40,7 +40,7 @@ function expectedAllowed(role: Role, method: string, url: string): boolean {
   if (SAFE.has(method)) return !ADMIN_ONLY_READS.has(key) && !url.startsWith('/api/respaldo');
   // Routes other issues add for operators (receipts, inbox, sandbox chat…): by prefix.
   const operatorPrefix =
-    /^\/api\/(comprobantes|bandeja|mensajes|promesas|invitaciones|sandbox)(\/|$)|^\/api\/clientes\/:id\/(pagos|invitacion|consentimientos)/;
+    /^\/api\/(comprobantes|bandeja|mensajes|promesas|invitaciones|sandbox)(\/|$)|^\/api\/clientes\/:id\/(pagos|invitacion|consentimientos|mensajes)/;
   return role === 'operador' && (OPERATOR_CHANGES.has(key) || operatorPrefix.test(url));
 }
 

@@ -19,7 +19,12 @@ import {
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import { formatMoney } from '../../notifications/format.js';
-import { applyPaymentToOutbox, cancel } from '../../notifications/index.js';
+import {
+  applyPaymentToOutbox,
+  applyServiceStateToOutbox,
+  cancel,
+  type EngineSettings,
+} from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { importStates } from '../../vocabulary.js';
 import { audit } from '../audit.js';
@@ -68,6 +73,8 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
   const clients = createClientsRepository(deps.db, billing);
   const plans = createPlansRepository(deps.db);
   const tags = ['clientes'];
+  /** Ajustes in effect (suspension and reactivation rules, issue 13 §6). */
+  const engineSettings = (): Promise<EngineSettings> => deps.settings!.engine();
 
   app.get(
     '/api/clientes',
@@ -251,12 +258,37 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const { plan, plan_id, ...rest } = request.body;
       const current = await clients.getOrThrow(request.params.id);
       const planId = await plans.resolveId({ plan, plan_id }, current.plan_id ?? null);
-      const client = await clients.update(request.params.id, { ...rest, plan_id: planId });
-      await audit(deps.db, {
-        actor: request.actor,
-        accion: 'cliente.modificar',
-        objeto: `cliente:${client.id}`,
-        detalles: { campos: Object.keys(request.body) },
+      const settings = await engineSettings();
+      const now = deps.clock.now();
+      const client = await deps.db.transaction(async (tx) => {
+        // The state before the change, locked: two requests for the same change notify once.
+        const before = await tx.query<{ estado: string }>(
+          'SELECT estado FROM clients WHERE id = $1 FOR UPDATE',
+          [request.params.id],
+        );
+        const updated = await createClientsRepository(tx, billing).update(request.params.id, {
+          ...rest,
+          plan_id: planId,
+        });
+        // Issue 13 §6: suspending or reactivating tells the client (once, through the outbox).
+        const from = before.rows[0]?.estado ?? updated.estado;
+        const effect = await applyServiceStateToOutbox(
+          tx,
+          { clientId: updated.id, from, to: updated.estado, changeKey: String(now.getTime()) },
+          settings,
+          now,
+        );
+        await audit(tx, {
+          actor: request.actor,
+          accion: 'cliente.modificar',
+          objeto: `cliente:${updated.id}`,
+          detalles: {
+            campos: Object.keys(request.body),
+            ...(from !== updated.estado && { estado: { antes: from, despues: updated.estado } }),
+            ...(effect.aviso && { aviso: effect.aviso }),
+          },
+        });
+        return updated;
       });
       return client;
     },
@@ -316,7 +348,7 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const now = deps.clock.now();
       const today = localDate(now, deps.config.timeZone);
       const fecha = request.body.fecha ?? today;
-      const settings = await deps.settings!.engine();
+      const settings = await engineSettings();
       const { payment } = await deps.db.transaction(async (tx) => {
         const result = await recordPayment(tx, {
           clientId: request.params.id,
@@ -354,6 +386,7 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
             fecha,
             confirmar_monto: request.body.confirmar_monto === true,
             notificaciones_canceladas: outbox.canceladas,
+            ...(outbox.reactivado && { reactivado: true }),
           },
         });
         return result;

@@ -232,7 +232,11 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
         response: {
           200: z.object({
             fecha: z.string(),
-            por_tipo: z.object({ recordatorio_pago: ruleCountSchema, pago_vencido: ruleCountSchema }),
+            por_tipo: z.object({
+              recordatorio_pago: ruleCountSchema,
+              pago_vencido: ruleCountSchema,
+              aviso_suspension: ruleCountSchema,
+            }),
             total_creadas: z.number(),
             reemplazadas: z.number(),
           }),

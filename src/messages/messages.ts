@@ -1,0 +1,263 @@
+import type { Queryable } from '../db/index.js';
+import { AppError } from '../errors/index.js';
+import { enqueue } from '../notifications/outbox.js';
+
+/**
+ * The "Mensajes" inbox (issue 13 §8): free text a client writes that no command or flow took
+ * ("no tengo internet desde ayer") is stored here, staff read it in the admin page and answer
+ * through the client's channel. Incoming rows are `nuevo` until answered (`respondido`) or
+ * archived; an answer is an outgoing row plus one outbox row (the outbox is the only door to
+ * `notifications`), so it is paced, retried and shown like any other notice.
+ *
+ * Channels: Telegram today. A message that came by WhatsApp (stored by the WhatsApp inbound hook
+ * with `canal = 'whatsapp'`) is answered through `replyChannel` below — the one place that decides
+ * how an answer travels — once the channel-aware outbox can send it inside the 24-hour window.
+ */
+
+/** After this long without writing, the next message of a chat is acknowledged again. */
+export const ACK_AGAIN_AFTER_MS = 30 * 60_000;
+
+export interface IncomingMessage {
+  /** The client linked to the chat (null: a chat not linked to anybody). */
+  clientId: number | null;
+  chatId: number | null;
+  canal: string;
+  texto: string;
+  /** Whether the chat's link was verified (null: not linked). */
+  verified: boolean | null;
+  /** The update that brought it: a redelivered update stores nothing twice. */
+  updateId: number | null;
+  now: Date;
+}
+
+/**
+ * Stores an incoming message. Returns its id and whether the sender should be told it reached
+ * the provider (not for every message of a burst: once per `ACK_AGAIN_AFTER_MS` of silence);
+ * null when this update was stored before.
+ */
+export async function recordIncoming(
+  db: Queryable,
+  m: IncomingMessage,
+): Promise<{ id: number; acknowledge: boolean } | null> {
+  const { rows } = await db.query<{ id: number; acknowledge: boolean }>(
+    `WITH prev AS (
+       SELECT max(created_at) AS at FROM client_messages
+        WHERE direccion = 'entrante'
+          AND (chat_id = $2::bigint OR ($2::bigint IS NULL AND client_id = $1::int AND canal = $3))
+     ), ins AS (
+       INSERT INTO client_messages (client_id, chat_id, canal, direccion, texto, estado, vinculo_verificado,
+                                    update_id, created_at)
+       VALUES ($1, $2, $3, 'entrante', $4, 'nuevo', $5, $6, $7)
+       ON CONFLICT (update_id) DO NOTHING
+       RETURNING id
+     )
+     SELECT ins.id, (prev.at IS NULL OR prev.at < $7::timestamptz - $8 * interval '1 millisecond') AS acknowledge
+       FROM ins, prev`,
+    [m.clientId, m.chatId, m.canal, m.texto, m.verified, m.updateId, m.now, ACK_AGAIN_AFTER_MS],
+  );
+  const r = rows[0];
+  return r ? { id: Number(r.id), acknowledge: r.acknowledge } : null;
+}
+
+export interface MessageReply {
+  id: number;
+  texto: string;
+  autor: string | null;
+  creado_en: string;
+  /** The outbox row that carries it, and where it is. */
+  notificacion_id: number | null;
+  notificacion_estado: string | null;
+}
+
+export interface InboxMessage {
+  id: number;
+  cliente_id: number | null;
+  cliente: string | null;
+  cedula: string | null;
+  canal: string;
+  chat_id: number | null;
+  texto: string;
+  estado: 'nuevo' | 'respondido' | 'archivado';
+  /** The link was not verified when it came: whoever holds the chat may not be the client. */
+  vinculo_verificado: boolean | null;
+  creado_en: string;
+  respuestas: MessageReply[];
+}
+
+interface InboxRow {
+  id: number | string;
+  client_id: number | null;
+  nombre: string | null;
+  cedula: string | null;
+  canal: string;
+  chat_id: number | string | null;
+  texto: string;
+  estado: InboxMessage['estado'];
+  vinculo_verificado: boolean | null;
+  created_at: Date;
+  respuestas: {
+    id: number;
+    texto: string;
+    autor: string | null;
+    created_at: string;
+    notification_id: number | null;
+    notif_estado: string | null;
+  }[];
+  total: number;
+}
+
+/** The inbox, newest first: incoming messages with their answers. */
+export async function listMessages(
+  db: Queryable,
+  q: {
+    estado?: InboxMessage['estado'] | undefined;
+    clientId?: number | undefined;
+    limit: number;
+    offset: number;
+  },
+): Promise<{ mensajes: InboxMessage[]; total: number; nuevos: number }> {
+  const { rows } = await db.query<InboxRow>(
+    `SELECT m.id, m.client_id, c.nombre, c.cedula, m.canal, m.chat_id, m.texto, m.estado, m.vinculo_verificado,
+            m.created_at, count(*) OVER ()::int AS total,
+            COALESCE((SELECT json_agg(json_build_object(
+                        'id', r.id, 'texto', r.texto, 'autor', r.autor, 'created_at', r.created_at,
+                        'notification_id', r.notification_id, 'notif_estado', n.estado) ORDER BY r.id)
+                        FROM client_messages r LEFT JOIN notifications n ON n.id = r.notification_id
+                       WHERE r.responde_a = m.id), '[]'::json) AS respuestas
+       FROM client_messages m
+       LEFT JOIN clients c ON c.id = m.client_id
+      WHERE m.direccion = 'entrante'
+        AND ($1::text IS NULL OR m.estado = $1) AND ($2::int IS NULL OR m.client_id = $2)
+      ORDER BY m.created_at DESC, m.id DESC
+      LIMIT $3 OFFSET $4`,
+    [q.estado ?? null, q.clientId ?? null, q.limit, q.offset],
+  );
+  const nuevos = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM client_messages WHERE estado = 'nuevo'`,
+  );
+  return {
+    total: rows[0]?.total ?? 0,
+    nuevos: nuevos.rows[0]?.n ?? 0,
+    mensajes: rows.map((r) => ({
+      id: Number(r.id),
+      cliente_id: r.client_id,
+      cliente: r.nombre,
+      cedula: r.cedula,
+      canal: r.canal,
+      chat_id: r.chat_id === null ? null : Number(r.chat_id),
+      texto: r.texto,
+      estado: r.estado,
+      vinculo_verificado: r.vinculo_verificado,
+      creado_en: r.created_at.toISOString(),
+      respuestas: r.respuestas.map((a) => ({
+        id: Number(a.id),
+        texto: a.texto,
+        autor: a.autor,
+        creado_en: new Date(a.created_at).toISOString(),
+        notificacion_id: a.notification_id === null ? null : Number(a.notification_id),
+        notificacion_estado: a.notif_estado,
+      })),
+    })),
+  };
+}
+
+/** Where an answer goes. */
+interface ReplyTarget {
+  canal: string;
+  clientId: number | null;
+  /** The chat for a sender linked to no client (the outbox sends to the row's chat). */
+  chatId: number | null;
+}
+
+/**
+ * How an answer travels: the hook for the next channels. Telegram goes through the outbox as a
+ * plain-text manual message. WhatsApp (inside the 24-hour window) waits for the channel-aware
+ * outbox (CHANNELS.md): until then the answer is refused with a clear 409, never lost silently.
+ */
+function replyChannel(t: ReplyTarget): 'telegram' {
+  if (t.canal !== 'telegram') {
+    throw new AppError(
+      'CANAL_NO_DISPONIBLE',
+      `Este mensaje llegó por ${t.canal}: todavía no se puede responder por ese canal desde la página. ` +
+        'Responda por Telegram (POST /api/clientes/{id}/mensajes) o por teléfono.',
+    );
+  }
+  return 'telegram';
+}
+
+/**
+ * Staff answer: to one incoming message (`messageId`) or to a client (`clientId`). Queues the text
+ * through the outbox (urgent: somebody is waiting for it) and marks the client's or chat's new
+ * messages answered. MUST run in a transaction. Returns the outgoing message and its outbox row.
+ */
+export async function replyToMessage(
+  tx: Queryable,
+  r: { messageId?: number; clientId?: number; texto: string; autor: string | null; now: Date },
+): Promise<{ id: number; notificacion_id: number }> {
+  let target: ReplyTarget;
+  let answers: number | null = null;
+  if (r.messageId !== undefined) {
+    const { rows } = await tx.query<{ canal: string; client_id: number | null; chat_id: string | null }>(
+      `SELECT canal, client_id, chat_id FROM client_messages WHERE id = $1 AND direccion = 'entrante' FOR UPDATE`,
+      [r.messageId],
+    );
+    const m = rows[0];
+    if (!m) throw new AppError('NO_ENCONTRADO', `No existe el mensaje ${r.messageId}.`);
+    target = { canal: m.canal, clientId: m.client_id, chatId: m.chat_id === null ? null : Number(m.chat_id) };
+    answers = r.messageId;
+  } else {
+    target = { canal: 'telegram', clientId: r.clientId ?? null, chatId: null };
+  }
+  replyChannel(target);
+  if (target.clientId !== null) {
+    const { rows } = await tx.query<{ chat_id: string | null; telegram_blocked: boolean }>(
+      'SELECT chat_id, telegram_blocked FROM clients WHERE id = $1',
+      [target.clientId],
+    );
+    const c = rows[0];
+    if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${target.clientId}.`);
+    if (c.chat_id === null) throw new AppError('CLIENTE_SIN_TELEGRAM');
+    if (c.telegram_blocked) throw new AppError('CHAT_NO_DISPONIBLE');
+  } else if (target.chatId === null) {
+    throw new AppError('CHAT_NO_DISPONIBLE');
+  }
+  const out = await tx.query<{ id: string }>(
+    `INSERT INTO client_messages (client_id, chat_id, canal, direccion, texto, responde_a, autor, created_at)
+     VALUES ($1, $2, $3, 'saliente', $4, $5, $6, $7) RETURNING id`,
+    [target.clientId, target.chatId, target.canal, r.texto, answers, r.autor, r.now],
+  );
+  const id = Number(out.rows[0]!.id);
+  const [notificationId] = await enqueue(
+    tx,
+    [
+      {
+        client_id: target.clientId,
+        chat_id: target.clientId === null ? target.chatId : null,
+        tipo: 'manual',
+        mensaje: r.texto,
+        urgente: true,
+        dedupe_key: `respuesta:${id}`,
+        datos: { origen: 'mensajes', mensaje_id: id },
+      },
+    ],
+    r.now,
+  );
+  await tx.query('UPDATE client_messages SET notification_id = $2 WHERE id = $1', [id, notificationId]);
+  // Answering the conversation answers every new message of that client (or chat) so far.
+  await tx.query(
+    `UPDATE client_messages SET estado = 'respondido'
+      WHERE estado = 'nuevo' AND created_at <= $3
+        AND (id = $4::bigint OR ($1::int IS NOT NULL AND client_id = $1) OR ($1::int IS NULL AND chat_id = $2::bigint))`,
+    [target.clientId, target.chatId, r.now, answers],
+  );
+  return { id, notificacion_id: notificationId! };
+}
+
+/** Archives an incoming message without answering it. False if there is no such message. */
+export async function archiveMessage(db: Queryable, id: number): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE client_messages SET estado = 'archivado' WHERE id = $1 AND direccion = 'entrante'`,
+    [id],
+  );
+  return res.rowCount > 0;
+}
