@@ -42,8 +42,9 @@ CREATE TABLE client_messages (
   estado           text CHECK (estado IN ('nuevo', 'respondido', 'archivado')),
   -- The chat's link was verified when the message came (incoming).
   vinculo_verificado boolean,
-  -- Telegram's update that brought it (a redelivered update stores nothing twice).
-  update_id        bigint UNIQUE,
+  -- What brought it, unique per provider ('telegram:<bot id>:<update id>', a WhatsApp message id):
+  -- a redelivered update stores nothing twice.
+  origen           text UNIQUE,
   -- Outgoing: the message answered, who wrote the answer, its outbox row.
   responde_a       bigint REFERENCES client_messages (id) ON DELETE SET NULL,
   autor            text,

@@ -41,7 +41,7 @@ export function createConversation(d: ConversationDeps & { log: Logger }): Compo
       canal: 'telegram',
       texto: text,
       verified: linked ? linked.link_verified : null,
-      updateId: ctx.update.update_id,
+      origen: `telegram:${ctx.me.id}:${ctx.update.update_id}`,
       now,
     });
     ctx.log.info(

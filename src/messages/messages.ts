@@ -25,8 +25,11 @@ export interface IncomingMessage {
   texto: string;
   /** Whether the chat's link was verified (null: not linked). */
   verified: boolean | null;
-  /** The update that brought it: a redelivered update stores nothing twice. */
-  updateId: number | null;
+  /**
+   * What brought it, unique per provider ('telegram:<bot id>:<update id>', a WhatsApp message id):
+   * a redelivered update stores nothing twice.
+   */
+  origen: string | null;
   now: Date;
 }
 
@@ -46,14 +49,14 @@ export async function recordIncoming(
           AND (chat_id = $2::bigint OR ($2::bigint IS NULL AND client_id = $1::int AND canal = $3))
      ), ins AS (
        INSERT INTO client_messages (client_id, chat_id, canal, direccion, texto, estado, vinculo_verificado,
-                                    update_id, created_at)
+                                    origen, created_at)
        VALUES ($1, $2, $3, 'entrante', $4, 'nuevo', $5, $6, $7)
-       ON CONFLICT (update_id) DO NOTHING
+       ON CONFLICT (origen) DO NOTHING
        RETURNING id
      )
      SELECT ins.id, (prev.at IS NULL OR prev.at < $7::timestamptz - $8 * interval '1 millisecond') AS acknowledge
        FROM ins, prev`,
-    [m.clientId, m.chatId, m.canal, m.texto, m.verified, m.updateId, m.now, ACK_AGAIN_AFTER_MS],
+    [m.clientId, m.chatId, m.canal, m.texto, m.verified, m.origen, m.now, ACK_AGAIN_AFTER_MS],
   );
   const r = rows[0];
   return r ? { id: Number(r.id), acknowledge: r.acknowledge } : null;
