@@ -94,6 +94,7 @@ export async function startService(config: Config, logger: Logger) {
         logger,
         clock,
         company: () => settings.company(),
+        getEngineSettings: () => settings.engine(), // issue 13: how to pay, opening hours (Ajustes)
         webhookSecret: resolveWebhookSecret(config.telegram.webhookSecret, config.dataDir).secret,
       })
     : undefined;
