@@ -2,7 +2,7 @@ import { type Api, Bot, BotError, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { createBatcher } from '../lib/batch.js';
 import { sleep } from '../lib/sleep.js';
-import { toEngineSettings } from '../notifications/index.js';
+import { howToPayMessage, toEngineSettings } from '../notifications/index.js';
 import { rememberSecret } from '../telegram/redact.js';
 import { createAttemptsStore } from './attempts.js';
 import { createChatStateStore } from './chat-state.js';
@@ -50,6 +50,8 @@ export function createBot(deps: BotDeps): BotService {
   const texts = liveTexts(company);
 
   const apiRoot = deps.apiRoot ?? deps.config.telegram.apiRoot;
+  const engineSettings = deps.getEngineSettings ?? (async () => toEngineSettings(deps.config));
+
   const bot = new Bot<BotContext>(token, {
     client: { apiRoot, timeoutSeconds: 30 },
     ...(deps.botInfo && { botInfo: deps.botInfo }),
@@ -87,11 +89,11 @@ export function createBot(deps: BotDeps): BotService {
       invitations: createInvitationsStore(db, { ttlDays: deps.config.inviteTtlDays }),
       lookups: createLookupGuard(db, links, { perHour: deps.config.bot.cedulaLookupsPerHour }),
       metrics,
-      engineSettings: deps.getEngineSettings ?? (async () => toEngineSettings(deps.config)),
+      engineSettings,
       username: () => bot.botInfo.username,
       fileUrl: (filePath) => `${apiRoot}/file/bot${token}/${filePath}`,
-      // payB (issue 13 §5) owns the provider's text; until it is set, the office's contact.
-      howToPay: async () => texts.howToPayFallback(),
+      // Issue 13 §5: the provider's accounts, payment points and link (Ajustes), or how to ask.
+      howToPay: async () => howToPayMessage(await engineSettings()),
       async tellPreviousChat(chatId) {
         try {
           await bot.api.sendMessage(chatId, texts.movedAway);

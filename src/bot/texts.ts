@@ -181,8 +181,6 @@ export function createTexts(company: Company) {
     promiseSaved: (fecha: string) =>
       `👍 Anotado: esperamos su pago hasta el ${fecha}. Hasta entonces no le enviaremos recordatorios.\n\n` +
       'Cuando pague, toque «✅ Ya pagué» y envíenos el comprobante.',
-    howToPayFallback: () =>
-      `💳 Consulte las formas de pago con la oficina: ${contactLines(company).join('\n') || company.nombre}`,
     preferences: (p: { ofertas: boolean; mantenimiento: boolean }) =>
       '⚙️ Sus avisos\n\n' +
       `• Ofertas y promociones: ${p.ofertas ? '✅ sí' : '🔕 no'}\n` +

@@ -119,9 +119,9 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
     expect(labels).toEqual(['✅ Ya pagué', '📅 Pagaré el…', '💳 Cómo pagar']);
     const [yaPague, , comoPagar] = buttonsOf(notice);
 
-    // Cómo pagar: the fallback text until the provider sets theirs.
+    // Cómo pagar: without accounts in Ajustes, how to ask (issue 13 §5: howToPayMessage).
     const how = await press(c.user, comoPagar!.callback_data, notice.message_id);
-    expect(how.map((m) => m.text).join('\n')).toContain('Consulte las formas de pago con la oficina');
+    expect(how.map((m) => m.text).join('\n')).toContain('Para conocer las formas de pago, comuníquese con nosotros');
 
     // The next overdue step is queued (not sent yet) before the client answers.
     day('2026-03-12');
