@@ -121,7 +121,9 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
 
     // Cómo pagar: without accounts in Ajustes, how to ask (issue 13 §5: howToPayMessage).
     const how = await press(c.user, comoPagar!.callback_data, notice.message_id);
-    expect(how.map((m) => m.text).join('\n')).toContain('Para conocer las formas de pago, comuníquese con nosotros');
+    expect(how.map((m) => m.text).join('\n')).toContain(
+      'Para conocer las formas de pago, comuníquese con nosotros',
+    );
 
     // The next overdue step is queued (not sent yet) before the client answers.
     day('2026-03-12');
