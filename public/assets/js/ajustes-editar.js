@@ -68,6 +68,12 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
                 if (g('identificacion')) c.identificacion = g('identificacion');
                 return c;
               }),
+              // Issue 13 §5: payment points (one a line) and an optional payment link.
+              puntos_pago: v('empresa.puntos_pago')
+                .split('\n')
+                .map((x) => x.trim())
+                .filter(Boolean),
+              enlace_pago: v('empresa.enlace_pago'),
             },
             envio: { ventana: { inicio: v('envio.ventana.inicio'), fin: v('envio.ventana.fin') } },
             planificador: { hora_generacion: v('planificador.hora_generacion') },
@@ -77,6 +83,8 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
               vencido_repetir_cada_dias: Number(v('ciclo.vencido_repetir_cada_dias')),
               vencido_maximo_avisos: Number(v('ciclo.vencido_maximo_avisos')),
               dias_suspension: Number(v('ciclo.dias_suspension')),
+              aviso_suspension_dias_antes: Number(v('ciclo.aviso_suspension_dias_antes')),
+              reactivar_al_pagar: f.elements.namedItem('ciclo.reactivar_al_pagar').checked,
             },
             sesion: { horas_inactividad: Number(v('sesion.horas_inactividad')) },
           };
@@ -107,6 +115,15 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
         { type: 'button', class: 'small', onclick: () => cuentas.append(accountRow()) },
         'Agregar cuenta bancaria',
       ),
+      field(
+        'Puntos de pago (uno por línea)',
+        h('textarea', { name: 'empresa.puntos_pago', rows: 3 }, (e.puntos_pago ?? []).join('\n')),
+        'Dónde pagar en persona. Con las cuentas y el enlace forman «Cómo pagar»: /comopagar y {como_pagar}.',
+      ),
+      field(
+        'Enlace de pago en línea (opcional)',
+        input('empresa.enlace_pago', e.enlace_pago, { type: 'url', placeholder: 'https://…' }),
+      ),
       h('h3', null, 'Envío y ciclo de cobro'),
       field('Ventana de envío: desde', time('envio.ventana.inicio', s.envio.ventana.inicio)),
       field('Ventana de envío: hasta', time('envio.ventana.fin', s.envio.ventana.fin)),
@@ -125,6 +142,18 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
         num('ciclo.vencido_maximo_avisos', s.ciclo.vencido_maximo_avisos, 1, 10),
       ),
       field('Días de mora antes de suspender', num('ciclo.dias_suspension', s.ciclo.dias_suspension, 1, 90)),
+      field(
+        'Aviso previo a la suspensión: días antes (0 = sin aviso)',
+        num('ciclo.aviso_suspension_dias_antes', s.ciclo.aviso_suspension_dias_antes ?? 3, 0, 30),
+      ),
+      field(
+        'Un pago que deja al día a un cliente suspendido lo reactiva (y se le avisa)',
+        h('input', {
+          type: 'checkbox',
+          name: 'ciclo.reactivar_al_pagar',
+          checked: s.ciclo.reactivar_al_pagar !== false,
+        }),
+      ),
       h('h3', null, 'Personal'),
       field(
         'Cerrar sesión tras (horas sin uso)',
