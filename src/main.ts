@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { resolveAdminToken } from './admin-token.js';
 import { createAlertMonitor, digestJob } from './alerts/index.js';
 import { createBackupScheduler } from './backup/index.js';
-import { createBot, lookupSummary, resolveWebhookSecret, startBotRuntime } from './bot/index.js';
+import {
+  connectWhatsAppReplies,
+  createBot,
+  lookupSummary,
+  resolveWebhookSecret,
+  startBotRuntime,
+} from './bot/index.js';
 import { clockFromSettings } from './clock.js';
 import { type Config, ConfigError, loadConfig, whatsappEnabled } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
@@ -189,6 +195,11 @@ export async function startService(config: Config, logger: Logger) {
         logger: logger.child({ canal: 'whatsapp' }),
       })
     : undefined;
+  if (whatsapp) {
+    // A client writing on WhatsApp: ESTADO, MIS DATOS, BAJA, the opt-in answer (issue 10 §7). The
+    // window is open (they just wrote), so the answer is free text.
+    connectWhatsAppReplies(whatsapp, { db, config, clock, logger: logger.child({ canal: 'whatsapp' }) });
+  }
   if (whatsapp && !whatsappConfig.appSecret) {
     logger.warn('Falta WHATSAPP_APP_SECRET: el webhook de WhatsApp responde 503 hasta que se defina.');
   }

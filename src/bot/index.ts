@@ -36,6 +36,14 @@ export {
   telegramSeries,
   telegramTotals,
 } from './stats.js';
+export { clientStatusText } from './status.js';
 export { commandMenu, createTexts, statusText, type Texts } from './texts.js';
 export { acceptWebhookBody, type WebhookResult } from './webhook.js';
 export { resolveWebhookSecret } from './webhook-secret.js';
+export {
+  connectWhatsAppReplies,
+  createWhatsAppReplies,
+  type WhatsAppIncoming,
+  type WhatsAppReplies,
+  whatsappKeyword,
+} from './whatsapp-replies.js';
