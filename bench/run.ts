@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.js')).benchWebhook(),
   admin: async () => (await import('./admin.js')).run(),
   exportar: async () => (await import('./export.js')).run(),
+  whatsapp: async () => (await import('./whatsapp.js')).run(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

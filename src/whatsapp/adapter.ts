@@ -1,10 +1,10 @@
 import type { ChannelAdapter, ChannelMessage, ChannelSendResult } from '../channels/types.js';
-import { classifyWhatsAppFailure, PAIR_INTERVAL_MS } from './classify.js';
+import { classifyWhatsAppFailure, PAIR_PACING_MS } from './classify.js';
 import type { WhatsAppClient } from './graph.js';
 
 /**
  * WhatsApp behind the one channel interface. Pacing is Meta's: `WHATSAPP_RATE` messages per second,
- * one message per client every 6 s (pair rate), `WHATSAPP_DAILY_LIMIT` unique users per 24 h for
+ * one message per client every 6 s (pair rate, paced at 6.5 s), `WHATSAPP_DAILY_LIMIT` unique users per 24 h for
  * business-initiated messages. Statuses come later by webhook (`reportsDelivery`): "enviado" here
  * only means Meta accepted the message.
  */
@@ -23,7 +23,7 @@ export function createWhatsAppAdapter(opts: WhatsAppAdapterOptions): ChannelAdap
     reportsDelivery: true,
     pacing: () => ({
       ratePerSecond: opts.ratePerSecond,
-      perRecipientIntervalMs: PAIR_INTERVAL_MS,
+      perRecipientIntervalMs: PAIR_PACING_MS,
       concurrency,
       dailyUniqueRecipients: opts.dailyLimit,
     }),

@@ -13,6 +13,11 @@ import type { ChannelFailure, ChannelVerdict } from '../channels/types.js';
 export const UNREACHABLE_DAYS = 30;
 /** Meta's pair rate: one message to the same user every 6 s. */
 export const PAIR_INTERVAL_MS = 6000;
+/**
+ * What the pacer keeps between two messages to one client: Meta's 6 s plus a margin, because Meta
+ * measures arrivals and one request may travel slower than the next (a 131056 costs a retry).
+ */
+export const PAIR_PACING_MS = 6500;
 /** Channel-wide pause after a throughput error without Retry-After. */
 export const THROUGHPUT_PAUSE_MS = 2000;
 

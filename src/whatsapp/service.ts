@@ -1,6 +1,7 @@
 import type { ChannelAdapter } from '../channels/types.js';
 import type { WhatsAppConfig } from '../config.js';
 import { type Db, isDatabaseUnavailable } from '../db/index.js';
+import { createBatcher, type ItemResult } from '../lib/index.js';
 import type { Logger } from '../logger.js';
 import { createWhatsAppAdapter } from './adapter.js';
 import { createWhatsAppClient, type WhatsAppClient } from './graph.js';
@@ -10,6 +11,7 @@ import {
   type InboundWithClient,
   type IngestResult,
   ingestWebhook,
+  type ParsedWebhook,
   parseWebhook,
   type SettleAsyncFailures,
 } from './webhook.js';
@@ -97,6 +99,49 @@ export function createWhatsAppService(deps: WhatsAppServiceDeps): WhatsAppServic
     }
   }
 
+  /** Merges several parsed webhooks into one (one transaction for all of them). */
+  const merge = (items: ParsedWebhook[]): ParsedWebhook => ({
+    statuses: items.flatMap((i) => i.statuses),
+    messages: items.flatMap((i) => i.messages),
+    templates: items.flatMap((i) => i.templates),
+    ignored: items.reduce((n, i) => n + i.ignored, 0),
+  });
+  const afterCommit = (result: IngestResult) => {
+    if (result.unknown.length) {
+      logger.info(
+        { desconocidos: result.unknown.length, ejemplo: result.unknown[0] },
+        'estados de WhatsApp de mensajes que no conocemos (aún): guardados por si el envío se registra después',
+      );
+    }
+    if (result.needsTemplateSync) void templateSync.runOnce();
+    // Replies (ESTADO, BAJA…) go after the answer: Meta waits for nobody's reply.
+    if (result.inbound.length) void dispatchInbound(result.inbound, logger);
+  };
+  // Group commit: webhooks arriving together are applied in one transaction (Meta sends many at
+  // once under load). If the batch fails for its data, each webhook is applied on its own, so one
+  // bad body cannot take the others down with it.
+  const ingest = createBatcher<ParsedWebhook, IngestResult>(async (items) => {
+    try {
+      const result = await ingestWebhook(deps, merge(items));
+      afterCommit(result);
+      return items.map(() => ({ ok: true as const, value: result }));
+    } catch (err) {
+      if (items.length === 1 || isDatabaseUnavailable(err))
+        return items.map(() => ({ ok: false as const, error: err }));
+      const out: ItemResult<IngestResult>[] = [];
+      for (const item of items) {
+        try {
+          const result = await ingestWebhook(deps, item);
+          afterCommit(result);
+          out.push({ ok: true, value: result });
+        } catch (error) {
+          out.push({ ok: false, error });
+        }
+      }
+      return out;
+    }
+  }, 200);
+
   return {
     client,
     adapter,
@@ -123,7 +168,7 @@ export function createWhatsAppService(deps: WhatsAppServiceDeps): WhatsAppServic
       }
       let result: IngestResult;
       try {
-        result = await ingestWebhook(deps, parsed);
+        result = await ingest.push(parsed);
       } catch (err) {
         if (isDatabaseUnavailable(err)) return { status: 503, reason: 'base_de_datos' };
         const code = (err as { code?: unknown }).code;
@@ -135,15 +180,6 @@ export function createWhatsAppService(deps: WhatsAppServiceDeps): WhatsAppServic
         log.error({ err }, 'no se pudo registrar un webhook de WhatsApp; Meta lo reenviará');
         return { status: 503, reason: 'base_de_datos' };
       }
-      if (result.unknown.length) {
-        log.info(
-          { desconocidos: result.unknown.length, ejemplo: result.unknown[0] },
-          'estados de WhatsApp de mensajes que no son nuestros (o ya borrados): ignorados',
-        );
-      }
-      if (result.needsTemplateSync) void templateSync.runOnce();
-      // Replies (ESTADO, BAJA…) go after the answer: Meta waits for nobody's reply.
-      if (result.inbound.length) void dispatchInbound(result.inbound, log);
       return { status: 200, resultado: 'aceptado', result };
     },
     onInbound(handler) {
