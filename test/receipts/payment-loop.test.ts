@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDispatcher,
@@ -43,11 +44,14 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
   let settings: EngineSettings;
   let dataDir: string;
   let planId: number;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'teltec-comprobantes-'));
     h = await startBotHarness(ctx.db, {
       mode: 'polling',
+      // Warnings are kept: a forged button must leave a line.
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) }),
       env: { DATA_DIR: dataDir, OVERDUE_REPEAT_DAYS: '2', RECEIPT_PAUSE_DAYS: '3', PROMISE_GRACE_DAYS: '5' },
     });
     settings = toEngineSettings(h.config);
@@ -367,6 +371,11 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
     expect(answers.map((x) => x.params.text)).toEqual(
       Array(4).fill('Este botón no es válido para esta cuenta.'),
     );
+    const logged = logLines.filter(
+      (l) => l.includes('botón de pago falsificado') && l.includes(String(b.chatId)),
+    );
+    expect(logged).toHaveLength(4);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ data: dataA, clientId: b.id, ownerId: a.id });
     const st = await ctx.db.query<{ estado: string }>('SELECT estado FROM bot_chats WHERE chat_id = $1', [
       b.chatId,
     ]);
@@ -414,6 +423,9 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
     const ok = await h.act(c.user, (u) => u.sendPhoto(JPEG(9)));
     expect(ok.map((m) => m.text).join()).toContain('Recibimos su comprobante');
     expect(await receipts(c.id)).toHaveLength(1);
+    // The refusals were logged, and the download URL (it carries the bot token) never was.
+    expect(logLines.some((l) => l.includes('no es imagen ni PDF'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain(h.standin.token.split(':')[1]!);
   });
 });
 
