@@ -4,7 +4,11 @@ import { AppError } from '../errors/index.js';
 import { fromCsvCell, toCsvLine } from '../lib/csv-cell.js';
 import type { importStates } from '../vocabulary.js';
 import { normalizePhone, toWhatsApp } from './phone.js';
-import type { ClientView } from './repository.js';
+import type { ClientFilters, createClientsRepository } from './repository.js';
+
+type ClientsRepository = ReturnType<typeof createClientsRepository>;
+type ClientFilterInput = Omit<ClientFilters, 'pagina' | 'por_pagina'>;
+
 import { createClientBody } from './schemas.js';
 
 export const csvColumns = [
@@ -322,25 +326,43 @@ async function runImport(
 
 export const exportColumns = [...csvColumns, 'estado_pago', 'fecha_vencimiento', 'telegram'] as const;
 
-/** One CSV line per client, same columns as the import (plus read-only ones). Re-importable. */
-export function toClientCsvLine(c: ClientView): string {
-  const values: Record<(typeof exportColumns)[number], unknown> = {
-    cedula: c.cedula,
-    nombre: c.nombre,
-    telefono: c.telefono,
-    email: c.email,
-    direccion: c.direccion,
-    sector: c.sector,
-    plan: c.plan,
-    estado: c.estado,
-    fecha_ultimo_pago: c.fecha_ultimo_pago,
-    dia_pago: c.dia_pago,
-    whatsapp: c.whatsapp,
-    estado_pago: c.estado_pago,
-    fecha_vencimiento: c.fecha_vencimiento,
-    telegram: c.telegram.vinculado ? 'si' : 'no',
-  };
-  return toCsvLine(exportColumns.map((k) => values[k]));
+type ExportColumn = (typeof exportColumns)[number];
+
+/**
+ * Each exported column as SQL over `c` (clients) and `p` (plans); $1 today, $2 cycle days, $3
+ * reminder days. Only these are read — no view object per client — so 100k clients stream fast.
+ */
+const exportSql: Record<ExportColumn, string> = {
+  cedula: 'c.cedula',
+  nombre: 'c.nombre',
+  telefono: 'c.telefono',
+  email: 'c.email',
+  direccion: 'c.direccion',
+  sector: 'c.sector',
+  plan: 'p.nombre',
+  estado: 'c.estado',
+  fecha_ultimo_pago: "to_char(c.fecha_ultimo_pago, 'YYYY-MM-DD')",
+  dia_pago: 'c.dia_pago',
+  whatsapp: 'c.whatsapp',
+  estado_pago: 'teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3)',
+  fecha_vencimiento: "to_char(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), 'YYYY-MM-DD')",
+  telegram: "CASE WHEN c.chat_id IS NULL THEN 'no' ELSE 'si' END",
+};
+
+/**
+ * The clients CSV (same columns as the import, plus read-only ones; re-importable), as chunks of
+ * text: the header, then one chunk per page of clients in name order.
+ */
+export async function* clientsCsv(
+  repo: Pick<ClientsRepository, 'walkSelect'>,
+  filters: ClientFilterInput,
+  pageSize: number,
+): AsyncGenerator<string> {
+  yield '\uFEFF' + exportColumns.join(',') + '\r\n';
+  const columns = exportColumns.map((k, i) => `${exportSql[k]} AS x${i}`).join(', ');
+  for await (const rows of repo.walkSelect<Record<string, unknown>>(filters, columns, pageSize)) {
+    yield rows.map((r) => toCsvLine(exportColumns.map((_, i) => r[`x${i}`]))).join('\r\n') + '\r\n';
+  }
 }
 
 /** An import may be large: it gets the bulk statement limit, not a request's. */

@@ -11,6 +11,7 @@ export {
   recordConsents,
 } from './consents.js';
 export {
+  clientsCsv,
   csvColumns,
   decodeCsv,
   exportColumns,
@@ -19,7 +20,6 @@ export {
   importClientsCsv,
   listImports,
   normalizeHeader,
-  toClientCsvLine,
 } from './csv.js';
 export { listPayments, type Payment, recordPayment, UNUSUAL_AMOUNT_FACTOR, voidPayment } from './payments.js';
 export { normalizePhone, samePhone, toWhatsApp } from './phone.js';

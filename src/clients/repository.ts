@@ -126,6 +126,11 @@ const selectView = `
          c.pref_ofertas, c.pref_mantenimiento, c.created_at, c.updated_at
     FROM clients c LEFT JOIN plans p ON p.id = c.plan_id`;
 
+/** The column list of a `SELECT … FROM clients c LEFT JOIN plans p` statement. */
+function selectList(select: string): string {
+  return select.slice(select.indexOf('SELECT ') + 'SELECT '.length, select.lastIndexOf('FROM clients c'));
+}
+
 function toView(r: ClientRow): ClientView {
   return {
     id: r.id,
@@ -235,6 +240,37 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     return c;
   }
 
+  async function* walkSelect<T extends object>(
+    f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
+    columns: string,
+    pageSize: number,
+  ): AsyncGenerator<T[]> {
+    let after: { key: string; id: number } | null = null;
+    for (;;) {
+      const params: unknown[] = ctx();
+      const conditions = filterConditions(f, params);
+      if (after) {
+        params.push(after.key, after.id);
+        conditions.push(
+          `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > ($${params.length - 1}::text COLLATE "C", $${params.length}::int)`,
+        );
+      }
+      params.push(pageSize);
+      const { rows } = await db.query<T & { sort_key__: string; id__: number }>(
+        `SELECT teltec_sort_key(c.nombre) AS sort_key__, c.id AS id__, ${columns}
+           FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
+          ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+          ORDER BY teltec_sort_key(c.nombre) COLLATE "C", c.id LIMIT $${params.length}`,
+        params,
+      );
+      if (rows.length > 0) yield rows;
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      after = { key: last.sort_key__, id: last.id__ };
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   return {
     get,
     getOrThrow,
@@ -278,30 +314,21 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
       f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
       pageSize = 1000,
     ): AsyncGenerator<ClientView[]> {
-      let after: { key: string; id: number } | null = null;
-      for (;;) {
-        const params: unknown[] = ctx();
-        const conditions = filterConditions(f, params);
-        if (after) {
-          params.push(after.key, after.id);
-          conditions.push(
-            `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > ($${params.length - 1}::text COLLATE "C", $${params.length}::int)`,
-          );
-        }
-        params.push(pageSize);
-        const { rows } = await db.query<ClientRow & { sort_key: string }>(
-          `${selectView.replace('SELECT ', 'SELECT teltec_sort_key(c.nombre) AS sort_key, ')}
-            ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-            ORDER BY teltec_sort_key(c.nombre) COLLATE "C", c.id LIMIT $${params.length}`,
-          params,
-        );
-        if (rows.length > 0) yield rows.map(toView);
-        if (rows.length < pageSize) return;
-        const last = rows[rows.length - 1]!;
-        after = { key: last.sort_key, id: last.id };
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      for await (const rows of walkSelect<ClientRow>(f, selectList(selectView), pageSize))
+        yield rows.map(toView);
     },
+
+    /**
+     * Every client matching `f`, in name order, `pageSize` at a time, with only the columns in
+     * `columns` (SQL over `c` = clients, `p` = plans; $1 today, $2 cycle days, $3 reminder days).
+     * Keyset pages on the name index: each page costs the same, memory stays flat, and the event
+     * loop gets a turn between pages. Exports read this way (issue 16 §2).
+     */
+    walkSelect: <T extends object>(
+      f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
+      columns: string,
+      pageSize = 1000,
+    ) => walkSelect<T>(f, columns, pageSize),
 
     async create(input: ClientInput): Promise<ClientView> {
       const { rows } = await db.query<{ id: number }>(

@@ -2,19 +2,18 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  clientsCsv,
   createClientBody,
   createClientsRepository,
   createPlansRepository,
   estadoPagoSchema,
   estadoSchema,
-  exportColumns,
   importClientsCsv,
   isoDateSchema,
   listImports,
   listPayments,
   patchClientBody,
   recordPayment,
-  toClientCsvLine,
   voidPayment,
 } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
@@ -132,18 +131,13 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
     async (request, reply) => {
       const filters = request.query;
-      async function* csv() {
-        yield '\uFEFF' + exportColumns.join(',') + '\r\n';
-        // PGlite runs each query on this thread: smaller pages keep every pause of /health short.
-        for await (const page of clients.walk(filters, deps.db.kind === 'pglite' ? 400 : 2000)) {
-          yield page.map(toClientCsvLine).join('\r\n') + '\r\n';
-        }
-      }
+      // PGlite runs each query on this thread: smaller pages keep every pause of /health short.
+      const csv = clientsCsv(clients, filters, deps.db.kind === 'pglite' ? 400 : 2000);
       const day = localDate(deps.clock.now(), deps.config.timeZone);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="clientes-${day}.csv"`)
-        .send(Readable.from(csv(), { objectMode: false, highWaterMark: 64 * 1024 }));
+        .send(Readable.from(csv, { objectMode: false, highWaterMark: 64 * 1024 }));
     },
   );
 
