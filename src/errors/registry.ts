@@ -11,6 +11,11 @@ export const errorRegistry = {
     message: 'Falta el token de administración o no es válido. Envíe "Authorization: Bearer <ADMIN_TOKEN>".',
   },
   WEBHOOK_SECRETO_INVALIDO: { status: 401, message: 'El secreto del webhook no coincide.' },
+  SMS_SECRETO_INVALIDO: {
+    status: 401,
+    message:
+      'El secreto del reporte de entrega no coincide (encabezado X-Sms-Secret o ?secreto=, igual a SMS_DLR_SECRET).',
+  },
   NO_ENCONTRADO: { status: 404, message: 'El recurso no existe.' },
   RUTA_NO_ENCONTRADA: { status: 404, message: 'La ruta no existe. Consulte /api/docs.' },
   METODO_NO_PERMITIDO: { status: 405, message: 'Método no permitido en esta ruta.' },

@@ -22,6 +22,7 @@ import { channelsRoutes } from './routes/channels.js';
 import { clientsRoutes } from './routes/clients.js';
 import { comprobantesRoutes } from './routes/comprobantes.js';
 import { docsRoutes } from './routes/docs.js';
+import { emailRoutes } from './routes/email.js';
 import { healthRoutes } from './routes/health.js';
 import { invitationsRoutes } from './routes/invitations.js';
 import { mensajesRoutes } from './routes/mensajes.js';
@@ -32,6 +33,7 @@ import { plansRoutes } from './routes/plans.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { sesionRoutes } from './routes/sesion.js';
 import { adminDataRoutes } from './routes/settings.js';
+import { smsRoutes } from './routes/sms.js';
 import { telegramRoutes } from './routes/telegram.js';
 import { templatesRoutes } from './routes/templates.js';
 import { tokensRoutes } from './routes/tokens.js';
@@ -225,6 +227,9 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(vocabularyRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(telegramRoutes, deps);
+  // SMS delivery reports and the e-mail one-click unsubscribe (issue 11): public, each with its secret.
+  await app.register(smsRoutes, deps);
+  await app.register(emailRoutes, deps);
   await app.register(invitationsRoutes, deps);
   await app.register(alertsRoutes, deps);
   await app.register(comprobantesRoutes, deps); // issue 13: receipts and promises from the chat

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Dispatcher, EngineMetrics } from '../notifications/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { SettingsProvider } from '../settings/index.js';
+import type { SettleSmsFailures } from '../sms/index.js';
 import type { WhatsAppService } from '../whatsapp/index.js';
 import type { AdminToken } from './auth.js';
 
@@ -34,6 +35,11 @@ export interface ApiDeps {
   settings?: SettingsProvider;
   /** WhatsApp Business (issue 10): webhook, templates; absent without WHATSAPP_TOKEN. */
   whatsapp?: WhatsAppService;
+  /**
+   * Channels whose delivery reports arrive over HTTP (SMS, issue 11): an attempt a report closes as
+   * failed, classified, is settled by the outbox (next channel for must-deliver notices).
+   */
+  settleAsyncFailures?: SettleSmsFailures;
   /** true while the service shuts down: every request answers 503 SERVICIO_DETENIENDOSE. */
   isClosing?: () => boolean;
 }

@@ -127,18 +127,11 @@ export function smsWorstCaseValues(settings: EngineSettings): TemplateValues {
 }
 
 /** The e-mail's HTML document around a notice's Telegram HTML (line breaks kept). */
-export function emailHtml(
-  telegramHtml: string,
-  opts: { empresa: string; unsubscribeUrl?: string | null },
-): string {
+export function emailHtml(telegramHtml: string): string {
   const body = telegramHtml.replace(/\r?\n/g, '<br>\n');
-  const foot = opts.unsubscribeUrl
-    ? `<p style="color:#666;font-size:12px">Recibe este correo porque aceptó novedades de ${escapeHtml(opts.empresa)}. ` +
-      `<a href="${escapeHtml(opts.unsubscribeUrl)}">Dejar de recibirlas</a>.</p>`
-    : '';
   return (
     '<!doctype html><html lang="es"><head><meta charset="utf-8"></head>' +
-    `<body style="font-family:Arial,sans-serif;font-size:15px;line-height:1.5"><div>${body}</div>${foot}</body></html>`
+    `<body style="font-family:Arial,sans-serif;font-size:15px;line-height:1.5"><div>${body}</div></body></html>`
   );
 }
 

@@ -90,8 +90,6 @@ export interface ComposeContext {
   templates: TemplateSet;
   /** SMS texts and e-mail subjects (issue 11); the Spanish defaults when absent. */
   channelTexts?: ChannelTextSet;
-  /** E-mail: the marketing footer's unsubscribe link (the List-Unsubscribe URL). */
-  unsubscribeUrl?: string | null;
   /** 'YYYY-MM-DD' in the provider's zone. */
   today: string;
   settings: EngineSettings;
@@ -357,10 +355,7 @@ export function compose(
         channel,
         subject: subject || ctx.settings.company.nombre,
         text: plain,
-        html: emailHtml(html, {
-          empresa: ctx.settings.company.nombre,
-          unsubscribeUrl: ctx.unsubscribeUrl ?? null,
-        }),
+        html: emailHtml(html),
         length: plain.length,
       };
     }

@@ -38,6 +38,13 @@ describeEachDb('API foundation', (ctx) => {
         'GET /api/sesion/estado',
         'POST /api/sesion',
         'POST /api/sesion/primer-admin',
+        // SMS delivery reports (shared secret) and the e-mail one-click unsubscribe (signed link): issue 11.
+        'POST /api/sms/estado',
+        'GET /baja/correo',
+        'POST /baja/correo',
+        // WhatsApp Cloud API webhook (verify token / signature): issue 10.
+        'GET /api/whatsapp/webhook',
+        'POST /api/whatsapp/webhook',
       ].sort(),
     );
     const guarded = app.routeTable.filter((r) => !r.public);

@@ -3,7 +3,7 @@ import { createManualClock } from '../../src/clock.js';
 import { type Config, parseConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/index.js';
 import { buildApi } from '../../src/http/app.js';
-import type { App } from '../../src/http/types.js';
+import type { ApiDeps, App } from '../../src/http/types.js';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret';
@@ -19,7 +19,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 /** The real app, in-process, over a test database and a manual clock. */
 export async function buildTestApp(
   db: Db,
-  opts: { now?: string; env?: Record<string, string>; bodyLimit?: number } = {},
+  opts: { now?: string; env?: Record<string, string>; bodyLimit?: number; deps?: Partial<ApiDeps> } = {},
 ) {
   const clock = createManualClock(opts.now ?? '2026-03-10T15:00:00Z');
   const config = testConfig(opts.env);
@@ -30,6 +30,7 @@ export async function buildTestApp(
       logger: pino({ level: 'silent' }),
       clock,
       adminTokens: [{ name: 'admin', token: TEST_ADMIN_TOKEN }],
+      ...opts.deps,
     },
     { bodyLimit: opts.bodyLimit },
   );
