@@ -1,7 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import type { Config } from '../config.js';
+import { type Config, whatsappEnabled } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Standin, startStandin } from '../telegram/standin/index.js';
+import { startWhatsAppStandin, type WhatsAppStandin } from '../whatsapp/standin/index.js';
 import { createSandboxChats, type SandboxChats } from './chat.js';
 
 /**
@@ -16,6 +17,12 @@ export interface Sandbox {
   /** The config the bot and the engine must use: the stand-in's apiRoot and token, long polling. */
   readonly config: Config;
   readonly bot: { username: string; nombre: string };
+  /**
+   * WhatsApp simulated too (issue 10), unless real WHATSAPP_* settings are given: the Cloud API
+   * stand-in. `main.ts` points its signed webhooks at the service once it listens
+   * (`whatsapp.setWebhookUrl`); the sandbox page plays the client with `clientSends` / `thread`.
+   */
+  readonly whatsapp?: WhatsAppStandin;
   close(): Promise<void>;
 }
 
@@ -35,14 +42,38 @@ export async function startSandbox(config: Config, logger: Logger): Promise<Sand
       `(Bot API de prueba en ${standin.url}); ningún mensaje sale a Internet. ` +
       'Abra /sandbox para chatear con el bot como si fuera un cliente.',
   );
+  const whatsapp = whatsappEnabled(config.whatsapp)
+    ? undefined
+    : await startWhatsAppStandin({ host: '127.0.0.1', port: 0 });
+  if (whatsapp) {
+    logger.warn(
+      { sandbox: true, graphApi: whatsapp.url },
+      `MODO SANDBOX: WhatsApp también está simulado (Cloud API de prueba en ${whatsapp.url}).`,
+    );
+  }
   return {
     standin,
     chats: createSandboxChats(standin),
     config: {
       ...config,
       telegram: { ...config.telegram, token: standin.token, apiRoot: standin.url, publicUrl: undefined },
+      ...(whatsapp && {
+        whatsapp: {
+          ...config.whatsapp,
+          token: whatsapp.token,
+          phoneNumberId: whatsapp.phoneNumberId,
+          businessAccountId: whatsapp.businessAccountId,
+          appSecret: whatsapp.appSecret,
+          verifyToken: randomBytes(16).toString('hex'),
+          apiRoot: whatsapp.url,
+        },
+      }),
     },
     bot: { username: standin.botInfo.username, nombre: standin.botInfo.first_name },
-    close: () => standin.close(),
+    ...(whatsapp && { whatsapp }),
+    close: async () => {
+      await whatsapp?.close();
+      await standin.close();
+    },
   };
 }

@@ -53,6 +53,8 @@ export interface WhatsAppService {
    * Called once per new message, after it is recorded and the window opened; errors are logged.
    */
   onInbound(handler: InboundHandler): () => void;
+  /** The last failed send of this process (code, Spanish text, when), or null. */
+  lastError(): { codigo: string; mensaje: string; at: Date } | null;
   /** Template sync at once and hourly until `signal` aborts. */
   run(signal: AbortSignal): Promise<void>;
 }
@@ -79,11 +81,31 @@ export function createWhatsAppService(deps: WhatsAppServiceDeps): WhatsAppServic
       apiRoot: config.apiRoot,
       apiVersion: config.apiVersion,
     });
-  const adapter = createWhatsAppAdapter({
+  const base = createWhatsAppAdapter({
     client,
     ratePerSecond: config.ratePerSecond,
     dailyLimit: config.dailyLimit,
   });
+  let lastError: { codigo: string; mensaje: string; at: Date } | null = null;
+  // The adapter as the dispatcher sees it, remembering the channel's last failure (Ajustes shows it).
+  const adapter: ChannelAdapter = {
+    ...base,
+    pacing: () => base.pacing(),
+    classify: (f) => base.classify(f),
+    async send(m) {
+      const r = await base.send(m);
+      if (!r.ok) {
+        lastError = { codigo: r.failure.code, mensaje: r.failure.message, at: deps.clock.now() };
+        void deps.db
+          .query('UPDATE whatsapp_state SET ultimo_error = $1, ultimo_error_at = $2 WHERE id = 1', [
+            `${lastError.codigo}: ${lastError.mensaje}`,
+            lastError.at,
+          ])
+          .catch(() => {});
+      }
+      return r;
+    },
+  };
   const templateSync = createTemplateSync({ db: deps.db, client, clock: deps.clock, logger });
   const handlers = new Set<InboundHandler>();
 
@@ -186,6 +208,7 @@ export function createWhatsAppService(deps: WhatsAppServiceDeps): WhatsAppServic
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
+    lastError: () => lastError,
     run: (signal) => templateSync.run(signal),
   };
 }

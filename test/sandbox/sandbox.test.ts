@@ -26,6 +26,20 @@ describe('sandbox mode start', () => {
     expect(await startSandbox(config, silent)).toBeNull();
   });
 
+  it('keeps real WhatsApp settings: no WhatsApp stand-in then', async () => {
+    const config = testConfig({
+      WHATSAPP_TOKEN: `EAAB${'x'.repeat(30)}`,
+      WHATSAPP_PHONE_NUMBER_ID: '1234567',
+    });
+    const sandbox = await startSandbox(config, silent);
+    try {
+      expect(sandbox?.whatsapp).toBeUndefined();
+      expect(sandbox?.config.whatsapp.apiRoot).toBe('https://graph.facebook.com');
+    } finally {
+      await sandbox?.close();
+    }
+  });
+
   it('without a token, starts the stand-in on 127.0.0.1 and points the config at it (polling, no PUBLIC_URL)', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
@@ -43,6 +57,15 @@ describe('sandbox mode start', () => {
       expect(me.result.username).toBe(s.bot.username);
       expect(lines.join('')).toContain('MODO SANDBOX');
       expect(lines.join('')).not.toContain(s.standin.token);
+      // WhatsApp is simulated too (issue 10): the config points at the Cloud API stand-in.
+      expect(s.whatsapp).toBeDefined();
+      expect(s.config.whatsapp).toMatchObject({
+        apiRoot: s.whatsapp!.url,
+        token: s.whatsapp!.token,
+        phoneNumberId: s.whatsapp!.phoneNumberId,
+        appSecret: s.whatsapp!.appSecret,
+      });
+      expect(lines.join('')).not.toContain(s.whatsapp!.token);
     } finally {
       await sandbox?.close();
     }
