@@ -49,7 +49,9 @@ export interface Conversation {
 export type Action =
   | { kind: 'text'; text: string; at: number; afterBot: number }
   | { kind: 'contact'; phone: string; at: number; afterBot: number }
-  | { kind: 'press'; data: string; messageId: number; at: number; afterBot: number };
+  | { kind: 'press'; data: string; messageId: number; at: number; afterBot: number }
+  /** A photo or document (a payment receipt, issue 13). */
+  | { kind: 'file'; name: string; at: number; afterBot: number };
 
 /** At most this many bubbles are returned (the most recent ones). */
 const MAX_ENTRIES = 200;
@@ -100,6 +102,23 @@ export function createSandboxChats(standin: Standin) {
         afterBot: standin.sentTo(chatId).length,
       });
       await user.press(data, messageId);
+    },
+
+    /** Sends a file as the client: images as a photo, anything else as a document (as Telegram apps do). */
+    async sendFile(
+      chatId: number,
+      file: { bytes: Uint8Array; name: string; mime: string },
+      firstName?: string,
+    ): Promise<void> {
+      const user = userFor(chatId, firstName);
+      record(chatId, {
+        kind: 'file',
+        name: file.name,
+        at: Date.now(),
+        afterBot: standin.sentTo(chatId).length,
+      });
+      if (/^image\/(jpeg|png|webp)$/.test(file.mime)) await user.sendPhoto(file.bytes);
+      else await user.sendDocument(file.bytes, { fileName: file.name, mimeType: file.mime });
     },
 
     version,
@@ -210,7 +229,12 @@ export function toConversation(chatId: number, sent: readonly SentMessage[], act
     entries.push({
       ...base,
       de: 'cliente',
-      texto: a.kind === 'text' ? a.text : `📞 Contacto compartido: ${a.phone}`,
+      texto:
+        a.kind === 'text'
+          ? a.text
+          : a.kind === 'file'
+            ? `📎 ${a.name}`
+            : `📞 Contacto compartido: ${a.phone}`,
     });
     if (oneTime) {
       keyboard = null;

@@ -294,6 +294,48 @@ describe('sandbox chat API', () => {
     expect(edited).toMatchObject({ texto: 'Ofertas: no', botones: null, editado: true });
   });
 
+  it('a photo or PDF sent from the page reaches the bot, which can fetch it with getFile (issue 13)', async () => {
+    const chat = 800_000_000_000_004;
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);
+    const before = (await bot('getUpdates', { timeout: 0 })).result.at(-1)?.update_id ?? 0;
+    const sent = await app.inject({
+      method: 'POST',
+      url: `/api/sandbox/chats/${chat}/archivo`,
+      headers: auth,
+      payload: { nombre_archivo: 'pago.png', tipo: 'image/png', contenido_base64: png.toString('base64') },
+    });
+    expect(sent.statusCode, sent.body).toBe(200);
+    expect(sent.json().mensajes.at(-1)).toMatchObject({ de: 'cliente', texto: '📎 pago.png' });
+    const pdf = await app.inject({
+      method: 'POST',
+      url: `/api/sandbox/chats/${chat}/archivo`,
+      headers: auth,
+      payload: {
+        nombre_archivo: 'pago.pdf',
+        tipo: 'application/pdf',
+        contenido_base64: Buffer.from('%PDF-1.4').toString('base64'),
+      },
+    });
+    expect(pdf.statusCode).toBe(200);
+    const updates = (await bot('getUpdates', { timeout: 0, offset: before + 1 })).result;
+    const photo = updates
+      .find((u: { message?: { photo?: unknown } }) => u.message?.photo)
+      .message.photo.at(-1);
+    expect(photo.file_size).toBe(png.length);
+    const doc = updates.find((u: { message?: { document?: unknown } }) => u.message?.document).message
+      .document;
+    expect(doc).toMatchObject({ file_name: 'pago.pdf', mime_type: 'application/pdf' });
+    const file = await bot('getFile', { file_id: photo.file_id });
+    const bytes = Buffer.from(
+      await (
+        await fetch(`${sandbox.standin.url}/file/bot${sandbox.standin.token}/${file.result.file_path}`)
+      ).arrayBuffer(),
+    );
+    expect(bytes.equals(png)).toBe(true);
+    // The download needs the token, like Telegram's.
+    expect((await fetch(`${sandbox.standin.url}/file/botWRONG/${file.result.file_path}`)).status).toBe(404);
+  });
+
   it('a long poll ends at once when the server closes', async () => {
     const extra = await buildApi({
       db,

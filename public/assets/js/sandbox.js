@@ -128,6 +128,33 @@ function renderPage(bot, initialChat) {
     act('contacto', { telefono: tel });
   };
 
+  // Issue 13: a receipt photo or PDF, sent as the client.
+  const fileInput = h('input', {
+    type: 'file',
+    id: 'archivo',
+    accept: 'image/*,application/pdf',
+    hidden: true,
+    onchange: () => {
+      const f = fileInput.files?.[0];
+      fileInput.value = '';
+      if (!f) return;
+      if (f.size > 3 * 1024 * 1024) {
+        toast('En el sandbox el archivo puede pesar hasta 3 MB.', 'bad');
+        return;
+      }
+      const reader = new FileReader();
+      reader.onload = () => {
+        const base64 = String(reader.result).split(',')[1] ?? '';
+        act('archivo', {
+          nombre_archivo: f.name,
+          tipo: f.type || 'application/octet-stream',
+          contenido_base64: base64,
+        });
+      };
+      reader.readAsDataURL(f);
+    },
+  });
+
   const composer = h(
     'form',
     {
@@ -141,6 +168,18 @@ function renderPage(bot, initialChat) {
         sendText(text);
       },
     },
+    fileInput,
+    h(
+      'button',
+      {
+        type: 'button',
+        id: 'adjuntar',
+        title: 'Enviar una foto o un PDF (por ejemplo, el comprobante de pago)',
+        'aria-label': 'Adjuntar',
+        onclick: () => fileInput.click(),
+      },
+      '📎',
+    ),
     input,
     h('button', { type: 'submit', class: 'primary', 'aria-label': 'Enviar' }, 'Enviar'),
   );

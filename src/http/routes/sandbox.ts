@@ -153,6 +153,36 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
   );
 
   app.post(
+    '/api/sandbox/chats/:chatId/archivo',
+    {
+      // A receipt photo or PDF, base64 in JSON (the sandbox takes up to 3 MB; Telegram up to 10 MB).
+      bodyLimit: 5 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: 'Enviar una foto o un archivo como el cliente (por ejemplo, el comprobante de pago)',
+        params: chatParams,
+        body: z.object({
+          nombre_archivo: z.string().trim().min(1).max(120),
+          tipo: z.string().trim().max(100).default('application/octet-stream'),
+          contenido_base64: z.string().min(1).max(4_200_000, 'el archivo de prueba puede pesar hasta 3 MB'),
+          nombre,
+        }),
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const sandbox = active();
+      const bytes = Buffer.from(request.body.contenido_base64, 'base64');
+      await sandbox.chats.sendFile(
+        request.params.chatId,
+        { bytes, name: request.body.nombre_archivo, mime: request.body.tipo },
+        request.body.nombre,
+      );
+      return sandbox.chats.conversation(request.params.chatId);
+    },
+  );
+
+  app.post(
     '/api/sandbox/chats/:chatId/botones',
     {
       schema: {
