@@ -1,3 +1,4 @@
+import type { ChannelName, ComposedForChannel, TemplateRef } from '../channels/types.js';
 import type { Queryable } from '../db/index.js';
 import {
   escapeHtml,
@@ -390,16 +391,8 @@ export interface ComposedMessage {
   replyMarkup?: ReturnType<typeof toInlineKeyboard>;
 }
 
-/**
- * An outbox row re-checked at the start of its attempt (the row, its client, plan and campaign)
- * composed for Telegram. Throws `ComposeRefusedError` when it cannot be sent as it stands.
- */
-export function composeRow(
-  a: AttemptRow,
-  set: TemplateSet,
-  today: string,
-  settings: EngineSettings,
-): ComposedMessage {
+/** The notice and client of a re-checked outbox row, as compose reads them. */
+function fromAttempt(a: AttemptRow): { notice: Notice; client: ComposeClient } {
   const owed: number | string | null | undefined = a.monto_adeudado;
   const client: ComposeClient = {
     nombre: a.nombre,
@@ -412,25 +405,180 @@ export function composeRow(
     ...(owed !== undefined && { monto_adeudado: owed === null ? null : Number(owed) }),
   };
   const campaign = a.campaign_id !== null;
-  const r = compose(
-    {
-      id: Number(a.id),
-      tipo: a.tipo,
-      mensaje: a.mensaje,
-      mensajeHtml: a.datos?.['formato'] === 'html',
-      datos: a.datos,
-      ciclo: a.ciclo,
-      ...(campaign && {
-        texto: a.campana_mensaje,
-        plantilla: a.campana_plantilla as NotificationType | null,
-      }),
-    },
-    client,
-    { templates: set, today, settings },
-  );
+  const notice: Notice = {
+    id: Number(a.id),
+    tipo: a.tipo,
+    mensaje: a.mensaje,
+    mensajeHtml: a.datos?.['formato'] === 'html',
+    datos: a.datos,
+    ciclo: a.ciclo,
+    ...(campaign && {
+      texto: a.campana_mensaje,
+      plantilla: a.campana_plantilla as NotificationType | null,
+    }),
+  };
+  return { notice, client };
+}
+
+/**
+ * An outbox row re-checked at the start of its attempt (the row, its client, plan and campaign)
+ * composed for Telegram. Throws `ComposeRefusedError` when it cannot be sent as it stands.
+ */
+export function composeRow(
+  a: AttemptRow,
+  set: TemplateSet,
+  today: string,
+  settings: EngineSettings,
+): ComposedMessage {
+  const { notice, client } = fromAttempt(a);
+  const r = compose(notice, client, { templates: set, today, settings });
   if (!r.ok) throw new ComposeRefusedError(r.motivo, r.detalle);
   if (r.channel !== 'telegram') throw new Error('unreachable');
   return { text: r.text, html: r.html, ...(r.buttons && { replyMarkup: toInlineKeyboard(r.buttons) }) };
+}
+
+// ------------------------------------------------------------------------------ WhatsApp templates
+
+/**
+ * Outside the 24 h service window WhatsApp only takes approved templates. A template resolver
+ * turns a notice type and its variables (plain text) into the template to send, or says why not:
+ * `hold` = wait and try later (template not approved yet, registry not synced), otherwise the
+ * notice fails with `motivo`. waapi owns the real registry (src/whatsapp/templates.ts); until it
+ * is wired, `defaultTemplateResolver` maps each type to a template named like the type.
+ */
+export type TemplateResolution =
+  | { ok: true; template: TemplateRef }
+  | { ok: false; hold: boolean; motivo: string; detalle: string };
+
+export type TemplateResolver = (
+  tipo: NotificationType,
+  variables: Readonly<Record<string, string>>,
+) => TemplateResolution | Promise<TemplateResolution>;
+
+/** Issue 10 §3: by default each type maps to a template named like it, with these body parameters. */
+export const defaultTemplateParameters: Record<NotificationType, readonly TemplateVariable[]> = {
+  recordatorio_pago: ['nombre', 'monto', 'fecha_vencimiento', 'dias'],
+  pago_vencido: ['nombre', 'monto', 'fecha_vencimiento', 'dias'],
+  pago_recibido: ['nombre', 'monto', 'fecha_pago'],
+  bienvenida: ['nombre', 'empresa'],
+  mantenimiento: ['nombre', 'mensaje'],
+  oferta: ['nombre', 'mensaje'],
+  manual: ['nombre', 'mensaje'],
+};
+
+/** Placeholder mapping: template = the type's name, language 'es', parameters from the table above. */
+export const defaultTemplateResolver: TemplateResolver = (tipo, variables) => {
+  const names = defaultTemplateParameters[tipo] ?? ['nombre', 'mensaje'];
+  const params = names.map((n) => (variables[n] ?? '').trim());
+  const empty = names.filter((_, i) => params[i] === '');
+  if (empty.length) {
+    return {
+      ok: false,
+      hold: false,
+      motivo: 'datos_incompletos',
+      detalle: `No se envía por WhatsApp: la plantilla ${tipo} necesita ${empty.map((e) => `{${e}}`).join(', ')}.`,
+    };
+  }
+  return { ok: true, template: { name: tipo, language: 'es', params } };
+};
+
+/** What one channel sends for a re-checked row, or why it cannot (a refusal, or a template on hold). */
+export type ChannelComposition =
+  | { ok: true; content: ComposedForChannel }
+  | { ok: false; hold: boolean; motivo: string; detalle: string };
+
+export interface ChannelComposeOptions {
+  templates: TemplateSet;
+  /** SMS texts and e-mail subjects (issue 11); the Spanish defaults when absent. */
+  channelTexts?: ChannelTextSet;
+  /** E-mail: the marketing footer's unsubscribe link. */
+  unsubscribeUrl?: string | null;
+  today: string;
+  settings: EngineSettings;
+  now: Date;
+  /** Send as a template even inside the window (WhatsApp answered 131047/470). */
+  forceTemplate?: boolean;
+  resolveTemplate?: TemplateResolver;
+}
+
+/**
+ * A re-checked row composed for `canal`. Telegram: its HTML (as `composeRow`). WhatsApp: free
+ * text inside the client's 24 h window (`whatsapp_ventana_hasta` > now), an approved template
+ * outside it (or when forced). SMS: GSM-7 text. E-mail: plain text with the type as subject.
+ */
+export async function composeForChannel(
+  a: AttemptRow,
+  canal: ChannelName,
+  o: ChannelComposeOptions,
+): Promise<ChannelComposition> {
+  const { notice, client } = fromAttempt(a);
+  const ctx: ComposeContext = {
+    templates: o.templates,
+    today: o.today,
+    settings: o.settings,
+    ...(o.channelTexts && { channelTexts: o.channelTexts }),
+    ...(o.unsubscribeUrl !== undefined && { unsubscribeUrl: o.unsubscribeUrl }),
+  };
+  const refused = (r: ComposeRefusal): ChannelComposition => ({
+    ok: false,
+    hold: false,
+    motivo: r.motivo,
+    detalle: r.detalle,
+  });
+  if (canal === 'telegram') {
+    const r = compose(notice, client, ctx, 'telegram');
+    if (!r.ok) return refused(r);
+    if (r.channel !== 'telegram') throw new Error('unreachable');
+    const buttons = r.buttons?.flat().map((b) => ({ id: b.data, title: b.text }));
+    return { ok: true, content: { text: r.text, html: r.html, ...(buttons?.length && { buttons }) } };
+  }
+  if (canal === 'sms') {
+    const r = compose(notice, client, ctx, 'sms');
+    if (!r.ok) return refused(r);
+    if (r.channel !== 'sms') throw new Error('unreachable');
+    return { ok: true, content: { text: r.text, html: false } };
+  }
+  if (canal === 'email') {
+    const r = compose(notice, client, ctx, 'email');
+    if (!r.ok) return refused(r);
+    if (r.channel !== 'email') throw new Error('unreachable');
+    return { ok: true, content: { text: r.text, html: false, subject: r.subject, htmlBody: r.html } };
+  }
+  const plain = compose(notice, client, ctx, 'texto');
+  if (!plain.ok) return refused(plain);
+  if (plain.channel !== 'texto') throw new Error('unreachable');
+  // WhatsApp
+  const window = a.whatsapp_ventana_hasta ? new Date(a.whatsapp_ventana_hasta).getTime() : 0;
+  if (!o.forceTemplate && window > o.now.getTime()) {
+    return { ok: true, content: { text: plain.text, html: false } };
+  }
+  const values = templateValues(
+    {
+      tipo: a.tipo,
+      today: o.today,
+      nombre: client.nombre,
+      plan: client.plan,
+      velocidad: client.velocidad,
+      precio: client.precio,
+      ...(client.monto_adeudado !== undefined && { montoAdeudado: client.monto_adeudado }),
+      vencimiento: notice.ciclo ?? client.vencimiento,
+      datos: notice.datos,
+      mensaje: '',
+    },
+    o.settings,
+  );
+  const variables: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) variables[k] = v ?? '';
+  // The staff text (campaigns) or the row's own text (manual) is the template's {mensaje}, plain.
+  if (notice.texto !== null && notice.texto !== undefined) {
+    variables['mensaje'] = htmlToPlainText(substitute(notice.texto, values).text);
+  } else if (notice.mensaje !== null && notice.mensaje !== undefined) {
+    variables['mensaje'] = plain.text;
+  }
+  const resolved = await (o.resolveTemplate ?? defaultTemplateResolver)(a.tipo, variables);
+  if (!resolved.ok)
+    return { ok: false, hold: resolved.hold, motivo: resolved.motivo, detalle: resolved.detalle };
+  return { ok: true, content: { text: plain.text, html: false, template: resolved.template } };
 }
 
 // ------------------------------------------------------------------------------ the client's columns

@@ -1,8 +1,10 @@
 import { setMaxListeners } from 'node:events';
+import type { ChannelName, ChannelRegistry } from '../channels/types.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { BackoffOptions, TelegramSender } from '../telegram/send.js';
+import type { TemplateResolver } from './compose.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ClaimedRow } from './outbox.js';
 import type { PaceClock } from './rate-limiter.js';
@@ -46,7 +48,18 @@ export interface DispatcherOptions {
 
 export interface DispatcherDeps {
   db: Db;
-  sender: TelegramSender;
+  /** Telegram; without `channels`, the only channel (wrapped by createTelegramChannel). */
+  sender?: TelegramSender;
+  /**
+   * The channels to send by (src/channels). Default: Telegram through `sender`. The pump paces
+   * `engineChannel` (options.ratePerSecond, perChatPerSecond, concurrency); every other channel
+   * is paced by its own `adapter.pacing()`.
+   */
+  channels?: ChannelRegistry;
+  /** Default 'telegram'. */
+  engineChannel?: ChannelName;
+  /** WhatsApp templates outside the 24 h window (waapi's registry); default: the placeholder mapping. */
+  resolveTemplate?: TemplateResolver;
   clock: Clock;
   logger: Logger;
   settings: EngineSettings;
@@ -72,13 +85,16 @@ export interface PassReport {
 }
 
 export type DispatcherEvent =
-  | { type: 'sent'; id: number; clientId: number | null; messageId: number }
+  | { type: 'sent'; id: number; clientId: number | null; messageId: number; canal?: ChannelName }
   | { type: 'failed'; id: number; clientId: number | null; motivo: string }
   | { type: 'retry'; id: number; clientId: number | null; error: string }
   | { type: 'cancelled'; id: number; clientId: number | null; motivo: string }
   | { type: 'paused'; ms: number }
   | { type: 'unauthorized' }
-  | { type: 'resumed' };
+  | { type: 'resumed' }
+  /** A channel other than the engine's refused our credentials: it is halted (and alerted). */
+  | { type: 'channel_stopped'; canal: ChannelName; error: string }
+  | { type: 'channel_resumed'; canal: ChannelName };
 
 export interface Dispatcher {
   readonly worker: string;

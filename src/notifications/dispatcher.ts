@@ -1,6 +1,11 @@
+import { clearAlert, raiseAlert } from '../alerts/store.js';
+import { createChannelRegistry, createTelegramChannel } from '../channels/index.js';
+import type { ChannelAdapter, ChannelName } from '../channels/types.js';
 import { Semaphore } from '../lib/semaphore.js';
 import { Wakeup } from '../lib/wakeup.js';
+import { channelNames } from '../vocabulary.js';
 import { createAttempt } from './attempt.js';
+import { type ChannelTextSet, loadChannelTexts } from './channel-texts.js';
 import { createAttemptBeginner, createCompletionWriter } from './dispatch-batches.js';
 import {
   chatKey,
@@ -24,9 +29,10 @@ import {
   claimDue,
   listenForQueued,
   releaseOrphanedClaims,
+  reserveChannelSlots,
   reserveSendSlots,
 } from './outbox.js';
-import { ChatPacer, SlotPacer } from './rate-limiter.js';
+import { ChannelGate, ChatPacer, SlotPacer } from './rate-limiter.js';
 import { loadTemplates, type TemplateSet } from './templates.js';
 import { createCalendar, isTimeInWindow } from './window.js';
 
@@ -50,13 +56,74 @@ export type {
  */
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { db, sender, clock, metrics } = deps;
+  const { db, clock, metrics } = deps;
   let settings = deps.settings;
   const o = deps.options;
   const opt = resolveDispatcherOptions(o);
   const { worker, leaseMs, idleMs, pace, claimSize, perClient } = opt;
   const log = deps.logger.child({ componente: 'dispatcher', worker });
   const calendar = createCalendar(settings.timeZone);
+  const engineChannel: ChannelName = deps.engineChannel ?? 'telegram';
+  const channels =
+    deps.channels ??
+    createChannelRegistry(
+      deps.sender
+        ? [
+            createTelegramChannel({
+              sender: deps.sender,
+              pacing: () => ({
+                ratePerSecond: o.ratePerSecond,
+                perRecipientIntervalMs: 1000 / o.perChatPerSecond,
+                concurrency: o.concurrency,
+              }),
+              ...(o.paidBroadcast !== undefined && { paidBroadcast: o.paidBroadcast }),
+              maxRetryAfterMs: opt.maxPauseMs,
+            }),
+          ]
+        : [],
+    );
+  /** Pacing gates of the channels the pump does not pace, built on first use. */
+  const gates = new Map<ChannelName, ChannelGate>();
+  function gate(canal: ChannelName, adapter: ChannelAdapter): ChannelGate {
+    let g = gates.get(canal);
+    if (!g) {
+      const p = adapter.pacing();
+      g = new ChannelGate(
+        p,
+        o.sharedPacer === false
+          ? undefined
+          : (n, interval, now) => reserveChannelSlots(db, canal, n, interval, now),
+        new Semaphore(Math.max(1, p.concurrency)),
+      );
+      gates.set(canal, g);
+    }
+    return g;
+  }
+  /** Channels halted because they refused our credentials; checked again every tokenRecheckMs. */
+  const stoppedChannels = new Map<ChannelName, { checkedAt: number; checking: boolean }>();
+  function channelStopped(canal: ChannelName): boolean {
+    const s = stoppedChannels.get(canal);
+    if (!s) return false;
+    const adapter = channels.get(canal);
+    if (!s.checking && adapter?.check && pace.now() - s.checkedAt >= (o.tokenRecheckMs ?? 60_000)) {
+      s.checking = true;
+      void adapter
+        .check()
+        .then(async (r) => {
+          s.checkedAt = pace.now();
+          if (!r.ok) return;
+          stoppedChannels.delete(canal);
+          log.warn({ canal }, `${canal} vuelve a aceptar las credenciales: se reanudan sus envíos`);
+          emit({ type: 'channel_resumed', canal });
+          await clearAlert(db, `canal_detenido:${canal}`, clock.now());
+        })
+        .catch(() => {})
+        .finally(() => {
+          s.checking = false;
+        });
+    }
+    return true;
+  }
 
   const slots = new SlotPacer(
     o.ratePerSecond,
@@ -76,6 +143,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let queuedSinceClaim = false;
   let running: Promise<void> | undefined;
   let templates: Promise<TemplateSet> | undefined;
+  let channelTexts: Promise<ChannelTextSet> | undefined;
   const passes = new Set<Promise<unknown>>();
   const { failed: dbFailed, recovered: dbRecovered } = createDbBackoff(
     log,
@@ -105,7 +173,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   const processRow = createAttempt({
     db,
-    sender,
+    channels,
+    engineChannel,
+    gate,
+    resolveTemplate: deps.resolveTemplate,
+    channelStopped,
     clock,
     log,
     metrics,
@@ -119,13 +191,38 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         templates = undefined;
         throw err;
       })),
+    channelTexts: () =>
+      (channelTexts ??= loadChannelTexts(db).catch((err) => {
+        channelTexts = undefined;
+        throw err;
+      })),
     begin,
     record,
     emit,
     publishState,
     isStopping: () => stopping,
     sendSignal: () => sendAbort.signal,
-    onUnauthorized(error) {
+    onChannelStop(canal, error) {
+      if (canal !== engineChannel) {
+        if (stoppedChannels.has(canal)) return;
+        stoppedChannels.set(canal, { checkedAt: pace.now(), checking: false });
+        log.error(
+          { alerta: true, canal, error },
+          `ALERTA: ${channelNames.label(canal)} rechaza las credenciales. Se detienen sus envíos.`,
+        );
+        emit({ type: 'channel_stopped', canal, error });
+        void raiseAlert(
+          db,
+          {
+            clave: `canal_detenido:${canal}`,
+            nivel: 2,
+            titulo: `${channelNames.label(canal)} rechaza las credenciales: envíos detenidos`,
+            detalle: `Respuesta: ${error}. Revise el token y los permisos del canal en Ajustes; los avisos esperan y salen cuando vuelva a aceptarlas.`,
+          },
+          clock.now(),
+        ).catch((err) => log.error({ err }, 'no se pudo registrar la alerta'));
+        return;
+      }
       if (unauthorized) return;
       unauthorized = true;
       publishState();
@@ -186,7 +283,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         claimed += rows.length;
         report.reclamadas += rows.length;
         // Templates are read again for every batch: an edit applies to the next batch.
-        if (rows.length) templates = undefined;
+        if (rows.length) {
+          templates = undefined;
+          channelTexts = undefined;
+        }
         for (const r of rows) queue.push({ ...r, countAttempt: true });
         if (rows.length === 0) exhausted = true;
         if (halted()) break;
@@ -281,7 +381,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     while (unauthorized && !stopping && !signal?.aborted) {
       await wakeup.wait(o.tokenRecheckMs ?? 60_000);
       if (stopping || signal?.aborted) return;
-      const check = await sender.checkToken();
+      const check = (await channels.get(engineChannel)?.check?.()) ?? { ok: true };
       if (check.ok) {
         unauthorized = false;
         log.warn('Telegram vuelve a aceptar el token: se reanudan los envíos');

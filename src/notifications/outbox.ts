@@ -327,6 +327,16 @@ export interface AttemptRow {
   monto_adeudado?: number | null;
   /** false: the client's chat was linked with the cédula alone (compose leaves billing data out). */
   link_verified?: boolean | null;
+  /** Per channel: null = usable, else why not (`teltec_channel_reasons`); null without a client. */
+  canales?: Partial<Record<ChannelName, string | null>> | null;
+  canal_preferido?: ChannelName | null;
+  whatsapp?: string | null;
+  email?: string | null;
+  telefono_norm?: string | null;
+  /** The client's WhatsApp service window is open until then. */
+  whatsapp_ventana_hasta?: Date | null;
+  /** The id reserved for this attempt's row in notification_envios. */
+  envio_id?: number | null;
 }
 
 /** Reasons a row is not sent that mean "it was never deliverable" (fallido) rather than "no longer true". */
@@ -390,38 +400,93 @@ export async function beginAttempts(
   return out;
 }
 
+/**
+ * The attempt's row in `notification_envios`, written with the completion (same statement): one
+ * per try on a channel. `proveedorId` for a sent one; `errorCodigo`/`error` for a failed one.
+ */
+export interface EnvioRecord {
+  /** Reserved by the re-check (`envio_id`). */
+  id: number;
+  canal: ChannelName;
+  destino: string | null;
+  startedAt: Date;
+  proveedorId?: string | null;
+  plantilla?: string | null;
+  errorCodigo?: string | null;
+  error?: string | null;
+  /** The channel reports delivery: statuses that overtook this commit may be parked. */
+  reportsDelivery?: boolean;
+}
+
 /** The end of an attempt (or of a claim that was never attempted). */
 export type Completion =
-  | { kind: 'sent'; id: number; at: Date; messageId: number; chatId: number; text: string }
-  | { kind: 'retry'; id: number; at: Date; nextAt: Date; error: string }
-  | { kind: 'fail'; id: number; at: Date; motivo: string; error: string | null }
-  /** Back to the queue as it was; `uncount` undoes the attempt counted by beginAttempt. */
-  | { kind: 'release'; id: number; at: Date; nextAt: Date | null; uncount: boolean };
+  | {
+      kind: 'sent';
+      id: number;
+      at: Date;
+      /** Telegram's message_id (notifications.telegram_message_id); null on other channels. */
+      messageId: number | null;
+      chatId: number | null;
+      text: string;
+      envio?: EnvioRecord;
+    }
+  | { kind: 'retry'; id: number; at: Date; nextAt: Date; error: string; envio?: EnvioRecord }
+  | { kind: 'fail'; id: number; at: Date; motivo: string; error: string | null; envio?: EnvioRecord }
+  /**
+   * Back to the queue as it was; `uncount` undoes the attempt counted by beginAttempt. `error`
+   * (optional) says why it waits (a template on hold, the daily tier), in ultimo_error.
+   */
+  | {
+      kind: 'release';
+      id: number;
+      at: Date;
+      nextAt: Date | null;
+      uncount: boolean;
+      error?: string;
+      envio?: EnvioRecord;
+    };
 
 /**
- * Records many completions in one statement (group commit). A sent row is recorded whatever
- * happened meanwhile (it was sent: that is the truth); every other outcome only applies while the
- * row is still this worker's and pending.
+ * Records many completions in one statement (group commit), with their attempts' rows. A sent row
+ * is recorded whatever happened meanwhile (it was sent: that is the truth); every other outcome
+ * only applies while the row is still this worker's and pending. A notice sent on a channel takes
+ * that channel (`canal`).
  */
 export async function completeMany(db: Queryable, worker: string, items: readonly Completion[]) {
   if (items.length === 0) return;
-  const col = <T>(f: (c: Completion) => T | null) => items.map(f);
+  const col = <T>(f: (c: Completion) => T | null | undefined) => items.map((c) => f(c) ?? null);
   await db.query(
-    `UPDATE notifications n SET
+    `WITH v AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[],
+                            $7::text[], $8::text[], $9::timestamptz[], $10::boolean[], $12::bigint[], $13::text[],
+                            $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[])
+              AS v(id, kind, message_id, at, texto, chat_id, motivo, error, next_at, uncount, envio_id, canal,
+                   destino, started_at, proveedor_id, plantilla, error_codigo, envio_error)
+     ), env AS (
+       INSERT INTO notification_envios (id, notification_id, canal, estado, destino, proveedor_id, plantilla,
+                                        error_codigo, error, created_at, enviado_at, fallido_at)
+       SELECT v.envio_id, v.id, v.canal, CASE WHEN v.kind = 'sent' THEN 'enviado' ELSE 'fallido' END, v.destino,
+              v.proveedor_id, v.plantilla, v.error_codigo, v.envio_error, v.started_at,
+              CASE WHEN v.kind = 'sent' THEN v.at END, CASE WHEN v.kind <> 'sent' THEN v.at END
+         FROM v WHERE v.envio_id IS NOT NULL
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     )
+     UPDATE notifications n SET
          estado = CASE v.kind WHEN 'sent' THEN 'enviado' WHEN 'fail' THEN 'fallido' ELSE n.estado END,
+         canal = CASE WHEN v.kind = 'sent' AND v.canal IS NOT NULL THEN v.canal ELSE n.canal END,
          telegram_message_id = CASE WHEN v.kind = 'sent' THEN v.message_id ELSE n.telegram_message_id END,
          sent_at = CASE WHEN v.kind = 'sent' THEN v.at ELSE n.sent_at END,
          mensaje = CASE WHEN v.kind = 'sent' THEN v.texto ELSE n.mensaje END,
          chat_id = COALESCE(v.chat_id, n.chat_id),
          motivo = CASE v.kind WHEN 'fail' THEN v.motivo WHEN 'sent' THEN NULL ELSE n.motivo END,
-         ultimo_error = CASE WHEN v.kind IN ('fail', 'retry') THEN v.error ELSE n.ultimo_error END,
+         ultimo_error = CASE WHEN v.kind IN ('fail', 'retry') OR (v.kind = 'release' AND v.error IS NOT NULL)
+                             THEN v.error ELSE n.ultimo_error END,
          proximo_intento = CASE WHEN v.kind IN ('retry', 'release') THEN COALESCE(v.next_at, n.proximo_intento)
                                 ELSE n.proximo_intento END,
          intentos = CASE WHEN v.kind = 'release' AND v.uncount THEN GREATEST(n.intentos - 1, 0) ELSE n.intentos END,
          locked_by = NULL, locked_until = NULL, updated_at = v.at
-       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[],
-                   $7::text[], $8::text[], $9::timestamptz[], $10::boolean[])
-            AS v(id, kind, message_id, at, texto, chat_id, motivo, error, next_at, uncount)
+       FROM v
       WHERE n.id = v.id AND (v.kind = 'sent' OR (n.locked_by = $11 AND n.estado = 'pendiente'))`,
     [
       col((c) => c.id),
@@ -431,12 +496,22 @@ export async function completeMany(db: Queryable, worker: string, items: readonl
       col((c) => (c.kind === 'sent' ? c.text : null)),
       col((c) => (c.kind === 'sent' ? c.chatId : null)),
       col((c) => (c.kind === 'fail' ? c.motivo : null)),
-      col((c) => (c.kind === 'fail' || c.kind === 'retry' ? c.error : null)),
+      col((c) => (c.kind === 'fail' || c.kind === 'retry' ? c.error : c.kind === 'release' ? c.error : null)),
       col((c) => (c.kind === 'retry' || c.kind === 'release' ? c.nextAt : null)),
-      col((c) => (c.kind === 'release' ? c.uncount : false)),
+      items.map((c) => (c.kind === 'release' ? c.uncount : false)),
       worker,
+      col((c) => c.envio?.id),
+      col((c) => c.envio?.canal),
+      col((c) => c.envio?.destino),
+      col((c) => c.envio?.startedAt),
+      col((c) => c.envio?.proveedorId),
+      col((c) => c.envio?.plantilla),
+      col((c) => c.envio?.errorCodigo),
+      col((c) => c.envio?.error?.slice(0, 500)),
     ],
   );
+  // A delivery status may have overtaken this commit (webhooks are fast): apply the parked ones.
+  if (items.some((c) => c.kind === 'sent' && c.envio?.reportsDelivery)) await applyParkedStatuses(db);
 }
 
 /** Telegram said this chat is closed: later notices to this client are skipped, not attempted. */
@@ -446,6 +521,144 @@ export async function markClientUnreachable(db: Queryable, clientId: number, rea
             updated_at = $3 WHERE id = $1`,
     [clientId, reason, now],
   );
+}
+
+/**
+ * A channel said this client cannot be reached there: later notices take another channel (or are
+ * closed when none is left). `until`: the mark expires (WhatsApp: 30 days); none = until cleared.
+ */
+export async function markClientUnreachableOn(
+  db: Queryable,
+  canal: ChannelName,
+  clientId: number,
+  reason: string,
+  until: Date | null,
+  now: Date,
+): Promise<void> {
+  // One statement per channel's columns; the column names are this table, not input.
+  const sets: Partial<Record<ChannelName, string>> = {
+    telegram: `telegram_unreachable = $2, telegram_blocked = telegram_blocked OR $2 = 'blocked'`,
+    whatsapp: 'whatsapp_inalcanzable = $2, whatsapp_inalcanzable_hasta = $4::timestamptz',
+  };
+  const set = sets[canal];
+  if (!set) return;
+  const params: unknown[] = [clientId, reason, now];
+  if (set.includes('$4')) params.push(until);
+  await db.query(`UPDATE clients SET ${set}, updated_at = $3 WHERE id = $1`, params);
+}
+
+/** Clears the WhatsApp unreachable marks that expired (housekeeping). Returns how many. */
+export async function clearExpiredUnreachable(db: Queryable, now: Date): Promise<number> {
+  return (
+    await db.query(
+      `UPDATE clients SET whatsapp_inalcanzable = NULL, whatsapp_inalcanzable_hasta = NULL, updated_at = $1
+        WHERE whatsapp_inalcanzable IS NOT NULL AND whatsapp_inalcanzable_hasta <= $1`,
+      [now],
+    )
+  ).rowCount;
+}
+
+// ------------------------------------------------------------------------------ channel pacing
+
+/**
+ * Reserves `n` send slots of `canal` (`channel_pacer`, shared by every instance): returns the
+ * first slot (epoch ms). Slots are `intervalMs` apart and never before the channel's pause.
+ */
+export async function reserveChannelSlots(
+  db: Queryable,
+  canal: ChannelName,
+  n: number,
+  intervalMs: number,
+  nowMs: number,
+): Promise<number> {
+  const { rows } = await db.query<{ start_ms: number }>(
+    `UPDATE channel_pacer
+        SET next_slot_ms = GREATEST(LEAST(next_slot_ms, $2::float8 + 60000), $2::float8, paused_until_ms)
+                           + $3::float8 * $4::float8
+      WHERE canal = $1
+     RETURNING next_slot_ms - $3::float8 * $4::float8 AS start_ms`,
+    [canal, nowMs, n, intervalMs],
+  );
+  return rows[0]?.start_ms ?? nowMs;
+}
+
+/** Pauses `canal` for every instance until `untilMs` (a rate-limit storm). */
+export async function pauseChannel(db: Queryable, canal: ChannelName, untilMs: number): Promise<void> {
+  await db.query(
+    'UPDATE channel_pacer SET paused_until_ms = GREATEST(paused_until_ms, $2::float8) WHERE canal = $1',
+    [canal, untilMs],
+  );
+}
+
+/** Until when `canal` is paused (epoch ms; 0 = not paused). */
+export async function channelPausedUntil(db: Queryable, canal: ChannelName): Promise<number> {
+  const { rows } = await db.query<{ ms: number }>(
+    'SELECT paused_until_ms AS ms FROM channel_pacer WHERE canal = $1',
+    [canal],
+  );
+  return Number(rows[0]?.ms ?? 0);
+}
+
+export type RecipientTurn =
+  /** Send now; the recipient's next turn is reserved. */
+  | { ok: true }
+  /** Not now: the recipient had a message less than `intervalMs` ago, or the daily tier is full. */
+  | { ok: false; nextAt: Date; reason: 'intervalo' | 'limite_diario' };
+
+/**
+ * One recipient's turn on a channel, shared by every instance (`channel_recipients`):
+ * - pair rate: at most one message per `intervalMs` to one recipient;
+ * - daily tier: a send that opens a new 24 h window for a recipient (`opensWindow`: WhatsApp
+ *   templates outside the service window) counts as a unique recipient; at most `dailyLimit`
+ *   windows open in any 24 h, beyond it the notice waits until the oldest window closes.
+ * Serialized per channel by a transaction-scoped advisory lock, so instances never overbook.
+ */
+export async function reserveRecipientTurn(
+  db: Db,
+  q: {
+    canal: ChannelName;
+    destino: string;
+    intervalMs: number;
+    dailyLimit?: number | undefined;
+    opensWindow: boolean;
+    now: Date;
+  },
+): Promise<RecipientTurn> {
+  const nowMs = q.now.getTime();
+  return db.transaction(async (tx) => {
+    await tx.query(
+      `SELECT pg_advisory_xact_lock(hashtext('teltec:recipients:' || $1 || ':' || current_schema()))`,
+      [q.canal],
+    );
+    const { rows } = await tx.query<{
+      next_ms: number | null;
+      ventana_desde: Date | null;
+      abiertas: number;
+      oldest: Date | null;
+    }>(
+      `SELECT r.next_ms, r.ventana_desde, t.abiertas, t.oldest
+         FROM (SELECT count(*)::int AS abiertas, min(ventana_desde) AS oldest FROM channel_recipients
+                WHERE canal = $1 AND ventana_desde > $3::timestamptz - interval '24 hours' AND $4::boolean) t
+         LEFT JOIN channel_recipients r ON r.canal = $1 AND r.destino = $2`,
+      [q.canal, q.destino, q.now, q.opensWindow && q.dailyLimit !== undefined],
+    );
+    const cur = rows[0];
+    const nextMs = Number(cur?.next_ms ?? 0);
+    if (nextMs > nowMs) return { ok: false, nextAt: new Date(nextMs), reason: 'intervalo' };
+    const windowOpen = cur?.ventana_desde ? cur.ventana_desde.getTime() > nowMs - 24 * 3600_000 : false;
+    const opens = q.opensWindow && !windowOpen;
+    if (opens && q.dailyLimit !== undefined && (cur?.abiertas ?? 0) >= q.dailyLimit) {
+      const oldest = cur?.oldest ? cur.oldest.getTime() : nowMs;
+      return { ok: false, nextAt: new Date(oldest + 24 * 3600_000 + 1000), reason: 'limite_diario' };
+    }
+    await tx.query(
+      `INSERT INTO channel_recipients (canal, destino, next_ms, ventana_desde) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (canal, destino) DO UPDATE
+         SET next_ms = EXCLUDED.next_ms, ventana_desde = COALESCE(EXCLUDED.ventana_desde, channel_recipients.ventana_desde)`,
+      [q.canal, q.destino, nowMs + q.intervalMs, opens ? q.now : null],
+    );
+    return { ok: true };
+  });
 }
 
 /**
@@ -727,4 +940,31 @@ export async function listEnvios(
     out.set(id, list);
   }
   return out;
+}
+
+/**
+ * Records one try that did not end the notice (WhatsApp refused free text outside the window and
+ * the notice goes again as a template) and reserves the id of the next try. Returns that id.
+ */
+export async function recordTry(db: Queryable, notificationId: number, e: EnvioRecord): Promise<number> {
+  const { rows } = await db.query<{ next_id: number }>(
+    `WITH env AS (
+       INSERT INTO notification_envios (id, notification_id, canal, estado, destino, proveedor_id, plantilla,
+                                        error_codigo, error, created_at, fallido_at)
+       VALUES ($1, $2, $3, 'fallido', $4, $5, $6, $7, $8, $9, $9)
+       ON CONFLICT DO NOTHING RETURNING 1)
+     SELECT nextval('notification_envios_id_seq') AS next_id`,
+    [
+      e.id,
+      notificationId,
+      e.canal,
+      e.destino,
+      e.proveedorId ?? null,
+      e.plantilla ?? null,
+      e.errorCodigo ?? null,
+      e.error?.slice(0, 500) ?? null,
+      e.startedAt,
+    ],
+  );
+  return Number(rows[0]!.next_id);
 }

@@ -101,3 +101,32 @@ export class ChatPacer {
     for (const [k, at] of this.last) if (at + this.gapMs <= nowMs) this.last.delete(k);
   }
 }
+
+/**
+ * The pacing of one channel other than the one the pump paces (the engine's SEND_RATE and per-chat
+ * rate are Telegram's): its own send slots shared through `channel_pacer`, its own concurrency,
+ * and, through the database, each recipient's turn (pair rate) and the daily tier of unique
+ * recipients (`reserveRecipientTurn`). Built lazily per channel from `adapter.pacing()`.
+ */
+export class ChannelGate {
+  readonly slots: SlotPacer;
+  readonly concurrency: { acquire(): Promise<void>; release(): void };
+
+  constructor(
+    readonly pacing: {
+      ratePerSecond: number;
+      perRecipientIntervalMs: number;
+      concurrency: number;
+      dailyUniqueRecipients?: number;
+    },
+    reserve: ReserveSlots | undefined,
+    semaphore: { acquire(): Promise<void>; release(): void },
+  ) {
+    this.slots = new SlotPacer(
+      pacing.ratePerSecond,
+      reserve,
+      Math.max(1, Math.ceil((Number.isFinite(pacing.ratePerSecond) ? pacing.ratePerSecond : 1000) / 4)),
+    );
+    this.concurrency = semaphore;
+  }
+}
