@@ -456,7 +456,7 @@ export type TemplateResolver = (
 ) => TemplateResolution | Promise<TemplateResolution>;
 
 /** Issue 10 §3: by default each type maps to a template named like it, with these body parameters. */
-export const defaultTemplateParameters: Record<NotificationType, readonly TemplateVariable[]> = {
+export const defaultTemplateParameters: Partial<Record<NotificationType, readonly TemplateVariable[]>> = {
   recordatorio_pago: ['nombre', 'monto', 'fecha_vencimiento', 'dias'],
   pago_vencido: ['nombre', 'monto', 'fecha_vencimiento', 'dias'],
   pago_recibido: ['nombre', 'monto', 'fecha_pago'],
