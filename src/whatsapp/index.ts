@@ -30,6 +30,7 @@ export {
   type TemplateMapping,
   type TemplateResolution,
   type TemplateSync,
+  templateResolverFor,
   templateStatusLabel,
 } from './templates.js';
 export {

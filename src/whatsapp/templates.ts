@@ -40,10 +40,13 @@ export interface RegistryTemplate {
 
 export type TemplateResolution =
   | { ok: true; template: TemplateSend; categoria: string | null }
-  /** The notice waits: staff or Meta must act (approve, fix the mapping). Never a client's fault. */
-  | { ok: false; held: true; motivo: string }
+  /**
+   * hold: the notice waits — staff or Meta must act (approve, fix the mapping); never the client's
+   * fault. `motivo` is a `notificationReasons` value, `detalle` the Spanish sentence staff read.
+   */
+  | { ok: false; hold: true; motivo: 'plantilla_no_aprobada' | 'plantilla_invalida'; detalle: string }
   /** This notice lacks a value a parameter needs: it can never go as it is. */
-  | { ok: false; held: false; motivo: string; faltan: string[] };
+  | { ok: false; hold: false; motivo: 'datos_incompletos'; detalle: string; faltan: string[] };
 
 /** Defaults (issue 10 §3): each type maps to a template named like it. */
 export const defaultTemplateMappings: readonly TemplateMapping[] = [
@@ -109,16 +112,18 @@ export function checkTemplate(
   if (!mapping) {
     return {
       ok: false,
-      held: true,
-      motivo: `«${tipoLabel}» no tiene plantilla de WhatsApp asignada: asígnela en Ajustes → WhatsApp.`,
+      hold: true,
+      motivo: 'plantilla_invalida',
+      detalle: `«${tipoLabel}» no tiene plantilla de WhatsApp asignada: asígnela en Ajustes → WhatsApp.`,
     };
   }
   const name = `«${mapping.plantilla}» (${mapping.idioma})`;
   if (!registry) {
     return {
       ok: false,
-      held: true,
-      motivo:
+      hold: true,
+      motivo: 'plantilla_no_aprobada',
+      detalle:
         `La plantilla de WhatsApp ${name} no existe en la cuenta de WhatsApp Business: créela y envíela a ` +
         'aprobación en Meta, luego sincronice las plantillas.',
     };
@@ -127,8 +132,9 @@ export function checkTemplate(
     const why = registry.motivo && registry.motivo !== 'NONE' ? ` (${registry.motivo})` : '';
     return {
       ok: false,
-      held: true,
-      motivo:
+      hold: true,
+      motivo: 'plantilla_no_aprobada',
+      detalle:
         `La plantilla de WhatsApp ${name} está ${templateStatusLabel(registry.estado)} en Meta${why}: ` +
         'el aviso espera hasta que esté aprobada.',
     };
@@ -136,8 +142,9 @@ export function checkTemplate(
   if (registry.parametros !== null && registry.parametros !== mapping.parametros.length) {
     return {
       ok: false,
-      held: true,
-      motivo:
+      hold: true,
+      motivo: 'plantilla_invalida',
+      detalle:
         `La plantilla de WhatsApp ${name} aprobada en Meta tiene ${registry.parametros} parámetros y la ` +
         `asignación de «${tipoLabel}» envía ${mapping.parametros.length}: corríjala en Ajustes → WhatsApp.`,
     };
@@ -152,8 +159,9 @@ export function checkTemplate(
   if (faltan.length) {
     return {
       ok: false,
-      held: false,
-      motivo: `No se envía por WhatsApp: la plantilla ${name} necesita ${faltan.map((f) => `{${f}}`).join(', ')} y el aviso no lo tiene.`,
+      hold: false,
+      motivo: 'datos_incompletos',
+      detalle: `No se envía por WhatsApp: la plantilla ${name} necesita ${faltan.map((f) => `{${f}}`).join(', ')} y el aviso no lo tiene.`,
       faltan,
     };
   }
@@ -171,6 +179,14 @@ interface MappingRow {
   parametros: TemplateVariable[];
   actualizado_por: string | null;
   updated_at: Date;
+}
+
+/**
+ * `resolveTemplate` bound to a database: the dispatcher's `resolveTemplate` option
+ * (notifications/compose.ts `TemplateResolver`).
+ */
+export function templateResolverFor(db: Queryable) {
+  return (tipo: string, values: Readonly<Record<string, string>>) => resolveTemplate(db, tipo, values);
 }
 
 /**

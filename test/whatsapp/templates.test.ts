@@ -82,8 +82,8 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
 
   it('before any sync a notice is held: the template is not known to exist', async () => {
     const r = await resolveTemplate(ctx.db, 'recordatorio_pago', values);
-    expect(r).toMatchObject({ ok: false, held: true });
-    expect(!r.ok && r.motivo).toMatch(/no existe en la cuenta de WhatsApp Business/);
+    expect(r).toMatchObject({ ok: false, hold: true });
+    expect(!r.ok && r.detalle).toMatch(/no existe en la cuenta de WhatsApp Business/);
   });
 
   it('after a sync, an approved template resolves with the parameters in the mapping’s order', async () => {
@@ -104,13 +104,13 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
     const soft = await resolveTemplate(ctx.db, 'recordatorio_pago', { ...values, nombre: '  ' });
     expect(soft.ok && soft.template.params[0]).toBe('estimado cliente');
     const hard = await resolveTemplate(ctx.db, 'recordatorio_pago', { ...values, monto: '' });
-    expect(hard).toMatchObject({ ok: false, held: false, faltan: ['monto'] });
+    expect(hard).toMatchObject({ ok: false, hold: false, faltan: ['monto'] });
   });
 
   it('a type without mapping (manual) is held with a reason for staff', async () => {
     const r = await resolveTemplate(ctx.db, 'manual', { mensaje: 'x' });
-    expect(r).toMatchObject({ ok: false, held: true });
-    expect(!r.ok && r.motivo).toContain('Manual');
+    expect(r).toMatchObject({ ok: false, hold: true });
+    expect(!r.ok && r.detalle).toContain('Manual');
   });
 
   it('a template not APPROVED (webhook) holds the notice until it is approved again', async () => {
@@ -120,8 +120,8 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
       now,
     );
     const held = await resolveTemplate(ctx.db, 'pago_vencido', values);
-    expect(held).toMatchObject({ ok: false, held: true });
-    expect(!held.ok && held.motivo).toContain('está pausada por baja calidad en Meta');
+    expect(held).toMatchObject({ ok: false, hold: true });
+    expect(!held.ok && held.detalle).toContain('está pausada por baja calidad en Meta');
     await applyTemplateEvents(ctx.db, [{ nombre: 'pago_vencido', idioma: 'es', estado: 'APPROVED' }], now);
     expect((await resolveTemplate(ctx.db, 'pago_vencido', values)).ok).toBe(true);
   });
@@ -152,8 +152,8 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
       monto: '$1,00',
       fecha_pago: '01/03/2026',
     });
-    expect(r).toMatchObject({ ok: false, held: true });
-    expect(!r.ok && r.motivo).toContain('tiene 2 parámetros y la asignación de «Pago recibido» envía 3');
+    expect(r).toMatchObject({ ok: false, hold: true });
+    expect(!r.ok && r.detalle).toContain('tiene 2 parámetros y la asignación de «Pago recibido» envía 3');
   });
 
   it('saving a mapping validates the parameter count, empty and unknown parameters', async () => {
@@ -190,6 +190,6 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
     standin.removeTemplate('oferta', 'es');
     await sync.runOnce();
     const r = await resolveTemplate(ctx.db, 'oferta', { nombre: 'Ana', mensaje: 'x' });
-    expect(!r.ok && r.held).toBe(true);
+    expect(!r.ok && r.hold).toBe(true);
   });
 });
