@@ -388,6 +388,15 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
     const u = await client('2026-03-10', { verified: false });
     const safe = await noticeTo(u.chatId, '2026-03-10');
     expect(buttonsOf(safe)).toHaveLength(0);
+    const own = (await rows(u.id))[0]!.id;
+    const c2 = h.standin.calls.length;
+    await h.act(u.user, (x) => x.press(`pg:y:${own}`, safe.message_id));
+    const answer = h.standin.calls.slice(c2).find((x) => x.method === 'answerCallbackQuery');
+    expect(String(answer?.params.text)).toContain('debe estar verificado');
+    const st2 = await ctx.db.query<{ estado: string }>('SELECT estado FROM bot_chats WHERE chat_id = $1', [
+      u.chatId,
+    ]);
+    expect(st2.rows[0]?.estado ?? 'inicio').toBe('inicio');
   });
 
   it('refuses a 12 MB file (by its stated size and while downloading) and an executable renamed .jpg', async () => {
