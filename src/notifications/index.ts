@@ -42,6 +42,12 @@ export {
   type Notice,
 } from './compose.js';
 export {
+  type ConversionOutcome,
+  type ConversionReport,
+  conversionOutcomes,
+  conversionReport,
+} from './conversion.js';
+export {
   createDispatcher,
   type Dispatcher,
   type DispatcherDeps,

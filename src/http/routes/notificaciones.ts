@@ -8,6 +8,7 @@ import {
   type CampaignInput,
   campaignTypes,
   cancelNotification,
+  conversionReport,
   createCampaign,
   createManualNotification,
   fingerprintOf,
@@ -99,6 +100,40 @@ const idempotencyHeader = z.looseObject({
   'idempotency-key': z.string().trim().min(1).max(200).optional(),
 });
 
+const outcomeCounts = {
+  recordados: z.number(),
+  pagaron: z.number(),
+  a_tiempo: z.number(),
+  tras_aviso_1: z.number(),
+  tras_aviso_2: z.number(),
+  tras_aviso_3: z.number(),
+  tras_promesa: z.number(),
+  vencido_sin_aviso: z.number(),
+  sin_pago: z.number(),
+  mediana_dias: z.number().nullable(),
+};
+const conversionSchema = z.object({
+  ...outcomeCounts,
+  ciclos_desde: z.string(),
+  ciclos_hasta: z.string(),
+  por_mes: z.array(z.object({ mes: z.string(), ...outcomeCounts })),
+  por_canal: z.array(z.object({ canal: z.string(), ...outcomeCounts })),
+  comprobantes: z.object({
+    recibidos: z.number(),
+    aprobados: z.number(),
+    rechazados: z.number(),
+    pendientes: z.number(),
+    mediana_horas_revision: z.number().nullable(),
+  }),
+  promesas: z.object({
+    hechas: z.number(),
+    cumplidas: z.number(),
+    incumplidas: z.number(),
+    pendientes: z.number(),
+    tasa_cumplidas: z.number().nullable(),
+  }),
+});
+
 export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const today = () => localDate(deps.clock.now(), deps.config.timeZone);
 
@@ -162,6 +197,11 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
             cancelaciones_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
             desde: z.string(),
             hasta: z.string(),
+            conversion: conversionSchema.describe(
+              'Issue 13 §7: de los ciclos con vencimiento en el periodo cuyo recordatorio se envió, cuántos pagaron ' +
+                'a tiempo, tras el 1.º/2.º/3.º aviso de vencido, tras una promesa; por mes, por canal; mediana de días ' +
+                'del recordatorio al pago; comprobantes y promesas',
+            ),
           }),
           ...errorResponses,
         },
@@ -178,11 +218,12 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       if (daysBetween(desde, hasta) < 0 || daysBetween(desde, hasta) > 366) {
         throw new AppError('VALIDACION', 'El periodo debe tener "desde" ≤ "hasta" y como máximo 366 días.');
       }
-      const [counts, stats] = await Promise.all([
+      const [counts, stats, conversion] = await Promise.all([
         notificationCounts(deps),
         notificationStats(deps.db, { desde, hasta, timeZone: deps.config.timeZone }),
+        conversionReport(deps.db, { desde, hasta, timeZone: deps.config.timeZone }),
       ]);
-      return { ...counts, ...stats };
+      return { ...counts, ...stats, conversion };
     },
   );
 
