@@ -127,8 +127,8 @@ export async function conversionReport(
   const byMonth = new Map<string, OutcomeCounts>();
   const byChannel = new Map<string, OutcomeCounts>();
   const bucket = (map: Map<string, OutcomeCounts>, key: string) => {
-    let c = map.get(key);
-    if (!c) map.set(key, (c = emptyCounts()));
+    const c = map.get(key) ?? emptyCounts();
+    map.set(key, c);
     return c;
   };
   for (const r of rows) {

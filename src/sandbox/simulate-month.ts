@@ -122,8 +122,8 @@ export async function simulateMonth(opts: {
         [today, s.timeZone],
       );
       for (const n of got) {
-        let b = behaviour.get(n.client_id);
-        if (!b) behaviour.set(n.client_id, (b = behaviourOf(rnd())));
+        const b = behaviour.get(n.client_id) ?? behaviourOf(rnd());
+        behaviour.set(n.client_id, b);
         const k = n.tipo === 'pago_vencido' ? (n.paso ?? 0) + 1 : 0;
         if (n.tipo === 'recordatorio_pago' && b === 'a_tiempo') {
           const until = Math.max(
