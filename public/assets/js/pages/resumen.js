@@ -61,6 +61,15 @@ export async function render(root, { signal }) {
     h('div', { class: 'grid-2 section' }, unreachable, h('div', null, runs, telegram)),
   );
   root.append(backupCard({ signal })); // issue 15: last backup, warns when old or failed
+  // Issue 13 §7–§8: do reminders turn into payments? And what clients wrote that waits for an answer.
+  const conversion = h(
+    'div',
+    { class: 'card', id: 'conversion' },
+    h('h2', null, 'Conversión de avisos en pagos'),
+    loading(),
+  );
+  root.append(conversion);
+  renderConversion(conversion, { signal }).catch(() => {});
   // Issue 14: first-run checklist (company data still empty: {contacto}, bank accounts).
   firstRunChecklist(signal)
     .then((n) => n && alerts.before(n))
@@ -448,4 +457,79 @@ async function renderTelegram(el, tg, ajustes, opt) {
   } catch (err) {
     mount(el, head, h('div', { class: 'notice warn' }, err.message), funnel);
   }
+}
+
+/**
+ * Conversion (issue 13 §7): of the cycles due in the last 60 days whose reminder went out, who
+ * paid before the due date, after the 1st/2nd/3rd overdue notice, after a promise, or not yet;
+ * the median days from reminder to payment; and the inbox's unanswered messages (§8).
+ */
+async function renderConversion(el, opt) {
+  const head = h('h2', null, 'Conversión de avisos en pagos');
+  let c;
+  let inbox;
+  try {
+    const [stats, msgs] = await Promise.all([
+      api('/api/notificaciones/estadisticas/?dias=60', opt),
+      api('/api/mensajes?estado=nuevo&por_pagina=1', opt).catch(() => null),
+    ]);
+    c = stats.conversion;
+    inbox = msgs;
+  } catch (err) {
+    mount(el, head, errorBox(err));
+    return;
+  }
+  const items = [
+    ['a_tiempo', 'Antes del vencimiento'],
+    ['tras_aviso_1', 'Tras el 1.er aviso de vencido'],
+    ['tras_aviso_2', 'Tras el 2.º aviso'],
+    ['tras_aviso_3', 'Tras el 3.er aviso'],
+    ['tras_promesa', 'Tras una promesa de pago'],
+    ['vencido_sin_aviso', 'Tarde, sin aviso previo'],
+    ['sin_pago', 'Sin pago todavía'],
+  ].map(([k, etiqueta]) => ({ etiqueta, valor: c[k] }));
+  const pct = c.recordados ? (c.pagaron / c.recordados) * 100 : 0;
+  mount(
+    el,
+    head,
+    h(
+      'p',
+      null,
+      'Ciclos con vencimiento en los últimos 60 días y recordatorio enviado: ',
+      h('strong', { dataset: { cifra: 'conversion-recordados' } }, fmt.n(c.recordados)),
+      '; pagaron ',
+      h('strong', { dataset: { cifra: 'conversion-pagaron' } }, fmt.n(c.pagaron)),
+      c.recordados ? ` (${fmt.pct(pct)})` : '',
+      c.mediana_dias !== null ? `. Mediana del recordatorio al pago: ${fmt.n(c.mediana_dias)} días.` : '.',
+    ),
+    c.recordados
+      ? barList(items, 'muted')
+      : h('p', { class: 'muted' }, 'Todavía no hay ciclos con recordatorio enviado en este periodo.'),
+    c.por_canal.length > 1
+      ? h(
+          'p',
+          { class: 'small muted' },
+          'Por canal: ',
+          c.por_canal.map((x) => `${x.canal} ${fmt.n(x.pagaron)}/${fmt.n(x.recordados)}`).join(' · '),
+        )
+      : null,
+    h(
+      'p',
+      { class: 'small muted' },
+      `Promesas: ${fmt.n(c.promesas.hechas)} (cumplidas ${fmt.n(c.promesas.cumplidas)}, incumplidas ${fmt.n(c.promesas.incumplidas)}). ` +
+        `Comprobantes: ${fmt.n(c.comprobantes.aprobados)} aprobados, ${fmt.n(c.comprobantes.rechazados)} rechazados` +
+        (c.comprobantes.mediana_horas_revision !== null
+          ? `, revisados en ${fmt.n(c.comprobantes.mediana_horas_revision)} h (mediana).`
+          : '.'),
+    ),
+    inbox
+      ? h(
+          'p',
+          { id: 'mensajes-nuevos' },
+          h('strong', { dataset: { cifra: 'mensajes-nuevos' } }, fmt.n(inbox.nuevos)),
+          ' mensajes de clientes sin responder. ',
+          h('a', { href: '#/mensajes' }, 'Ver mensajes'),
+        )
+      : null,
+  );
 }
