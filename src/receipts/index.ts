@@ -27,6 +27,7 @@ export {
   getReceiptDetail,
   listReceipts,
   type NewReceiptResult,
+  openPauses,
   type ReceiptState,
   type ReceiptView,
   type ReviewContext,

@@ -79,15 +79,29 @@ const billingParams = (c: ReviewContext) => [c.today, c.settings.cycleDays, c.se
 export async function listReceipts(
   q: Queryable,
   c: ReviewContext,
-  f: { estado?: ReceiptState; limit?: number } = {},
+  f: { estado?: ReceiptState; clienteId?: number; limit?: number } = {},
 ): Promise<ReceiptView[]> {
   const { rows } = await q.query<Raw>(
-    `${viewSql} WHERE ($4::text IS NULL OR r.estado = $4)
+    `${viewSql} WHERE ($4::text IS NULL OR r.estado = $4) AND ($6::int IS NULL OR r.client_id = $6)
       ORDER BY (r.estado = 'pendiente') DESC, r.created_at ${f.estado === 'pendiente' ? 'ASC' : 'DESC'}, r.id
       LIMIT $5`,
-    [...billingParams(c), f.estado ?? null, f.limit ?? 200],
+    [...billingParams(c), f.estado ?? null, f.limit ?? 200, f.clienteId ?? null],
   );
   return rows.map(toView);
+}
+
+/** A client's open pauses on `today` (what the client page shows). */
+export async function openPauses(
+  q: Queryable,
+  clientId: number,
+  today: string,
+): Promise<{ motivo: 'comprobante' | 'promesa'; hasta: string; ciclo: string | null }[]> {
+  const { rows } = await q.query<{ motivo: 'comprobante' | 'promesa'; hasta: string; ciclo: string | null }>(
+    `SELECT motivo, hasta::text AS hasta, ciclo::text AS ciclo FROM notice_pauses
+      WHERE client_id = $1 AND ended_at IS NULL AND hasta >= $2::date ORDER BY hasta`,
+    [clientId, today],
+  );
+  return rows;
 }
 
 export async function countPendingReceipts(q: Queryable): Promise<number> {

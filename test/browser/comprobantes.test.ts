@@ -92,6 +92,16 @@ describeBrowser('admin page: Comprobantes (review queue)', () => {
     await signIn(p, running.url, running.token);
     expect(await shownNumber(p, 'comprobantes')).toBe(2);
 
+    // The client page says the notices pause while the receipt is reviewed.
+    const anaId = (
+      await running.db.query<{ client_id: number }>('SELECT client_id FROM payment_receipts WHERE id = $1', [
+        ids['Ana Quispe'],
+      ])
+    ).rows[0]!.client_id;
+    await p.goto(`${running.url}/#/clientes/${anaId}`);
+    await p.waitForSelector('#comprobantes-cliente [data-pausa="comprobante"]');
+    expect(await p.locator('#comprobantes-cliente').textContent()).toContain('en pausa hasta el');
+
     await p.click('#nav a[data-path="/comprobantes"]');
     await p.waitForSelector('#comprobantes-lista tr[data-id]');
     expect(await p.locator('#comprobantes-lista tr[data-id]').count()).toBe(2);

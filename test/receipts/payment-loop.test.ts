@@ -256,6 +256,10 @@ describeEachDb('Payment loop in the chat (issue 13)', (ctx) => {
     expect(h.standin.sentTo(c.chatId).length).toBe(sentBefore);
     const paused = (await rows(c.id)).filter((x) => x.estado === 'cancelado');
     expect(paused.map((x) => x.motivo)).toEqual(['pausa_comprobante']);
+    // Staff see the pause on the client.
+    const mine = (await h.app.inject({ url: `/api/comprobantes?cliente_id=${c.id}`, headers: auth })).json();
+    expect(mine.comprobantes.map((x: { id: number }) => x.id)).toEqual([r!.id]);
+    expect(mine.pausas).toEqual([{ motivo: 'comprobante', hasta: '2026-03-15', ciclo: '2026-03-10' }]);
     // Generation makes nothing while paused.
     expect((await generate('2026-03-12')).total_creadas).toBe(0);
 

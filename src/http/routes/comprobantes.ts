@@ -7,6 +7,7 @@ import {
   countPendingReceipts,
   getReceiptDetail,
   listReceipts,
+  openPauses,
   promisesOn,
   RECEIPT_MAX_BYTES,
   type ReviewContext,
@@ -16,7 +17,7 @@ import {
 } from '../../receipts/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
-import { errorResponses, idParams } from '../schemas.js';
+import { errorResponses, idParams, idSchema } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
 const receiptSchema = z.object({
@@ -74,17 +75,36 @@ export const comprobantesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, de
       schema: {
         tags,
         summary: 'Comprobantes de pago enviados por el chat (por revisar primero)',
-        querystring: z.object({ estado: z.enum(['pendiente', 'aprobado', 'rechazado']).optional() }),
+        querystring: z.object({
+          estado: z.enum(['pendiente', 'aprobado', 'rechazado']).optional(),
+          cliente_id: idSchema.optional(),
+        }),
         response: {
-          200: z.object({ comprobantes: z.array(receiptSchema), pendientes: z.number() }),
+          200: z.object({
+            comprobantes: z.array(receiptSchema),
+            pendientes: z.number(),
+            /** With cliente_id: the client's payment notices paused today, and until when. */
+            pausas: z.array(
+              z.object({
+                motivo: z.enum(['comprobante', 'promesa']),
+                hasta: z.string(),
+                ciclo: z.string().nullable(),
+              }),
+            ),
+          }),
           ...errorResponses,
         },
       },
     },
     async (request) => {
       const c = await context();
-      const comprobantes = await listReceipts(deps.db, c, { estado: request.query.estado });
-      return { comprobantes, pendientes: await countPendingReceipts(deps.db) };
+      const clienteId = request.query.cliente_id;
+      const comprobantes = await listReceipts(deps.db, c, { estado: request.query.estado, clienteId });
+      return {
+        comprobantes,
+        pendientes: await countPendingReceipts(deps.db),
+        pausas: clienteId ? await openPauses(deps.db, clienteId, c.today) : [],
+      };
     },
   );
 

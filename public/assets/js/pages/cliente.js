@@ -17,6 +17,7 @@ import {
   telegramBadge,
   toast,
 } from '../ui.js';
+import { clientReceiptsCard } from './comprobantes.js';
 
 // One client: details, edit, Telegram link and invitation, WhatsApp (number, service window,
 // consents with their evidence), payments (record one), every notification sent to them. Also the
@@ -136,7 +137,12 @@ export async function render(root, { params, signal, go }) {
       ),
       h('div', { class: 'row' }, badge('estado_pago', cliente.estado_pago), telegramBadge(cliente.telegram)),
     ),
-    h('div', { class: 'grid-2' }, details, h('div', null, telegram, whatsapp, payments)),
+    h(
+      'div',
+      { class: 'grid-2' },
+      details,
+      h('div', null, telegram, whatsapp, payments, clientReceiptsCard(cliente.id, signal)), // issue 13
+    ),
     notifications,
     clientHistoryCard(cliente.id, signal), // issue 14: who changed what
     h(

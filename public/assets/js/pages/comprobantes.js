@@ -313,3 +313,48 @@ async function renderPromises(el, signal) {
       : h('p', { class: 'muted' }, 'Nadie prometió pagar hoy.'),
   );
 }
+
+/** The client page's card (issue 13): the client's receipts and whether their payment notices pause. */
+export function clientReceiptsCard(clientId, signal) {
+  const el = h(
+    'div',
+    { class: 'card', id: 'comprobantes-cliente' },
+    h('h2', null, 'Comprobantes y pausas'),
+    loading(),
+  );
+  api(`/api/comprobantes?cliente_id=${clientId}`, { signal })
+    .then((r) =>
+      mount(
+        el,
+        h('h2', null, 'Comprobantes y pausas'),
+        r.pausas.length
+          ? r.pausas.map((p) =>
+              h(
+                'div',
+                { class: 'notice info', dataset: { pausa: p.motivo } },
+                `Avisos de pago en pausa hasta el ${fmt.date(p.hasta)}: ${label('pausa_motivo', p.motivo).toLowerCase()}.`,
+              ),
+            )
+          : h('p', { class: 'muted small' }, 'Los avisos de pago no están en pausa.'),
+        r.comprobantes.length
+          ? h(
+              'ul',
+              null,
+              r.comprobantes.map((c) =>
+                h(
+                  'li',
+                  null,
+                  h('a', { href: `#/comprobantes?estado=${c.estado}&id=${c.id}` }, `n.º ${c.id}`),
+                  ` · ${fmt.dateTime(c.recibido_en)} · `,
+                  badge('comprobante_estado', c.estado),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted small' }, 'No ha enviado comprobantes por el chat.'),
+      ),
+    )
+    .catch((err) => {
+      if (err?.name !== 'AbortError') mount(el, errorBox(err));
+    });
+  return el;
+}
