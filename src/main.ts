@@ -28,7 +28,7 @@ import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
 import { createTelegramSender } from './telegram/send.js';
 import { issueSetupCode } from './users/index.js';
-import { createWhatsAppService } from './whatsapp/index.js';
+import { createWhatsAppService, templateResolverFor } from './whatsapp/index.js';
 
 /**
  * The only place that reads config, wires the parts, starts them and stops them.
@@ -106,6 +106,28 @@ export async function startService(config: Config, logger: Logger) {
     : undefined;
   // -----------------------------------------------------------------------------------------------
 
+  // --- WhatsApp Business (issue 10) --------------------------------------------------------------
+  // With WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID: the Cloud API client and adapter, Meta's
+  // webhook (POST /api/whatsapp/webhook) and the template sync (at start, then hourly).
+  const whatsappConfig = config.whatsapp;
+  const whatsapp = whatsappEnabled(whatsappConfig)
+    ? createWhatsAppService({
+        db,
+        config: whatsappConfig,
+        clock,
+        logger: logger.child({ canal: 'whatsapp' }),
+      })
+    : undefined;
+  if (whatsapp) {
+    // A client writing on WhatsApp: ESTADO, MIS DATOS, BAJA, the opt-in answer (issue 10 §7). The
+    // window is open (they just wrote), so the answer is free text.
+    connectWhatsAppReplies(whatsapp, { db, config, clock, logger: logger.child({ canal: 'whatsapp' }) });
+  }
+  if (whatsapp && !whatsappConfig.appSecret) {
+    logger.warn('Falta WHATSAPP_APP_SECRET: el webhook de WhatsApp responde 503 hasta que se defina.');
+  }
+  // -----------------------------------------------------------------------------------------------
+
   // --- Notification engine (issue 3) -------------------------------------------------------------
   // The dispatcher sends the outbox (always on); the scheduler runs the daily generation.
   const engineSettings = toEngineSettings(config);
@@ -119,8 +141,12 @@ export async function startService(config: Config, logger: Logger) {
     metrics,
     releaseOrphansAtStart: db.kind === 'pglite',
     getSettings: () => settings.engine(), // Ajustes (issue 14): no restart for a new send window
+    // Issue 10: WhatsApp beside Telegram; its templates come from the synced registry.
+    channels: whatsapp ? [whatsapp.adapter] : [],
+    resolveTemplate: templateResolverFor(db),
   });
-  if (!dispatcher) logger.warn('Sin TELEGRAM_BOT_TOKEN: las notificaciones se generan pero no se envían.');
+  if (!dispatcher)
+    logger.warn('Sin TELEGRAM_BOT_TOKEN ni WhatsApp: las notificaciones se generan pero no se envían.');
   // Staff alerts (issue 15 §5): checks every minute, delivery to the staff chats, daily digest.
   const alertSettings = {
     ...config.alerts,
@@ -181,28 +207,6 @@ export async function startService(config: Config, logger: Logger) {
       })
     : undefined;
   let closing = false;
-  // -----------------------------------------------------------------------------------------------
-
-  // --- WhatsApp Business (issue 10) --------------------------------------------------------------
-  // With WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID: the Cloud API client and adapter, Meta's
-  // webhook (POST /api/whatsapp/webhook) and the template sync (at start, then hourly).
-  const whatsappConfig = config.whatsapp;
-  const whatsapp = whatsappEnabled(whatsappConfig)
-    ? createWhatsAppService({
-        db,
-        config: whatsappConfig,
-        clock,
-        logger: logger.child({ canal: 'whatsapp' }),
-      })
-    : undefined;
-  if (whatsapp) {
-    // A client writing on WhatsApp: ESTADO, MIS DATOS, BAJA, the opt-in answer (issue 10 §7). The
-    // window is open (they just wrote), so the answer is free text.
-    connectWhatsAppReplies(whatsapp, { db, config, clock, logger: logger.child({ canal: 'whatsapp' }) });
-  }
-  if (whatsapp && !whatsappConfig.appSecret) {
-    logger.warn('Falta WHATSAPP_APP_SECRET: el webhook de WhatsApp responde 503 hasta que se defina.');
-  }
   // -----------------------------------------------------------------------------------------------
 
   const app = await buildApi({
