@@ -240,10 +240,13 @@ export async function seedDemoData(
     const col = <K extends keyof DemoClient>(k: K) => clients.map((c) => c[k]);
     const inserted = await tx.query(
       `INSERT INTO clients (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
-                            fecha_ultimo_pago, dia_pago, chat_id, linked_at, link_verified, telegram_blocked)
+                            fecha_ultimo_pago, dia_pago, chat_id, linked_at, link_verified, telegram_blocked,
+                            whatsapp)
        SELECT d.cedula, d.nombre, d.telefono, d.telefono_norm, d.email, d.direccion, d.sector, p.id, d.estado,
               d.fecha_ultimo_pago, d.dia_pago, d.chat_id,
-              CASE WHEN d.chat_id IS NULL THEN NULL ELSE now() END, d.link_verified, d.telegram_blocked
+              CASE WHEN d.chat_id IS NULL THEN NULL ELSE now() END, d.link_verified, d.telegram_blocked,
+              -- A mobile on file is the WhatsApp number (issue 10 §7).
+              CASE WHEN d.telefono_norm ~ '^5939[0-9]{8}$' THEN d.telefono_norm END
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::text[], $9::text[], $10::date[], $11::int[], $12::bigint[], $13::bool[], $14::bool[])
               AS d(cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan, estado,
@@ -266,6 +269,17 @@ export async function seedDemoData(
         col('telegram_blocked'),
       ],
     );
+    // Sandbox: every third client not on Telegram signed the WhatsApp clause of the contract, so
+    // Resumen's reach and the WhatsApp phone have someone to show (issue 10 §10).
+    if (opts.link) {
+      await tx.query(
+        `INSERT INTO consents (client_id, canal, categoria, otorgado, fuente, evidencia, registrado_por, created_at)
+         SELECT c.id, 'whatsapp', 'servicio', true, 'contrato', 'Contrato de demostración', 'demo', now()
+           FROM clients c
+          WHERE c.cedula = ANY($1::text[]) AND c.chat_id IS NULL AND c.whatsapp IS NOT NULL AND c.id % 3 = 1`,
+        [col('cedula')],
+      );
+    }
     // The last payment and the one before it, so a client's page has a history.
     await tx.query(
       `INSERT INTO payments (client_id, monto, fecha, referencia, created_by)

@@ -16,3 +16,9 @@ export {
   seedDemoOnStart,
 } from './demo-data.js';
 export { type Sandbox, startSandbox } from './start.js';
+export {
+  createSandboxWhatsApp,
+  type SandboxWhatsApp,
+  type WhatsAppBubble,
+  type WhatsAppThread,
+} from './whatsapp-phone.js';

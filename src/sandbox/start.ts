@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { type Standin, startStandin } from '../telegram/standin/index.js';
 import { startWhatsAppStandin, type WhatsAppStandin } from '../whatsapp/standin/index.js';
 import { createSandboxChats, type SandboxChats } from './chat.js';
+import { createSandboxWhatsApp, type SandboxWhatsApp } from './whatsapp-phone.js';
 
 /**
  * Sandbox mode: with no TELEGRAM_BOT_TOKEN the service talks to the built-in Bot API stand-in on
@@ -13,6 +14,8 @@ import { createSandboxChats, type SandboxChats } from './chat.js';
  */
 export interface Sandbox {
   readonly standin: Standin;
+  /** The client's WhatsApp phone on the sandbox page (with `whatsapp`). */
+  readonly phones?: SandboxWhatsApp;
   readonly chats: SandboxChats;
   /** The config the bot and the engine must use: the stand-in's apiRoot and token, long polling. */
   readonly config: Config;
@@ -44,7 +47,8 @@ export async function startSandbox(config: Config, logger: Logger): Promise<Sand
   );
   const whatsapp = whatsappEnabled(config.whatsapp)
     ? undefined
-    : await startWhatsAppStandin({ host: '127.0.0.1', port: 0 });
+    : // No pair rate: a person typing on the sandbox phone gets every answer (the dispatcher paces itself).
+      await startWhatsAppStandin({ host: '127.0.0.1', port: 0, pairIntervalMs: 0 });
   if (whatsapp) {
     logger.warn(
       { sandbox: true, graphApi: whatsapp.url },
@@ -53,6 +57,7 @@ export async function startSandbox(config: Config, logger: Logger): Promise<Sand
   }
   return {
     standin,
+    phones: whatsapp ? createSandboxWhatsApp(whatsapp) : undefined,
     chats: createSandboxChats(standin),
     config: {
       ...config,

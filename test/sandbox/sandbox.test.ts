@@ -199,10 +199,12 @@ describe('sandbox chat API', () => {
     expect((await app.inject({ url: '/api/sandbox', headers: auth })).json()).toEqual({
       activo: true,
       bot: sandbox.bot,
+      whatsapp: true,
     });
     expect((await plain.inject({ url: '/api/sandbox', headers: auth })).json()).toEqual({
       activo: false,
       bot: null,
+      whatsapp: false,
     });
     const refused = await plain.inject({
       method: 'POST',

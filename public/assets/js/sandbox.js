@@ -2,13 +2,16 @@ import { api, qs, session } from './api.js';
 import { loginForm } from './login.js';
 import { debounce, field, fmt, h, mount, timeFmt, toast } from './ui.js';
 
-// The sandbox chat: a person plays a client of TelTec in a Telegram simulated inside the service.
-// Messages go through /api/sandbox/chats/<chat>/… (admin token), replies arrive by long polling.
+// The sandbox chat: a person plays a client of TelTec in a Telegram simulated inside the service,
+// and (issue 10) on a WhatsApp phone beside it, powered by the Cloud API stand-in. Messages go
+// through /api/sandbox/chats/<chat>/… and /api/sandbox/whatsapp/<number>/… (admin token), replies
+// arrive by long polling.
 
 const view = document.getElementById('view');
 const salir = document.getElementById('salir');
 const CHAT_KEY = 'teltec.sandbox.chat';
 const PERSONA_KEY = 'teltec.sandbox.persona';
+const WA_KEY = 'teltec.sandbox.whatsapp';
 
 salir.addEventListener('click', () => {
   session.clear();
@@ -71,10 +74,10 @@ async function start() {
     chatId = newChatId();
     sessionStorage.setItem(CHAT_KEY, String(chatId));
   }
-  renderPage(status.bot, chatId);
+  renderPage(status.bot, chatId, status.whatsapp);
 }
 
-function renderPage(bot, initialChat) {
+function renderPage(bot, initialChat, withWhatsApp) {
   let chatId = initialChat;
   let version = -1;
   const p = persona();
@@ -358,7 +361,8 @@ function renderPage(bot, initialChat) {
     h('div', { class: 'card', id: 'motor' }, h('h2', null, 'Hacer que lleguen avisos'), engineButtons()),
   );
 
-  mount(view, h('div', { class: 'sandbox-layout' }, phone, guide));
+  const wa = withWhatsApp ? whatsappPhone(controller.signal) : null;
+  mount(view, h('div', { class: `sandbox-layout${wa ? ' two-phones' : ''}` }, phone, wa?.el ?? null, guide));
   // On a phone the on-screen keyboard would cover the chat: focus only on wide screens.
   if (matchMedia('(min-width: 821px)').matches) input.focus({ preventScroll: true });
 
@@ -400,6 +404,7 @@ function renderPage(bot, initialChat) {
                           nameInput.value = c.nombre.split(' ')[0];
                           phoneInput.value = c.telefono ?? '';
                           remember();
+                          if (c.whatsapp) wa?.use(c.whatsapp);
                           input.value = c.cedula;
                           input.focus();
                           toast(`Ahora usted es ${c.nombre}. Envíe la cédula cuando el bot la pida.`);
@@ -599,3 +604,170 @@ export function formatEntities(text, entities = []) {
 }
 
 start();
+
+/** '593987654321' → '0987654321' (how people type it). */
+const localNumber = (n) => (n ? String(n).replace(/^593/, '0') : '');
+
+const TICKS = { accepted: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠️' };
+
+/**
+ * The client's WhatsApp phone: the conversation of one number with the business in the Cloud API
+ * stand-in. The person types as the client (ESTADO, SI, BAJA, MIS DATOS or anything); notices the
+ * service sends by WhatsApp land here with their ✓ / ✓✓ / read marks.
+ */
+function whatsappPhone(signal) {
+  let numero = sessionStorage.getItem(WA_KEY) ?? '';
+  let version = -1;
+  let round = new AbortController();
+  const messages = h('div', { class: 'messages wa', id: 'wa-mensajes', role: 'log', 'aria-live': 'polite' });
+  const numberInput = h('input', {
+    type: 'tel',
+    id: 'wa-numero',
+    value: localNumber(numero),
+    placeholder: '0987654321',
+    'aria-label': 'Número de WhatsApp del cliente',
+  });
+  const input = h('input', {
+    type: 'text',
+    id: 'wa-texto',
+    placeholder: 'Mensaje',
+    autocomplete: 'off',
+    'aria-label': 'Mensaje de WhatsApp',
+  });
+  const windowLine = h('small', { id: 'wa-ventana' }, '');
+  const send = async (texto) => {
+    if (!numero) {
+      toast('Escriba primero el número de WhatsApp del cliente (arriba del teléfono).', 'bad');
+      numberInput.focus();
+      return;
+    }
+    try {
+      show(await api(`/api/sandbox/whatsapp/${numero}/mensajes`, { method: 'POST', body: { texto } }));
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+  };
+  function show(t) {
+    if (t.numero !== numero || t.version === version) return;
+    version = t.version;
+    windowLine.textContent = t.ventana_hasta
+      ? `ventana abierta hasta ${timeFmt.format(new Date(t.ventana_hasta))}`
+      : 'sin ventana: solo plantillas';
+    mount(
+      messages,
+      t.mensajes.length === 0
+        ? h(
+            'div',
+            { class: 'system-line' },
+            'Escriba ESTADO, SI, MIS DATOS o BAJA, o espere un aviso de la empresa.',
+          )
+        : t.mensajes.map((m) =>
+            h(
+              'div',
+              {
+                class: `bubble ${m.de === 'empresa' ? 'bot' : 'cliente'}`,
+                dataset: { estado: m.estado ?? '' },
+              },
+              m.texto,
+              h(
+                'span',
+                { class: 'time' },
+                timeFmt.format(new Date(m.fecha)),
+                m.estado
+                  ? h('span', { class: `ticks ${m.estado}`, title: m.estado }, ` ${TICKS[m.estado] ?? ''}`)
+                  : null,
+              ),
+            ),
+          ),
+    );
+    messages.scrollTop = messages.scrollHeight;
+  }
+  const use = (n) => {
+    const digits = String(n).replace(/\D/g, '');
+    const normal = digits.startsWith('593')
+      ? digits
+      : digits.startsWith('0')
+        ? `593${digits.slice(1)}`
+        : digits;
+    numero = /^5939\d{8}$/.test(normal) ? normal : '';
+    numberInput.value = localNumber(numero) || n;
+    if (numero) sessionStorage.setItem(WA_KEY, numero);
+    version = -1;
+    mount(messages, h('div', { class: 'system-line' }, numero ? 'Cargando…' : 'Número no válido.'));
+    round.abort();
+  };
+  numberInput.addEventListener('change', () => use(numberInput.value));
+  (async () => {
+    while (!signal.aborted) {
+      if (!numero) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      const current = numero;
+      round = new AbortController();
+      const wait = version < 0 ? 0 : 20;
+      try {
+        const t = await api(
+          `/api/sandbox/whatsapp/${current}${qs({ version: wait ? version : '', esperar: wait })}`,
+          {
+            signal: AbortSignal.any([signal, round.signal]),
+          },
+        );
+        if (current === numero) show(t);
+      } catch (err) {
+        if (signal.aborted || err?.status === 401) return;
+        if (err?.name === 'AbortError') continue;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+  // Without a number yet: the first demo client who accepted WhatsApp (the contract's clause).
+  if (!numero) {
+    api(`/api/clientes${qs({ telegram: 'no', estado: 'activo', por_pagina: 20 })}`)
+      .then((r) => {
+        const c = r.clientes.find((x) => x.whatsapp);
+        if (c && !numero) use(c.whatsapp);
+      })
+      .catch(() => {});
+  }
+  const el = h(
+    'section',
+    { class: 'phone whatsapp', id: 'telefono-whatsapp', 'aria-label': 'WhatsApp del cliente' },
+    h(
+      'div',
+      { class: 'phone-head' },
+      h('div', { class: 'avatar' }, 'W'),
+      h('div', { class: 'who' }, h('strong', null, 'TelTec · WhatsApp'), h('br'), windowLine),
+    ),
+    h('label', { class: 'wa-number small', for: 'wa-numero' }, 'El cliente escribe desde el ', numberInput),
+    messages,
+    h(
+      'div',
+      { class: 'reply-kb' },
+      h(
+        'div',
+        { class: 'kb-row' },
+        ['ESTADO', 'SI', 'MIS DATOS', 'BAJA'].map((k) =>
+          h('button', { type: 'button', onclick: () => send(k) }, k),
+        ),
+      ),
+    ),
+    h(
+      'form',
+      {
+        class: 'composer',
+        id: 'wa-composer',
+        onsubmit(e) {
+          e.preventDefault();
+          const text = input.value.trim();
+          if (!text) return;
+          input.value = '';
+          send(text);
+        },
+      },
+      input,
+      h('button', { type: 'submit', class: 'primary', 'aria-label': 'Enviar por WhatsApp' }, 'Enviar'),
+    ),
+  );
+  return { el, use };
+}

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { toWhatsApp } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { errorResponses } from '../schemas.js';
@@ -41,6 +42,29 @@ const conversationSchema = z.object({
   teclado: z.array(z.array(buttonSchema)).nullable(),
 });
 
+const whatsappThreadSchema = z.object({
+  numero: z.string(),
+  version: z.number(),
+  ventana_hasta: z.string().nullable(),
+  mensajes: z.array(
+    z.object({
+      id: z.string(),
+      de: z.enum(['empresa', 'cliente']),
+      texto: z.string(),
+      fecha: z.string(),
+      estado: z.string().nullable(),
+    }),
+  ),
+});
+
+/** A client's WhatsApp number as the stand-in knows it: any Ecuadorian mobile form → 5939XXXXXXXX. */
+const phoneParams = z.object({
+  numero: z
+    .string()
+    .transform((v) => toWhatsApp(v))
+    .refine((v): v is string => v !== null, 'debe ser un celular de Ecuador, por ejemplo 0987654321'),
+});
+
 const chatParams = z.object({
   // Positive: the sandbox plays private chats. At most 15 digits, like every chat id we accept.
   chatId: z.coerce.number().int().positive().max(999_999_999_999_999),
@@ -67,6 +91,61 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     return deps.sandbox;
   };
 
+  const phones = () => {
+    const p = active().phones;
+    if (!p) {
+      throw new AppError(
+        'CONFLICTO',
+        'WhatsApp no está simulado: el servicio usa un número real de WhatsApp (WHATSAPP_TOKEN).',
+      );
+    }
+    return p;
+  };
+
+  app.get(
+    '/api/sandbox/whatsapp/:numero',
+    {
+      schema: {
+        tags,
+        summary: 'Conversación de WhatsApp de un número en el sandbox (espera cambios con version y esperar)',
+        params: phoneParams,
+        querystring: z.object({
+          version: z.coerce.number().int().min(0).optional(),
+          esperar: z.coerce.number().int().min(0).max(25).default(0),
+        }),
+        response: { 200: whatsappThreadSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const p = phones();
+      const { numero } = request.params;
+      const { version, esperar } = request.query;
+      if (version !== undefined && esperar > 0) {
+        const signal = AbortSignal.any([closing.signal, abortOnClose(reply.raw)]);
+        await p.waitForChange(numero, version, esperar * 1000, signal);
+      }
+      return p.thread(numero);
+    },
+  );
+
+  app.post(
+    '/api/sandbox/whatsapp/:numero/mensajes',
+    {
+      schema: {
+        tags,
+        summary: 'Escribir por WhatsApp como el cliente (ESTADO, SI, BAJA, MIS DATOS o cualquier texto)',
+        params: phoneParams,
+        body: z.object({ texto: z.string().trim().min(1, 'escriba un mensaje').max(4096) }),
+        response: { 200: whatsappThreadSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const p = phones();
+      await p.send(request.params.numero, request.body.texto);
+      return p.thread(request.params.numero);
+    },
+  );
+
   app.get(
     '/api/sandbox',
     {
@@ -77,11 +156,17 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           200: z.object({
             activo: z.boolean(),
             bot: z.object({ username: z.string(), nombre: z.string() }).nullable(),
+            /** WhatsApp simulated too (no WHATSAPP_TOKEN): the page shows the client's WhatsApp phone. */
+            whatsapp: z.boolean(),
           }),
         },
       },
     },
-    async () => ({ activo: deps.sandbox !== undefined, bot: deps.sandbox?.bot ?? null }),
+    async () => ({
+      activo: deps.sandbox !== undefined,
+      bot: deps.sandbox?.bot ?? null,
+      whatsapp: deps.sandbox?.phones !== undefined,
+    }),
   );
 
   app.get(
