@@ -269,17 +269,6 @@ export async function seedDemoData(
         col('telegram_blocked'),
       ],
     );
-    // Sandbox: every third client not on Telegram signed the WhatsApp clause of the contract, so
-    // Resumen's reach and the WhatsApp phone have someone to show (issue 10 §10).
-    if (opts.link) {
-      await tx.query(
-        `INSERT INTO consents (client_id, canal, categoria, otorgado, fuente, evidencia, registrado_por, created_at)
-         SELECT c.id, 'whatsapp', 'servicio', true, 'contrato', 'Contrato de demostración', 'demo', now()
-           FROM clients c
-          WHERE c.cedula = ANY($1::text[]) AND c.chat_id IS NULL AND c.whatsapp IS NOT NULL AND c.id % 3 = 1`,
-        [col('cedula')],
-      );
-    }
     // The last payment and the one before it, so a client's page has a history.
     await tx.query(
       `INSERT INTO payments (client_id, monto, fecha, referencia, created_by)

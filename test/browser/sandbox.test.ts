@@ -161,6 +161,26 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
     );
     expect(errors).toEqual([]);
   });
+  it('the WhatsApp phone beside the Telegram one: the client opts in with SI and asks ESTADO', async () => {
+    const p = await open();
+    await signIn(p, svc.address, TOKEN);
+    await p.goto(`${svc.address}/sandbox`);
+    await p.waitForSelector('#telefono-whatsapp');
+    // A demo client with a WhatsApp number is preselected.
+    await expect.poll(async () => p.inputValue('#wa-numero'), { timeout: 15_000 }).toMatch(/^09\d{8}$/);
+    await p.fill('#wa-texto', 'Hola');
+    await p.press('#wa-texto', 'Enter');
+    const phone = p.locator('#telefono-whatsapp');
+    await phone.locator('.bubble.bot:has-text("¿Desea recibir sus avisos")').waitFor({ timeout: 20_000 });
+    await phone.locator('button:has-text("SI")').click();
+    await phone.locator('.bubble.bot:has-text("desde ahora recibirá")').waitFor({ timeout: 20_000 });
+    await phone.locator('button:has-text("ESTADO")').click();
+    await phone.locator('.bubble.bot:has-text("Estado de su servicio")').waitFor({ timeout: 20_000 });
+    expect(await phone.locator('#wa-ventana').textContent()).toContain('ventana abierta');
+    await screenshot(p, 'sandbox-whatsapp');
+    expect(errors).toEqual([]);
+  });
+
   it('payment notices on demand from the sandbox page; the dashboard then shows what was sent', async () => {
     const p = await open();
     await signIn(p, svc.address, TOKEN);

@@ -721,7 +721,8 @@ function whatsappPhone(signal) {
       }
     }
   })();
-  // Without a number yet: the first demo client who accepted WhatsApp (the contract's clause).
+  // Without a number yet: the first demo client not on Telegram with a WhatsApp number (they accept
+  // with SI).
   if (!numero) {
     api(`/api/clientes${qs({ telegram: 'no', estado: 'activo', por_pagina: 20 })}`)
       .then((r) => {
