@@ -223,7 +223,6 @@ export async function startService(config: Config, logger: Logger) {
     whatsapp,
   });
   const address = await app.listen({ port: config.port, host: config.host });
-  sandbox?.connectWebhook(address); // the simulated WhatsApp's signed webhooks come to this address
   logger.info(
     { address, startupMs: Math.round(performance.now() - started) },
     `TelTec Notificaciones escuchando en ${address}`,

@@ -39,7 +39,8 @@ describe('sandbox WhatsApp phone', () => {
       sandbox,
       whatsapp: service,
     });
-    sandbox.connectWebhook(await app.listen({ port: 0, host: '127.0.0.1' }));
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    sandbox.whatsapp!.setWebhookUrl(`${address}/api/whatsapp/webhook`); // as main.ts does
     await app.inject({
       method: 'POST',
       url: '/api/clientes',
