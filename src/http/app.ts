@@ -40,6 +40,7 @@ import { tokensRoutes } from './routes/tokens.js';
 import { usuariosRoutes } from './routes/usuarios.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
 import { whatsappRoutes } from './routes/whatsapp.js';
+import { whatsappStatusRoutes } from './routes/whatsapp-status.js';
 import type { ApiDeps, App } from './types.js';
 
 z.config(z.locales.es());
@@ -221,6 +222,7 @@ export async function buildApi(given: ApiDeps, opts: BuildApiOptions = {}): Prom
   await app.register(plansRoutes, deps);
   await app.register(clientsRoutes, deps);
   await app.register(channelsRoutes, deps); // issues 10 and 11: consents, reach
+  await app.register(whatsappStatusRoutes, deps); // issue 10 §10: Ajustes → WhatsApp, probar
   await app.register(notificacionesRoutes, deps);
   await app.register(campaignsRoutes, deps);
   await app.register(templatesRoutes, deps);

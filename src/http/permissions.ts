@@ -52,6 +52,8 @@ export const PERMISSIONS: readonly Rule[] = [
   ['W', '/api/sandbox*', OPERATOR],
   // WhatsApp (issue 10): every role reads the templates; only admins map or sync them.
   ['W', '/api/whatsapp/plantillas*', ADMIN],
+  // A real message to a client: staff who write to clients.
+  ['POST', '/api/whatsapp/probar', OPERATOR],
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -22,6 +22,8 @@ const OPERATOR_CHANGES = new Set([
   'POST /api/notificaciones/:id/reintentar',
   'POST /api/notificaciones/:id/cancelar',
   'POST /api/plantillas/:tipo/vista-previa',
+  // Issue 10 §10: a test WhatsApp to a client, as staff who write to clients.
+  'POST /api/whatsapp/probar',
 ]);
 const ADMIN_ONLY_READS = new Set([
   'GET /api/usuarios',
