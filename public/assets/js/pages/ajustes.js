@@ -38,11 +38,12 @@ export async function render(root, { signal }) {
     loading(),
   );
   const company = h('div', { class: 'card', id: 'empresa' }, h('h2', null, 'Datos de la empresa'), loading());
+  const whatsapp = h('div', { class: 'card', id: 'estado-whatsapp' }, h('h2', null, 'WhatsApp'), loading());
   mount(
     root,
     h('div', { class: 'page-head' }, h('h1', null, 'Ajustes')),
     templates,
-    h('div', { class: 'grid-2' }, h('div', null, telegram, company), schedule),
+    h('div', { class: 'grid-2' }, h('div', null, telegram, whatsapp, company), schedule),
   );
   root.append(operationsCard()); // issue 15: backup download and diagnosis
   let settings = null;
@@ -52,6 +53,7 @@ export async function render(root, { signal }) {
     for (const el of [telegram, schedule, company]) el.append(errorBox(err));
   }
   await Promise.allSettled([
+    renderWhatsApp(whatsapp, signal),
     renderTemplates(templates, signal),
     settings && renderTelegram(telegram, settings, signal),
     settings && renderSchedule(schedule, settings),
@@ -568,4 +570,139 @@ async function renderTemplates(el, signal) {
   );
   mount(el, head, tabs, editor);
   showEditor();
+}
+
+/** Meta's template states, as staff read them. */
+const QUALITY = { GREEN: 'alta', YELLOW: 'media', RED: 'baja', UNKNOWN: 'sin datos' };
+const TIER = {
+  TIER_50: '50 clientes distintos por día',
+  TIER_250: '250 clientes distintos por día',
+  TIER_1K: '1.000 clientes distintos por día',
+  TIER_10K: '10.000 clientes distintos por día',
+  TIER_100K: '100.000 clientes distintos por día',
+  TIER_UNLIMITED: 'sin límite',
+};
+
+/**
+ * WhatsApp (issue 10 §10): token valid, the number, its quality and sending tier, templates by
+ * approval state, the last error; "Probar" sends a real message to a chosen client.
+ */
+async function renderWhatsApp(el, signal) {
+  const head = h('h2', null, 'WhatsApp');
+  let s;
+  try {
+    s = await api('/api/whatsapp/estado', { signal });
+  } catch (err) {
+    mount(el, head, errorBox(err));
+    return;
+  }
+  if (!s.configurado) {
+    mount(
+      el,
+      head,
+      h(
+        'p',
+        { class: 'muted', dataset: { whatsapp: 'no_configurado' } },
+        'No configurado: defina WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_BUSINESS_ACCOUNT_ID, ' +
+          'WHATSAPP_APP_SECRET y WHATSAPP_VERIFY_TOKEN y reinicie (paso a paso en el README, «WhatsApp Business»).',
+      ),
+    );
+    return;
+  }
+  const token =
+    s.token_valido === true
+      ? h('span', { class: 'badge ok', dataset: { valor: 'valido' } }, 'válido')
+      : s.token_valido === false
+        ? h('span', { class: 'badge bad', dataset: { valor: 'invalido' } }, 'inválido o vencido')
+        : h('span', { class: 'badge warn', dataset: { valor: 'desconocido' } }, 'no se pudo comprobar');
+  const p = s.plantillas;
+  mount(
+    el,
+    head,
+    s.simulado
+      ? h(
+          'p',
+          { class: 'notice' },
+          'Sandbox: WhatsApp está simulado dentro del servicio; nada sale hacia Meta.',
+        )
+      : null,
+    kv([
+      ['Token', [token, s.detalle ? h('div', { class: 'small muted' }, s.detalle) : null]],
+      s.numero
+        ? ['Número', `${s.numero.telefono ?? '—'}${s.numero.nombre ? ` (${s.numero.nombre})` : ''}`]
+        : null,
+      s.numero ? ['Calidad', QUALITY[s.numero.calidad] ?? s.numero.calidad ?? '—'] : null,
+      s.numero ? ['Nivel de envíos', TIER[s.numero.nivel] ?? s.numero.nivel ?? '—'] : null,
+      [
+        'Plantillas',
+        h(
+          'span',
+          { id: 'whatsapp-plantillas', dataset: { aprobadas: p.aprobadas } },
+          `${p.aprobadas} aprobadas · ${p.pendientes} en revisión · ${p.rechazadas} rechazadas o pausadas`,
+        ),
+      ],
+      ['Sincronizadas', s.sincronizado_en ? fmt.dateTime(s.sincronizado_en) : 'todavía no'],
+      s.error_sincronizacion ? ['Error al sincronizar', s.error_sincronizacion] : null,
+      [
+        'Último error',
+        s.ultimo_error ? `${fmt.dateTime(s.ultimo_error.fecha)}: ${s.ultimo_error.mensaje}` : 'ninguno',
+      ],
+    ]),
+    whatsappTestSend(),
+  );
+}
+
+function whatsappTestSend() {
+  const answer = h('div', { class: 'test-answer', id: 'respuesta-prueba-whatsapp', 'aria-live': 'polite' });
+  const picker = clientPicker({ id: 'cliente-prueba-whatsapp', label: 'Cliente' });
+  const send = h('button', { type: 'button', id: 'probar-whatsapp' }, 'Probar');
+  send.addEventListener('click', async () => {
+    if (!picker.client) {
+      mount(answer, h('div', { class: 'notice warn' }, 'Busque y elija el cliente que recibirá la prueba.'));
+      return;
+    }
+    send.disabled = true;
+    mount(answer, loading('Enviando…'));
+    try {
+      const r = await api('/api/whatsapp/probar', { method: 'POST', body: { cliente_id: picker.client.id } });
+      mount(
+        answer,
+        r.ok
+          ? h(
+              'div',
+              { class: 'notice ok', dataset: { resultado: 'ok' } },
+              r.como === 'texto'
+                ? 'WhatsApp aceptó el mensaje de prueba (texto libre: el cliente escribió en las últimas 24 h).'
+                : `WhatsApp aceptó la plantilla «${r.plantilla}» (el cliente no escribió en las últimas 24 h).`,
+              h('div', { class: 'small mono' }, r.proveedor_id),
+            )
+          : h(
+              'div',
+              { class: 'notice bad', dataset: { resultado: 'error' } },
+              `WhatsApp lo rechazó: ${r.error}`,
+            ),
+      );
+    } catch (err) {
+      mount(
+        answer,
+        h('div', { class: 'notice bad', dataset: { resultado: 'error', codigo: err.code } }, err.message),
+      );
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return h(
+    'div',
+    { class: 'section', id: 'prueba-whatsapp' },
+    h('h3', null, 'Mensaje de prueba por WhatsApp'),
+    h(
+      'p',
+      { class: 'small muted' },
+      'Un mensaje real al número de WhatsApp del cliente: texto libre si le escribió en las últimas 24 horas; si no, ' +
+        'la plantilla de bienvenida, solo si aceptó recibir WhatsApp.',
+    ),
+    picker,
+    send,
+    answer,
+  );
 }
