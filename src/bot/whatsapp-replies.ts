@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
+import { recordIncoming } from '../messages/index.js';
 import type { WhatsAppService } from '../whatsapp/index.js';
 import { clientDataText } from './my-data.js';
 import { clientStatusText } from './status.js';
@@ -17,7 +18,8 @@ import { localMobile, recordWhatsAppAnswer } from './whatsapp-optin.js';
  *   consent ledger, source 'whatsapp').
  * - "SI" / "ACEPTO" — the opt-in answer: service notices on WhatsApp (source 'whatsapp').
  * A known client who never answered the opt-in gets the question once per message that is not a
- * keyword; anything else is left to staff (null: no automatic answer).
+ * keyword; anything else is left to staff: stored in the "Mensajes" inbox (issue 13 §8) and
+ * acknowledged with the opening hours (once per conversation; null otherwise).
  * The window is open (the client just wrote): the caller answers with free text.
  */
 
@@ -72,6 +74,9 @@ export function createWhatsAppReplies(d: WhatsAppRepliesDeps) {
       '✅ Listo: desde ahora recibirá sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio ' +
       'o *BAJA* si ya no los quiere.',
     alreadyAccepted: 'Ya recibe sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio.',
+    received:
+      '📨 Recibimos su mensaje: lo leerá nuestro personal.' +
+      (company.horario ? ` Horario de atención: ${company.horario}.` : ''),
     unsubscribed:
       `Listo: ya no le enviaremos avisos ni ofertas de ${company.nombre} por WhatsApp. ` +
       'Si cambia de opinión, escriba *SI*.',
@@ -113,12 +118,27 @@ export function createWhatsAppReplies(d: WhatsAppRepliesDeps) {
         );
         return texts.accepted;
       default: {
+        // Free text is not lost (issue 13 §8): the staff inbox, on the channel it came by.
+        const texto = m.texto?.trim();
+        const stored = texto
+          ? await recordIncoming(d.db, {
+              clientId,
+              chatId: null,
+              canal: 'whatsapp',
+              texto,
+              // The number on file wrote: WhatsApp verified that phone.
+              verified: true,
+              origen: `whatsapp:${m.wamid}`,
+              now: at,
+            })
+          : null;
         // Asked once: a client who has answered either way (or whom staff recorded) is not asked again.
         const { rows } = await d.db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM consents WHERE client_id = $1 AND canal = 'whatsapp' AND categoria = 'servicio'`,
           [clientId],
         );
-        return rows[0]!.n === 0 ? texts.question(localMobile(m.from)) : null;
+        if (rows[0]!.n === 0) return texts.question(localMobile(m.from));
+        return stored?.acknowledge ? texts.received : null;
       }
     }
   };

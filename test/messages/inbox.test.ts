@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWhatsAppReplies } from '../../src/bot/whatsapp-replies.js';
+import { recordConsents } from '../../src/clients/index.js';
 import { createManualClock } from '../../src/clock.js';
 import type { Dispatcher } from '../../src/notifications/index.js';
 import { createTelegramSender } from '../../src/telegram/send.js';
@@ -145,6 +147,44 @@ describeEachDb('Mensajes inbox (issue 13 §8)', (ctx) => {
       await h.app.inject({ method: 'GET', url: `/api/mensajes?cliente_id=${client.id}`, headers: auth })
     ).json();
     expect(list.mensajes[0].vinculo_verificado).toBe(false);
+  });
+
+  it('WhatsApp free text goes to the same inbox (acknowledged once); answering it by WhatsApp waits for the channel', async () => {
+    const { cedula } = fresh();
+    const c = await seedClient(ctx.db, cedula, { nombre: 'Elena Vera' });
+    await ctx.db.transaction((tx) =>
+      recordConsents(tx, [
+        {
+          clientId: c.id,
+          canal: 'whatsapp',
+          categoria: 'servicio',
+          otorgado: true,
+          fuente: 'whatsapp',
+          at: h.clock.now(),
+        },
+      ]),
+    );
+    const reply = createWhatsAppReplies({ db: ctx.db, config: h.config, clock: h.clock });
+    const msg = (wamid: string, texto: string) =>
+      reply({ wamid, from: '593991112233', texto, payload: null, clientId: c.id });
+    expect(await msg('wamid.A1', 'la señal está muy lenta')).toContain('Recibimos su mensaje');
+    expect(await msg('wamid.A2', 'desde la mañana')).toBeNull();
+    expect(await msg('wamid.A2', 'desde la mañana')).toBeNull(); // a redelivery stores nothing twice
+    const list = (
+      await h.app.inject({ method: 'GET', url: `/api/mensajes?cliente_id=${c.id}`, headers: auth })
+    ).json();
+    expect(list.mensajes.map((m: { texto: string; canal: string }) => [m.canal, m.texto])).toEqual([
+      ['whatsapp', 'desde la mañana'],
+      ['whatsapp', 'la señal está muy lenta'],
+    ]);
+    const answer = await h.app.inject({
+      method: 'POST',
+      url: `/api/mensajes/${list.mensajes[0].id}/responder`,
+      headers: auth,
+      payload: { texto: 'Ya revisamos su línea.' },
+    });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json().error.code).toBe('CANAL_NO_DISPONIBLE');
   });
 
   it('refuses clear 4xx: empty text, unknown message, client without Telegram', async () => {
