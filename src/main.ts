@@ -19,6 +19,7 @@ import {
   createEngineMetrics,
   dispatcherFromConfig,
   engineJobs,
+  settleAsyncFailures,
   toEngineSettings,
 } from './notifications/index.js';
 import { startupSummary } from './ops/startup-summary.js';
@@ -116,6 +117,8 @@ export async function startService(config: Config, logger: Logger) {
         config: whatsappConfig,
         clock,
         logger: logger.child({ canal: 'whatsapp' }),
+        // A `failed` status webhook: the outbox applies the verdict (retry, template, unreachable…).
+        settleAsyncFailures,
       })
     : undefined;
   if (whatsapp) {
@@ -221,6 +224,8 @@ export async function startService(config: Config, logger: Logger) {
     sandbox: sandbox ?? undefined,
     bot,
     whatsapp,
+    // SMS delivery reports that say "failed": the outbox applies the verdict.
+    settleAsyncFailures,
   });
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info(

@@ -348,8 +348,10 @@ export function createAttempt(d: AttemptDeps) {
       // The channel's own limits (the pump paces the engine's channel): the recipient's turn and
       // the daily tier through the database, then a send slot and a concurrency slot.
       const gate = canal === d.engineChannel ? undefined : d.gate(canal, adapter);
+      // The resend of a refused free text (round 1) keeps the turn the refused one took.
       if (
         gate &&
+        round === 0 &&
         (gate.pacing.perRecipientIntervalMs > 0 || gate.pacing.dailyUniqueRecipients !== undefined)
       ) {
         let turn: RecipientTurn;

@@ -13,6 +13,14 @@ export {
   previewCampaign,
 } from './campaigns.js';
 export {
+  addressOn,
+  type ChannelChoice,
+  type ChannelFacts,
+  channelOrder,
+  chooseChannel,
+  DEFAULT_CHANNEL_ORDER,
+} from './channel-policy.js';
+export {
   type ChannelTextField,
   type ChannelTextRow,
   type ChannelTextSet,
@@ -34,12 +42,18 @@ export {
 } from './channel-texts.js';
 export {
   type Channel,
+  type ChannelComposition,
   type ComposeClient,
   type Composed,
   type ComposeRefusal,
   compose,
+  composeForChannel,
+  defaultTemplateParameters,
+  defaultTemplateResolver,
   loadComposeClients,
   type Notice,
+  type TemplateResolution,
+  type TemplateResolver,
 } from './compose.js';
 export {
   type ConversionOutcome,
@@ -81,13 +95,25 @@ export { ANALYZE_AFTER_ROWS, analyzeOutbox, HOT_TABLES, vacuumHotTables } from '
 export { createManualNotification, type ManualInput } from './manual.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
 export {
+  applyDeliveryStatuses,
+  applyParkedStatuses,
   type CancelTarget,
+  type ClassifiedFailure,
   cancel,
+  clearExpiredUnreachable,
+  type DeliveryReport,
+  type DeliveryStatus,
+  type EnvioView,
   enqueue,
   enqueueFrom,
+  type FailedEnvio,
+  listEnvios,
   listenForQueued,
+  markClientUnreachableOn,
   type NewNotice,
   OUTBOX_CHANNEL,
+  purgeParkedStatuses,
+  settleAsyncFailures,
 } from './outbox.js';
 export {
   type NoticeButton,

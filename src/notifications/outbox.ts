@@ -1,4 +1,5 @@
-import type { ChannelName } from '../channels/types.js';
+import type { ChannelName, ChannelVerdict } from '../channels/types.js';
+import { recordConsent } from '../clients/consents.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
@@ -967,4 +968,96 @@ export async function recordTry(db: Queryable, notificationId: number, e: EnvioR
     ],
   );
   return Number(rows[0]!.next_id);
+}
+
+// ------------------------------------------------------------------------------ asynchronous failures
+
+/** An attempt a delivery status closed as failed, with its channel's verdict (adapter.classify). */
+export type ClassifiedFailure = FailedEnvio & { verdict: ChannelVerdict };
+
+/** Attempts per notice before an asynchronous failure closes it (as the dispatcher's bound). */
+const ASYNC_MAX_ATTEMPTS = 6;
+/** Retry delay after an asynchronous failure when the verdict names none. */
+const ASYNC_RETRY_MS = 5 * 60_000;
+
+/**
+ * What an asynchronous failure (a `failed` status webhook, an SMS delivery report) does to its
+ * notice, in the caller's transaction — the same table of verdicts as a synchronous failure:
+ * - retry / pause / stop: the notice goes back to the queue (`pendiente`) after the verdict's delay
+ *   (at least `minDelayMs` / `waitMs`, 5 min by default); after 6 attempts it fails
+ *   (`reintentos_agotados`);
+ * - template: back to the queue now, to be composed as a template (`datos.forzar_plantilla`);
+ * - fail: the notice fails with the verdict's reason; `unreachable` marks the client on that
+ *   channel (expiring after `days`); `optOut` adds a revocation to the consent ledger.
+ * Only a notice still `enviado` whose latest attempt is the failed one is touched: a delivered
+ * notice, or one already tried again, stays as it is. Wakes the dispatchers when rows return.
+ */
+export async function settleAsyncFailures(
+  tx: Queryable,
+  failures: readonly ClassifiedFailure[],
+  now: Date,
+): Promise<void> {
+  if (failures.length === 0) return;
+  const delay = (v: ChannelVerdict) =>
+    v.action === 'retry'
+      ? Math.max(v.minDelayMs ?? 0, ASYNC_RETRY_MS)
+      : v.action === 'pause'
+        ? Math.max(v.waitMs, 1000)
+        : v.action === 'stop'
+          ? ASYNC_RETRY_MS
+          : 0;
+  const errorOf = (f: ClassifiedFailure) =>
+    (f.error ?? (f.errorCodigo ? `${f.errorCodigo}` : f.verdict.reason)).slice(0, 500);
+  const { rows } = await tx.query<{ id: number; estado: string }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
+              AS v(notification_id, envio_id, action, motivo, error, delay_ms)
+     )
+     UPDATE notifications n SET
+         estado = CASE WHEN v.action = 'fail' OR (v.action <> 'template' AND n.intentos >= $8) THEN 'fallido'
+                       ELSE 'pendiente' END,
+         motivo = CASE WHEN v.action = 'fail' THEN v.motivo
+                       WHEN v.action <> 'template' AND n.intentos >= $8 THEN 'reintentos_agotados' END,
+         ultimo_error = v.error,
+         proximo_intento = $7::timestamptz + v.delay_ms * interval '1 millisecond',
+         datos = CASE WHEN v.action = 'template' THEN n.datos || '{"forzar_plantilla": true}'::jsonb ELSE n.datos END,
+         locked_by = NULL, locked_until = NULL, updated_at = $7
+       FROM v
+      WHERE n.id = v.notification_id AND n.estado = 'enviado'
+        AND NOT EXISTS (SELECT 1 FROM notification_envios e WHERE e.notification_id = n.id AND e.id > v.envio_id)
+     RETURNING n.id, n.estado`,
+    [
+      failures.map((f) => f.notificationId),
+      failures.map((f) => f.envioId),
+      failures.map((f) => f.verdict.action),
+      failures.map((f) => (f.verdict.action === 'fail' ? f.verdict.reason : null)),
+      failures.map(errorOf),
+      failures.map((f) => delay(f.verdict)),
+      now,
+      ASYNC_MAX_ATTEMPTS,
+    ],
+  );
+  const settled = new Set(rows.map((r) => Number(r.id)));
+  for (const f of failures) {
+    if (f.verdict.action !== 'fail' || f.clientId === null || !settled.has(f.notificationId)) continue;
+    const v = f.verdict;
+    if (v.unreachable) {
+      const until =
+        v.unreachable.days === undefined ? null : new Date(now.getTime() + v.unreachable.days * 86_400_000);
+      await markClientUnreachableOn(tx, f.canal, f.clientId, v.unreachable.reason, until, now);
+    }
+    if (v.optOut) {
+      await recordConsent(tx, {
+        clientId: f.clientId,
+        canal: f.canal,
+        categoria: v.optOut,
+        otorgado: false,
+        fuente: 'proveedor',
+        evidencia: errorOf(f),
+        registradoPor: 'sistema',
+        at: now,
+      });
+    }
+  }
+  if (rows.some((r) => r.estado === 'pendiente')) await notifyQueued(tx);
 }
