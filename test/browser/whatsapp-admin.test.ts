@@ -6,7 +6,8 @@ import { BROWSER_SETUP_MS, describeBrowser, launchBrowser, newPage } from './sup
 import { screenshotOnFailure, shownNumber, signIn, watchErrors } from './support/page.js';
 
 // Issue 10 §10 on the admin page: the client page's WhatsApp card (number, window, consents and the
-// form that records one with its evidence) and Resumen's reach by channel with the month's cost.
+// form that records one with its evidence), Resumen's reach by channel with the month's cost, and
+// Ajustes → WhatsApp with "Probar" (against the Cloud API stand-in).
 const POLL = { timeout: 15_000 };
 
 describeBrowser('admin page: WhatsApp consents and reach', () => {
@@ -18,7 +19,7 @@ describeBrowser('admin page: WhatsApp consents and reach', () => {
   let clientId: number;
 
   beforeAll(async () => {
-    [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true })]);
+    [browser, running] = await Promise.all([launchBrowser(), startApp({ demo: true, whatsapp: true })]);
     // One demo client with a WhatsApp number and no consent yet.
     const { rows } = await running.db.query<{ id: number }>(
       `UPDATE clients SET whatsapp = '593987650001', chat_id = NULL
@@ -109,6 +110,29 @@ describeBrowser('admin page: WhatsApp consents and reach', () => {
     expect(cost).toContain('verifique');
     expect(cost).toContain('$0.0113');
     expect(cost).toContain('$0.0740');
+    expect(errors).toEqual([]);
+  });
+
+  it('Ajustes shows WhatsApp (token valid, approved templates) and "Probar" sends to the consented client', async () => {
+    const p = await open();
+    await p.goto(`${running.url}/#/ajustes`);
+    const card = p.locator('#estado-whatsapp');
+    await card.locator('#probar-whatsapp').waitFor();
+    expect(await card.locator('.badge[data-valor=valido]').count()).toBe(1);
+    expect(Number(await card.locator('#whatsapp-plantillas').getAttribute('data-aprobadas'))).toBeGreaterThan(
+      0,
+    );
+    const { rows } = await running.db.query<{ nombre: string }>('SELECT nombre FROM clients WHERE id = $1', [
+      clientId,
+    ]);
+    await p.fill('#cliente-prueba-whatsapp', rows[0]!.nombre);
+    await p.click(`#prueba-whatsapp .picker-results button[data-id="${clientId}"]`);
+    await p.click('#probar-whatsapp');
+    const answer = card.locator('#respuesta-prueba-whatsapp .notice');
+    await answer.waitFor(POLL);
+    expect(await answer.getAttribute('data-resultado')).toBe('ok');
+    expect(await answer.textContent()).toContain('plantilla «bienvenida»');
+    expect(running.whatsapp!.thread('593987650001').filter((e) => e.direction === 'out')).toHaveLength(1);
     expect(errors).toEqual([]);
   });
 });

@@ -7,6 +7,8 @@ import type { App } from '../../../src/http/types.js';
 import { seedDemoData } from '../../../src/sandbox/index.js';
 import { type Standin, startStandin } from '../../../src/telegram/standin/index.js';
 import { localDate } from '../../../src/time.js';
+import { createWhatsAppService } from '../../../src/whatsapp/service.js';
+import { startWhatsAppStandin, type WhatsAppStandin } from '../../../src/whatsapp/standin/index.js';
 import { TEST_ADMIN_TOKEN, testConfig } from '../../support/app.js';
 import { createTestDb } from '../../support/db.js';
 
@@ -19,6 +21,8 @@ export interface RunningApp {
   /** With `bot: true`: the Bot API stand-in the service talks to (a real HTTP server on 127.0.0.1). */
   standin?: Standin;
   bot?: BotService;
+  /** With `whatsapp: true`: the Cloud API stand-in the WhatsApp service talks to. */
+  whatsapp?: WhatsAppStandin;
   close(): Promise<void>;
 }
 
@@ -27,7 +31,13 @@ export interface RunningApp {
  * optionally with the 80 demo clients. The clock is fixed, so payment states never depend on today.
  */
 export async function startApp(
-  opts: { demo?: boolean; now?: string; bot?: boolean; env?: Record<string, string> } = {},
+  opts: {
+    demo?: boolean;
+    now?: string;
+    bot?: boolean;
+    whatsapp?: boolean;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<RunningApp> {
   const db = await createTestDb('pglite');
   const clock = createManualClock(opts.now ?? '2026-03-10T15:00:00Z');
@@ -35,15 +45,34 @@ export async function startApp(
   const standin = opts.bot
     ? await startStandin({ token: '555001:TEST-TOKEN-browser', botInfo: { id: 555001 } })
     : undefined;
-  const config = standin
-    ? testConfig({ TELEGRAM_BOT_TOKEN: standin.token, TELEGRAM_API_ROOT: standin.url, ...opts.env })
-    : testConfig(opts.env);
+  // With `whatsapp`: the Cloud API stand-in and a WhatsApp service on it (no template loop).
+  const wa = opts.whatsapp ? await startWhatsAppStandin({ pairIntervalMs: 0 }) : undefined;
+  const config = testConfig({
+    ...(standin && { TELEGRAM_BOT_TOKEN: standin.token, TELEGRAM_API_ROOT: standin.url }),
+    ...(wa && {
+      WHATSAPP_TOKEN: wa.token,
+      WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+      WHATSAPP_BUSINESS_ACCOUNT_ID: wa.businessAccountId,
+      WHATSAPP_APP_SECRET: wa.appSecret,
+      WHATSAPP_API_ROOT: wa.url,
+    }),
+    ...opts.env,
+  });
   const logger = pino({ level: 'silent' });
   const bot = standin ? createBot({ db, config, logger, clock }) : undefined;
   await bot?.init();
   if (opts.demo) {
     await seedDemoData(db, { today: localDate(clock.now(), config.timeZone), link: false });
   }
+  const whatsapp = wa
+    ? createWhatsAppService({
+        db,
+        config: config.whatsapp as typeof config.whatsapp & { token: string; phoneNumberId: string },
+        clock,
+        logger,
+      })
+    : undefined;
+  await whatsapp?.templateSync.runOnce();
   const app = await buildApi({
     db,
     config,
@@ -51,6 +80,7 @@ export async function startApp(
     clock,
     adminTokens: [{ name: 'admin', token: TEST_ADMIN_TOKEN }],
     bot,
+    whatsapp,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -60,10 +90,12 @@ export async function startApp(
     token: TEST_ADMIN_TOKEN,
     standin,
     bot,
+    whatsapp: wa,
     async close() {
       await app.close();
       await bot?.stop(1000);
       await standin?.close();
+      await wa?.close();
       await db.close();
     },
   };
