@@ -187,7 +187,13 @@ async function loadAttempts(detail, n) {
   box.dataset.cargado = '1';
   try {
     const full = await api(`/api/notificaciones/${n.id}/`);
-    mount(box, attemptsView(full.envios ?? []));
+    // A service without attempts per channel answers no `envios`: then there is nothing to show.
+    if (!full.envios) {
+      box.previousElementSibling?.remove();
+      box.remove();
+      return;
+    }
+    mount(box, attemptsView(full.envios));
   } catch (err) {
     delete box.dataset.cargado;
     mount(box, errorBox(err));
