@@ -307,7 +307,7 @@ export async function buildDigest(q: Queryable, now: Date, timeZone: string): Pr
                        ((d.ayer + 1)::timestamp AT TIME ZONE $2) AS hasta, d.ayer FROM d)
      SELECT to_char(r.ayer, 'DD/MM/YYYY') AS ayer,
             (SELECT count(*)::int FROM notifications n
-              WHERE n.estado = 'enviado' AND n.sent_at >= r.desde AND n.sent_at < r.hasta) AS enviados,
+              WHERE n.estado IN ('enviado', 'entregado', 'leido') AND n.sent_at >= r.desde AND n.sent_at < r.hasta) AS enviados,
             (SELECT count(*)::int FROM notifications n
               WHERE n.estado = 'fallido' AND n.updated_at >= r.desde AND n.updated_at < r.hasta) AS fallidos,
             (SELECT count(*)::int FROM clients c

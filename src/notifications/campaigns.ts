@@ -306,7 +306,7 @@ const selectCampaigns = `
     FROM campaigns c
     LEFT JOIN LATERAL (
       SELECT count(*) FILTER (WHERE estado = 'pendiente') AS pendientes,
-             count(*) FILTER (WHERE estado = 'enviado') AS enviadas,
+             count(*) FILTER (WHERE estado IN ('enviado', 'entregado', 'leido')) AS enviadas,
              count(*) FILTER (WHERE estado = 'fallido') AS fallidas,
              count(*) FILTER (WHERE estado = 'cancelado') AS canceladas
         FROM notifications WHERE campaign_id = c.id) n ON true`;

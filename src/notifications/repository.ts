@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
-import { cancel, requeueFailed } from './outbox.js';
+import { cancel, listEnvios, requeueFailed } from './outbox.js';
 import type { NotificationState } from './types.js';
 
 /** A notification as the API shows it (seed field names). */
@@ -23,7 +23,32 @@ export interface NotificationView {
   paso: number | null;
   creado_en: string;
   enviado_en: string | null;
+  /** The channel reported delivery / reading (best attempt). */
+  entregado_en?: string | null;
+  leido_en?: string | null;
+  /** Its attempts, one per try on a channel (GET /api/notificaciones/{id}/ only). */
+  envios?: EnvioApiView[];
 }
+
+/** One attempt of a notice as the API shows it. */
+export interface EnvioApiView {
+  id: number;
+  canal: string;
+  estado: string;
+  destino: string | null;
+  proveedor_id: string | null;
+  plantilla: string | null;
+  error_codigo: string | null;
+  error: string | null;
+  creado_en: string;
+  enviado_en: string | null;
+  entregado_en: string | null;
+  leido_en: string | null;
+  fallido_en: string | null;
+}
+
+/** Sent = the provider accepted it: `enviado` and the delivery states after it. */
+export const SENT_STATES_SQL = `('enviado', 'entregado', 'leido')`;
 
 export interface NotificationFilters {
   estado?: NotificationState;
@@ -60,6 +85,8 @@ function toView(r: Row): NotificationView {
     paso: r['paso'] as number | null,
     creado_en: (r['created_at'] as Date).toISOString(),
     enviado_en: (r['sent_at'] as Date | null)?.toISOString() ?? null,
+    entregado_en: (r['entregado_at'] as Date | null | undefined)?.toISOString() ?? null,
+    leido_en: (r['leido_at'] as Date | null | undefined)?.toISOString() ?? null,
   };
 }
 
@@ -100,7 +127,23 @@ export async function getNotification(db: Queryable, id: number): Promise<Notifi
     [id],
   );
   if (!rows[0]) throw new AppError('NO_ENCONTRADO', `No existe la notificación ${id}.`);
-  return toView(rows[0]);
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  const envios = ((await listEnvios(db, [id])).get(id) ?? []).map((e) => ({
+    id: e.id,
+    canal: e.canal,
+    estado: e.estado,
+    destino: e.destino,
+    proveedor_id: e.proveedor_id,
+    plantilla: e.plantilla,
+    error_codigo: e.error_codigo,
+    error: e.error,
+    creado_en: e.created_at.toISOString(),
+    enviado_en: iso(e.enviado_at),
+    entregado_en: iso(e.entregado_at),
+    leido_en: iso(e.leido_at),
+    fallido_en: iso(e.fallido_at),
+  }));
+  return { ...toView(rows[0]), envios };
 }
 
 /** A failed notification goes back to the queue with a fresh attempt budget. */
@@ -127,11 +170,28 @@ export async function cancelNotification(db: Queryable, id: number, now: Date): 
   return getNotification(db, id);
 }
 
+export interface ChannelStats {
+  enviadas: number;
+  entregadas: number | null;
+  leidas: number | null;
+  fallidas: number;
+  /** Sent / (sent + failed), in %. */
+  tasa_envio: number | null;
+  /** Delivered / sent, in %, where the channel reports delivery. */
+  tasa_entrega: number | null;
+  tasa_lectura: number | null;
+}
+
 export interface NotificationStats {
   por_tipo: Record<string, { pendientes: number; enviadas: number; fallidas: number; canceladas: number }>;
   por_dia: { fecha: string; creadas: number; enviadas: number; fallidas: number }[];
   /** Sent / (sent + failed), in %, over the period; null when nothing finished. */
   tasa_entrega: number | null;
+  /**
+   * By channel over the period. `entregadas`, `leidas` and their rates (of the sent ones) only for a
+   * channel that reports delivery; null otherwise ("enviado" is not "entregado").
+   */
+  por_canal: Record<string, ChannelStats>;
   fallos_por_motivo: { motivo: string; total: number }[];
   cancelaciones_por_motivo: { motivo: string; total: number }[];
   desde: string;
@@ -154,7 +214,7 @@ export async function notificationStats(
     canceladas: number;
   }>(
     `SELECT tipo, count(*) FILTER (WHERE estado = 'pendiente')::int AS pendientes,
-            count(*) FILTER (WHERE estado = 'enviado')::int AS enviadas,
+            count(*) FILTER (WHERE estado IN ${SENT_STATES_SQL})::int AS enviadas,
             count(*) FILTER (WHERE estado = 'fallido')::int AS fallidas,
             count(*) FILTER (WHERE estado = 'cancelado')::int AS canceladas
        FROM notifications GROUP BY tipo ORDER BY tipo`,
@@ -167,7 +227,7 @@ export async function notificationStats(
         WHERE created_at >= ${since} AND created_at < ${until} GROUP BY 1
      ), sent AS (
        SELECT (sent_at AT TIME ZONE $3)::date AS fecha, count(*) AS n FROM notifications
-        WHERE sent_at >= ${since} AND sent_at < ${until} AND estado = 'enviado' GROUP BY 1
+        WHERE sent_at >= ${since} AND sent_at < ${until} AND estado IN ${SENT_STATES_SQL} GROUP BY 1
      ), failed AS (
        SELECT (updated_at AT TIME ZONE $3)::date AS fecha, count(*) AS n FROM notifications
         WHERE estado = 'fallido' AND updated_at >= ${since} AND updated_at < ${until} GROUP BY 1
@@ -184,12 +244,54 @@ export async function notificationStats(
       GROUP BY 1, 2 ORDER BY total DESC, motivo`,
     range,
   );
+  // By channel (the channel of the notice's latest attempt), over the notices sent or failed in
+  // the period. Delivery and read rates only where the channel reports delivery (some attempt on
+  // it in the period has a delivery time): elsewhere "enviado" never counts as delivered.
+  const byChannel = await db.query<{
+    canal: string;
+    enviadas: number;
+    entregadas: number;
+    leidas: number;
+    fallidas: number;
+    informa_entrega: boolean;
+  }>(
+    `WITH n AS (
+       SELECT n.id, n.canal, n.estado FROM notifications n
+        WHERE (n.estado IN ${SENT_STATES_SQL} AND n.sent_at >= ${since} AND n.sent_at < ${until})
+           OR (n.estado = 'fallido' AND n.updated_at >= ${since} AND n.updated_at < ${until})
+     )
+     SELECT n.canal,
+            count(*) FILTER (WHERE n.estado IN ${SENT_STATES_SQL})::int AS enviadas,
+            count(*) FILTER (WHERE n.estado IN ('entregado', 'leido'))::int AS entregadas,
+            count(*) FILTER (WHERE n.estado = 'leido')::int AS leidas,
+            count(*) FILTER (WHERE n.estado = 'fallido')::int AS fallidas,
+            EXISTS (SELECT 1 FROM notification_envios e
+                     WHERE e.canal = n.canal AND e.entregado_at IS NOT NULL
+                       AND e.created_at >= ${since} - interval '7 days' AND e.created_at < ${until}) AS informa_entrega
+       FROM n GROUP BY n.canal ORDER BY n.canal`,
+    range,
+  );
+  const pct = (a: number, b: number) => (b ? Math.round((a / b) * 10000) / 100 : null);
   const sent = byDay.rows.reduce((a, r) => a + r.enviadas, 0);
   const failed = byDay.rows.reduce((a, r) => a + r.fallidas, 0);
   return {
     por_tipo: Object.fromEntries(byType.rows.map(({ tipo, ...counts }) => [tipo, counts])),
     por_dia: byDay.rows,
     tasa_entrega: sent + failed ? Math.round((sent / (sent + failed)) * 10000) / 100 : null,
+    por_canal: Object.fromEntries(
+      byChannel.rows.map((r) => [
+        r.canal,
+        {
+          enviadas: r.enviadas,
+          entregadas: r.informa_entrega ? r.entregadas : null,
+          leidas: r.informa_entrega ? r.leidas : null,
+          fallidas: r.fallidas,
+          tasa_envio: pct(r.enviadas, r.enviadas + r.fallidas),
+          tasa_entrega: r.informa_entrega ? pct(r.entregadas, r.enviadas) : null,
+          tasa_lectura: r.informa_entrega ? pct(r.leidas, r.enviadas) : null,
+        },
+      ]),
+    ),
     fallos_por_motivo: reasons.rows
       .filter((r) => r.estado === 'fallido')
       .map(({ motivo, total }) => ({ motivo, total })),

@@ -13,7 +13,7 @@ export async function notificationCounts(deps: { db: Queryable }) {
     `SELECT (SELECT count(*)::int FROM clients) AS total_clientes,
             (SELECT count(*)::int FROM clients WHERE chat_id IS NOT NULL) AS con_telegram,
             count(*) FILTER (WHERE estado = 'pendiente')::int AS pendientes,
-            count(*) FILTER (WHERE estado = 'enviado')::int AS enviadas,
+            count(*) FILTER (WHERE estado IN ('enviado', 'entregado', 'leido'))::int AS enviadas,
             count(*) FILTER (WHERE estado = 'fallido')::int AS fallidas,
             count(*) FILTER (WHERE estado = 'cancelado')::int AS canceladas
        FROM notifications`,

@@ -53,6 +53,28 @@ const notificationSchema = z.object({
   paso: z.number().nullable(),
   creado_en: z.string(),
   enviado_en: z.string().nullable(),
+  entregado_en: z.string().nullable().optional(),
+  leido_en: z.string().nullable().optional(),
+  envios: z
+    .array(
+      z.object({
+        id: z.number(),
+        canal: z.string(),
+        estado: z.string(),
+        destino: z.string().nullable(),
+        proveedor_id: z.string().nullable(),
+        plantilla: z.string().nullable(),
+        error_codigo: z.string().nullable(),
+        error: z.string().nullable(),
+        creado_en: z.string(),
+        enviado_en: z.string().nullable(),
+        entregado_en: z.string().nullable(),
+        leido_en: z.string().nullable(),
+        fallido_en: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .describe('Intentos por canal (solo en GET /api/notificaciones/{id}/)'),
 });
 
 const countsSchema = z.object({
@@ -193,6 +215,23 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
               }),
             ),
             tasa_entrega: z.number().nullable(),
+            por_canal: z
+              .record(
+                z.string(),
+                z.object({
+                  enviadas: z.number(),
+                  entregadas: z.number().nullable(),
+                  leidas: z.number().nullable(),
+                  fallidas: z.number(),
+                  tasa_envio: z.number().nullable(),
+                  tasa_entrega: z.number().nullable(),
+                  tasa_lectura: z.number().nullable(),
+                }),
+              )
+              .describe(
+                'Por canal: enviadas (aceptadas por el proveedor), y entregadas/leídas con sus tasas solo donde el ' +
+                  'canal informa la entrega (WhatsApp); null donde no (Telegram)',
+              ),
             fallos_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
             cancelaciones_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
             desde: z.string(),
