@@ -1,6 +1,11 @@
 import type { ChannelFailure, ChannelVerdict } from '../channels/types.js';
 import type { Db, Queryable } from '../db/index.js';
-import { applyDeliveryStatuses, type DeliveryStatus, type FailedEnvio } from '../notifications/outbox.js';
+import {
+  applyDeliveryStatuses,
+  type ClassifiedFailure,
+  type DeliveryStatus,
+  settleAsyncFailures,
+} from '../notifications/outbox.js';
 import { classifyWhatsAppFailure, whatsappErrorText } from './classify.js';
 import { applyTemplateEvents, type TemplateEvent } from './templates.js';
 
@@ -181,14 +186,17 @@ function parseMessagesValue(value: Record<string, unknown>, now: Date, out: Pars
   }
 }
 
-/** An attempt a `failed` status closed, with what the one classifier says to do next. */
-export type ClassifiedFailure = FailedEnvio & { verdict: ChannelVerdict };
+export type { ClassifiedFailure };
 
 /**
- * Hands classified asynchronous failures back to the outbox (wacore's settle step: retry,
- * resend as template, mark unreachable, record the opt-out). Injected: the outbox owns notices.
+ * Hands classified asynchronous failures back to the outbox (retry, resend as template, mark
+ * unreachable, record the opt-out): `outbox.settleAsyncFailures` unless a test passes another.
  */
-export type SettleAsyncFailures = (tx: Queryable, failures: ClassifiedFailure[], now: Date) => Promise<void>;
+export type SettleAsyncFailures = (
+  tx: Queryable,
+  failures: readonly ClassifiedFailure[],
+  now: Date,
+) => Promise<void>;
 
 export function toDeliveryStatuses(parsed: ParsedStatus[]): DeliveryStatus[] {
   return parsed.map((s) => ({
@@ -278,7 +286,7 @@ export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Pr
       ...f,
       verdict: classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' }),
     }));
-    if (failed.length && deps.settleAsyncFailures) await deps.settleAsyncFailures(tx, failed, now);
+    if (failed.length) await (deps.settleAsyncFailures ?? settleAsyncFailures)(tx, failed, now);
     const inbound = await recordInbound(tx, parsed.messages);
     const needsTemplateSync = parsed.templates.length
       ? await applyTemplateEvents(tx, parsed.templates, now)

@@ -2,13 +2,16 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createChannelRegistry } from '../../src/channels/index.js';
 import { recordConsents } from '../../src/clients/consents.js';
 import { createManualClock } from '../../src/clock.js';
+import { buildApi } from '../../src/http/app.js';
 import { createDispatcher, type Dispatcher } from '../../src/notifications/dispatcher.js';
 import { enqueue } from '../../src/notifications/outbox.js';
 import { createWhatsAppAdapter } from '../../src/whatsapp/adapter.js';
 import { createWhatsAppClient } from '../../src/whatsapp/graph.js';
+import { createWhatsAppService } from '../../src/whatsapp/service.js';
 import { startWhatsAppStandin, type WhatsAppStandin } from '../../src/whatsapp/standin/index.js';
 import { createTemplateSync, templateResolverFor } from '../../src/whatsapp/templates.js';
 import { seedClients, settingsFor, silent, T0 } from '../notifications/support.js';
+import { testConfig } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
 
 /**
@@ -172,4 +175,48 @@ describeEachDb('WhatsApp through the dispatcher (issue 10)', (ctx) => {
       await slow.close();
     }
   }, 60_000);
+
+  it('a free text Meta fails later with 131047 (webhook) goes again as the template', async () => {
+    // Our database believes the client wrote 2 h ago; WhatsApp does not (no message in its window).
+    const c = await waClient({ wroteAgoMs: 2 * 3600_000 });
+    const config = testConfig({
+      WHATSAPP_TOKEN: standin.token,
+      WHATSAPP_PHONE_NUMBER_ID: standin.phoneNumberId,
+      WHATSAPP_APP_SECRET: standin.appSecret,
+      WHATSAPP_API_ROOT: standin.url,
+    });
+    const whatsapp = createWhatsAppService({
+      db: ctx.db,
+      config: config.whatsapp as typeof config.whatsapp & { token: string; phoneNumberId: string },
+      clock,
+      logger: silent,
+    });
+    const app = await buildApi({ db: ctx.db, config, logger: silent, clock, adminTokens: [], whatsapp });
+    try {
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      standin.setWebhookUrl(`${address}/api/whatsapp/webhook`);
+      const [id] = await welcome(c.id);
+      const d = dispatcher(standin);
+      expect((await d.runOnce()).enviadas).toBe(1);
+      await standin.idle();
+      const mine = () => standin.messages.filter((m) => m.to === c.number);
+      expect(mine().map((m) => m.type)).toEqual(['text']);
+      const back = await ctx.db.query<{ estado: string }>('SELECT estado FROM notifications WHERE id = $1', [
+        id,
+      ]);
+      expect(back.rows[0]!.estado).toBe('pendiente');
+      clock.advance(60_000);
+      await d.runOnce();
+      await standin.idle();
+      expect(mine().map((m) => m.type)).toEqual(['text', 'template']);
+      expect(mine()[1]!.template!.name).toBe('bienvenida');
+      const end = await ctx.db.query<{ estado: string }>('SELECT estado FROM notifications WHERE id = $1', [
+        id,
+      ]);
+      expect(['enviado', 'entregado', 'leido']).toContain(end.rows[0]!.estado);
+    } finally {
+      standin.setWebhookUrl(undefined);
+      await app.close();
+    }
+  });
 });
