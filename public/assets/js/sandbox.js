@@ -322,6 +322,11 @@ function renderPage(bot, initialChat, withWhatsApp) {
           null,
           'En la administración, el cliente aparece como «Vinculado»; las campañas y avisos llegan aquí.',
         ),
+        h(
+          'li',
+          null,
+          'En el teléfono de WhatsApp (si está), escriba Hola desde el número de un cliente: SI acepta los avisos por WhatsApp; ESTADO, MIS DATOS y BAJA también funcionan.',
+        ),
       ),
       h(
         'div',
@@ -651,7 +656,7 @@ function whatsappPhone(signal) {
     if (t.numero !== numero || t.version === version) return;
     version = t.version;
     windowLine.textContent = t.ventana_hasta
-      ? `ventana abierta hasta ${timeFmt.format(new Date(t.ventana_hasta))}`
+      ? `ventana abierta hasta el ${fmt.dateTime(t.ventana_hasta)}`
       : 'sin ventana: solo plantillas';
     mount(
       messages,
