@@ -4,6 +4,7 @@ import { generateUnderLock } from './generator.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
 import { HOT_TABLES, vacuumHotTables } from './maintenance.js';
 import type { EngineMetrics } from './metrics.js';
+import { clearExpiredUnreachable, purgeParkedStatuses } from './outbox.js';
 import type { EngineSettings } from './types.js';
 import { createCalendar } from './window.js';
 
@@ -50,6 +51,19 @@ export function engineJobs(deps: {
       internal: true,
       async run(tx, { now }) {
         return { borradas: await purgeIdempotencyKeys(tx, now) };
+      },
+    },
+    {
+      // Channels (issue 10): delivery statuses about messages never known (7 days, as Meta
+      // redelivers), and unreachable marks that expired (WhatsApp: 30 days).
+      name: 'limpieza_canales',
+      dailyAt: '03:10',
+      internal: true,
+      async run(tx, { now }) {
+        return {
+          estados_descartados: await purgeParkedStatuses(tx, new Date(now.getTime() - 7 * 86_400_000)),
+          marcas_vencidas: await clearExpiredUnreachable(tx, now),
+        };
       },
     },
     {

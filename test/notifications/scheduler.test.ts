@@ -146,7 +146,12 @@ describeEachDb('scheduler', (ctx) => {
     const { rows } = await ctx.db.query<{ job: string; resultado: { total_creadas?: number } }>(
       'SELECT job, resultado FROM job_runs ORDER BY job',
     );
-    expect(rows.map((r) => r.job)).toEqual(['generacion_diaria', 'limpieza_idempotencia', 'vacuum_pglite']);
+    expect(rows.map((r) => r.job)).toEqual([
+      'generacion_diaria',
+      'limpieza_canales',
+      'limpieza_idempotencia',
+      'vacuum_pglite',
+    ]);
     expect(rows[0]!.resultado.total_creadas).toBe(1);
   });
 
