@@ -30,6 +30,7 @@ const notConfigured = new Set([
   'DESPACHADOR_NO_DISPONIBLE',
   'NO_IMPLEMENTADO',
   'BOT_NO_INICIADO',
+  'WHATSAPP_NO_CONFIGURADO',
 ]);
 
 describeEachDb('API hardening (issue 9, issue 12 §4 and §10)', (ctx) => {
