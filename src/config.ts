@@ -167,6 +167,16 @@ const schema = z.object({
     .default('lun-vie 09:00-18:00'),
   SMS_RATE: z.coerce.number().positive().max(100).default(5),
   SMS_DLR_SECRET: z.string().min(16, 'al menos 16 caracteres').optional(),
+  // Fallback between channels (issue 11 §3): order after the preferred one; minutes without a
+  // delivery report before a must-deliver notice moves on (channels that report delivery).
+  FALLBACK_ORDER: z
+    .string()
+    .regex(
+      /^(telegram|whatsapp|sms|email)(,(telegram|whatsapp|sms|email))*$/,
+      'canales separados por comas, por ejemplo telegram,whatsapp,sms,email',
+    )
+    .default('telegram,whatsapp,sms,email'),
+  FALLBACK_NO_DELIVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
   // E-mail through SMTP (issue 11 §2).
   SMTP_URL: z
     .string()
@@ -272,6 +282,13 @@ export interface Config {
   sms?: SmsConfig;
   /** E-mail through SMTP (issue 11); undefined = no e-mail channel. */
   email?: EmailConfig;
+  /** Fallback between channels (issue 11 §3). */
+  fallback: {
+    /** Channels in the order tried after the client's preferred one (each once). */
+    order: ('telegram' | 'whatsapp' | 'sms' | 'email')[];
+    /** A must-deliver notice sent on a channel that reports delivery moves on after this long without it. */
+    noDeliveryMinutes: number;
+  };
   company: {
     nombre: string;
     telefono: string;
@@ -535,6 +552,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logFormat: e.LOG_FORMAT,
     sms: smsConfig(e),
     email: emailConfig(e),
+    fallback: {
+      order: [...new Set(e.FALLBACK_ORDER.split(','))] as Config['fallback']['order'],
+      noDeliveryMinutes: e.FALLBACK_NO_DELIVERY_MINUTES,
+    },
     suspensionDays: e.SUSPENSION_DAYS,
     suspensionNoticeDaysBefore: e.SUSPENSION_NOTICE_DAYS_BEFORE,
     reactivateOnPayment: e.REACTIVATE_ON_PAYMENT === '1',

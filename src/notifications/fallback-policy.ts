@@ -1,0 +1,123 @@
+import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
+import { createCalendar } from './window.js';
+
+/**
+ * How hard a notice tries (issue 11 §3), per kind of notice. Pure; the channel policy
+ * (channel-policy.ts) and the attempt apply it.
+ *
+ * - **must deliver** (`pago_vencido`, suspension notices, urgent maintenance): the preferred channel,
+ *   then every other usable one in FALLBACK_ORDER, moving on after a permanent failure, retries
+ *   run out, or no delivery report within FALLBACK_NO_DELIVERY_MINUTES; at most one success.
+ * - **one fallback** (reminders, confirmations, manual notices): the preferred channel plus one.
+ * - **no fallback** (offers, the welcome): one channel; an offer goes by the preferred channel if it
+ *   carries marketing consent, else the first that does (the re-check's reasons say which), and
+ *   never falls back after a failure.
+ *
+ * The channels a notice already tried and lost are kept in its `datos.canales_descartados`, so a
+ * later claim (after a retry wait) does not go back to them.
+ */
+
+export type FallbackRule = 'must_deliver' | 'one_fallback' | 'no_fallback';
+
+export const MUST_DELIVER_TYPES: ReadonlySet<string> = new Set([
+  'pago_vencido',
+  'aviso_suspension',
+  'servicio_suspendido',
+]);
+
+export function fallbackRule(tipo: string, urgente: boolean): FallbackRule {
+  if (MUST_DELIVER_TYPES.has(tipo) || (tipo === 'mantenimiento' && urgente)) return 'must_deliver';
+  if (tipo === 'oferta' || tipo === 'bienvenida') return 'no_fallback';
+  return 'one_fallback';
+}
+
+/** How many channels a notice may try in all. */
+export function channelBudget(rule: FallbackRule): number {
+  return rule === 'must_deliver' ? CHANNEL_NAMES.length : rule === 'one_fallback' ? 2 : 1;
+}
+
+/** Whether a notice that has lost `lost` channels (the one that just failed included) may try another. */
+export function mayFallBack(rule: FallbackRule, lost: readonly ChannelName[]): boolean {
+  return lost.length < channelBudget(rule);
+}
+
+/** The channels a notice already lost, from its `datos`. */
+export function lostChannels(datos: Record<string, unknown> | null | undefined): ChannelName[] {
+  const v = datos?.['canales_descartados'];
+  return Array.isArray(v) ? v.filter((c): c is ChannelName => (CHANNEL_NAMES as readonly unknown[]).includes(c)) : [];
+}
+
+/** The whole try order: the preferred channel first, then FALLBACK_ORDER, then any channel it leaves out. */
+export function tryOrder(preferred: ChannelName | null, order: readonly ChannelName[]): ChannelName[] {
+  const out: ChannelName[] = [];
+  for (const c of [preferred, ...order, ...CHANNEL_NAMES]) {
+    if (c && !out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ the path
+
+const CHANNEL_LABELS: Record<ChannelName, string> = {
+  telegram: 'Telegram',
+  whatsapp: 'WhatsApp',
+  sms: 'SMS',
+  email: 'Correo',
+};
+
+/** A failed attempt's code in a word staff read. */
+const FAILURE_WORDS: Record<string, string> = {
+  '403': 'bloqueado',
+  blocked: 'bloqueado',
+  deactivated: 'cuenta eliminada',
+  chat_not_found: 'chat no encontrado',
+  '131026': 'no tiene WhatsApp',
+  '131050': 'pidió no recibir',
+  sms_rechazado: 'rechazado',
+  sms_respuesta_no_ok: 'rechazado',
+  sms_no_entregado: 'no entregado',
+  sms_error_servidor: 'error de la pasarela',
+  sms_red: 'pasarela sin respuesta',
+  smtp_permanente: 'rebotó',
+  smtp_temporal: 'rechazo temporal',
+  smtp_red: 'servidor sin respuesta',
+  sin_entrega: 'sin confirmación de entrega',
+  network: 'sin conexión',
+  timeout: 'sin respuesta',
+};
+
+export interface PathStep {
+  canal: ChannelName;
+  estado: string;
+  error_codigo: string | null;
+  enviado_at: Date | string | null;
+  entregado_at: Date | string | null;
+  leido_at: Date | string | null;
+  fallido_at: Date | string | null;
+}
+
+/**
+ * A notice's whole path, for staff: "Telegram: bloqueado → WhatsApp: entregado 08:03". One step per
+ * attempt, in order; a channel retried shows its last state once per run of attempts.
+ */
+export function describePath(steps: readonly PathStep[], timeZone: string): string {
+  const cal = createCalendar(timeZone);
+  const at = (d: Date | string | null) => (d === null ? '' : ` ${cal.time(new Date(d))}`);
+  const words = steps.map((s) => {
+    const label = CHANNEL_LABELS[s.canal] ?? s.canal;
+    switch (s.estado) {
+      case 'leido':
+        return `${label}: leído${at(s.leido_at)}`;
+      case 'entregado':
+        return `${label}: entregado${at(s.entregado_at)}`;
+      case 'enviado':
+        return `${label}: enviado${at(s.enviado_at)}`;
+      case 'fallido':
+        return `${label}: ${FAILURE_WORDS[s.error_codigo ?? ''] ?? (s.error_codigo ? `falló (${s.error_codigo})` : 'falló')}`;
+      default:
+        return `${label}: en curso`;
+    }
+  });
+  // Consecutive retries of one channel that failed the same way read as one step.
+  return words.filter((w, i) => i === 0 || w !== words[i - 1]).join(' → ');
+}
