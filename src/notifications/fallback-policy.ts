@@ -44,7 +44,9 @@ export function mayFallBack(rule: FallbackRule, lost: readonly ChannelName[]): b
 /** The channels a notice already lost, from its `datos`. */
 export function lostChannels(datos: Record<string, unknown> | null | undefined): ChannelName[] {
   const v = datos?.['canales_descartados'];
-  return Array.isArray(v) ? v.filter((c): c is ChannelName => (CHANNEL_NAMES as readonly unknown[]).includes(c)) : [];
+  return Array.isArray(v)
+    ? v.filter((c): c is ChannelName => (CHANNEL_NAMES as readonly unknown[]).includes(c))
+    : [];
 }
 
 /** The whole try order: the preferred channel first, then FALLBACK_ORDER, then any channel it leaves out. */

@@ -139,6 +139,7 @@ export {
   type NotificationFilters,
   type NotificationStats,
   type NotificationView,
+  notificationPath,
   notificationStats,
   retryNotification,
 } from './repository.js';

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { describePath, type PathStep } from './fallback-policy.js';
 import { cancel, listEnvios, requeueFailed } from './outbox.js';
 import type { NotificationState } from './types.js';
 
@@ -144,6 +145,19 @@ export async function getNotification(db: Queryable, id: number): Promise<Notifi
     fallido_en: iso(e.fallido_at),
   }));
   return { ...toView(rows[0]), envios };
+}
+
+/**
+ * The notice's path over its attempts, for staff: "Telegram: bloqueado → SMS: entregado 08:03"
+ * (null before any attempt).
+ */
+export async function notificationPath(db: Queryable, id: number, timeZone: string): Promise<string | null> {
+  const { rows } = await db.query<PathStep>(
+    `SELECT canal, estado, error_codigo, enviado_at, entregado_at, leido_at, fallido_at
+       FROM notification_envios WHERE notification_id = $1 ORDER BY id`,
+    [id],
+  );
+  return rows.length ? describePath(rows, timeZone) : null;
 }
 
 /** A failed notification goes back to the queue with a fresh attempt budget. */

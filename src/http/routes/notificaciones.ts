@@ -17,6 +17,7 @@ import {
   listNotifications,
   listUnreachableDue,
   notificationCounts,
+  notificationPath,
   notificationStates,
   notificationStats,
   notificationTypes,
@@ -548,12 +549,21 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
     {
       schema: {
         tags,
-        summary: 'Ver una notificación',
+        summary: 'Ver una notificación, con su recorrido por los canales',
+        description:
+          '`recorrido` resume los intentos por canal, en orden: «Telegram: bloqueado → SMS: entregado 08:03» ' +
+          '(null si todavía no hubo intentos).',
         params: idParams,
-        response: { 200: notificationSchema, ...errorResponses },
+        response: {
+          200: notificationSchema.extend({ recorrido: z.string().nullable() }),
+          ...errorResponses,
+        },
       },
     },
-    async (request) => getNotification(deps.db, request.params.id),
+    async (request) => ({
+      ...(await getNotification(deps.db, request.params.id)),
+      recorrido: await notificationPath(deps.db, request.params.id, deps.config.timeZone),
+    }),
   );
 
   app.post(
