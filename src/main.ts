@@ -12,6 +12,7 @@ import {
 import { clockFromSettings } from './clock.js';
 import { type Config, ConfigError, loadConfig, whatsappEnabled } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
+import { emailChannelFromConfig } from './email/index.js';
 import { buildApi } from './http/app.js';
 import { resolveLogFormat, textDestination } from './log-text.js';
 import { createLogger, type Logger } from './logger.js';
@@ -27,6 +28,7 @@ import { settlePromises } from './receipts/index.js';
 import { seedDemoOnStart, startSandbox } from './sandbox/index.js';
 import { createScheduler } from './scheduler/index.js';
 import { createSettingsProvider } from './settings/index.js';
+import { smsChannelFromConfig } from './sms/index.js';
 import { createTelegramSender } from './telegram/send.js';
 import { issueSetupCode } from './users/index.js';
 import { createWhatsAppService, templateResolverFor } from './whatsapp/index.js';
@@ -135,6 +137,24 @@ export async function startService(config: Config, logger: Logger) {
   // The dispatcher sends the outbox (always on); the scheduler runs the daily generation.
   const engineSettings = toEngineSettings(config);
   const metrics = createEngineMetrics();
+  // --- SMS and e-mail (issue 11) ----------------------------------------------------------------
+  // With SMS_GATEWAY_URL / SMTP_URL: their channels join the dispatcher. Marketing mail's one-click
+  // unsubscribe link is built on PUBLIC_URL, or on this service's own address once it listens.
+  let ownAddress = '';
+  const smsChannel = smsChannelFromConfig(config);
+  const emailChannel = await emailChannelFromConfig(config, {
+    db,
+    baseUrl: () => config.telegram.publicUrl ?? ownAddress,
+    empresa: () => settings.company().nombre,
+  });
+  const extraChannels = [smsChannel, emailChannel].filter((c) => c !== undefined);
+  if (extraChannels.length > 0) {
+    logger.info(
+      { canales: extraChannels.map((c) => c.name) },
+      `canales adicionales: ${extraChannels.map((c) => c.name).join(', ')}`,
+    );
+  }
+  // -----------------------------------------------------------------------------------------------
   // One process owns an embedded database: what it finds claimed, a dead process claimed.
   const dispatcher = dispatcherFromConfig({
     db,
@@ -145,11 +165,11 @@ export async function startService(config: Config, logger: Logger) {
     releaseOrphansAtStart: db.kind === 'pglite',
     getSettings: () => settings.engine(), // Ajustes (issue 14): no restart for a new send window
     // Issue 10: WhatsApp beside Telegram; its templates come from the synced registry.
-    channels: whatsapp ? [whatsapp.adapter] : [],
+    channels: [...(whatsapp ? [whatsapp.adapter] : []), ...extraChannels],
     resolveTemplate: templateResolverFor(db),
   });
   if (!dispatcher)
-    logger.warn('Sin TELEGRAM_BOT_TOKEN ni WhatsApp: las notificaciones se generan pero no se envían.');
+    logger.warn('Sin TELEGRAM_BOT_TOKEN ni otro canal: las notificaciones se generan pero no se envían.');
   // Staff alerts (issue 15 §5): checks every minute, delivery to the staff chats, daily digest.
   const alertSettings = {
     ...config.alerts,
@@ -228,6 +248,7 @@ export async function startService(config: Config, logger: Logger) {
     settleAsyncFailures,
   });
   const address = await app.listen({ port: config.port, host: config.host });
+  ownAddress = address;
   logger.info(
     { address, startupMs: Math.round(performance.now() - started) },
     `TelTec Notificaciones escuchando en ${address}`,
@@ -281,6 +302,7 @@ export async function startService(config: Config, logger: Logger) {
         })(),
       ]);
       await app.close();
+      emailChannel?.close();
       await sandbox?.close(); // sandbox (issue 5): after everything that talks to Telegram
       await db.close();
     })();

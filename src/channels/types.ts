@@ -121,6 +121,11 @@ export interface ChannelAdapter {
   classify(f: ChannelFailure): ChannelVerdict;
   /** Checks the credentials (used to resume a stopped channel). */
   check?(signal?: AbortSignal): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * Whether the channel may send now (SMS: SMS_WINDOW, local routes deliver only then). Absent =
+   * always. A closed channel is skipped by the channel policy: a must-deliver notice moves on.
+   */
+  isOpen?(now: Date): boolean;
 }
 
 /** The channels this process can send by. */

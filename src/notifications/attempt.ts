@@ -16,11 +16,13 @@ import { addressOn, CHAT_ONLY_FACTS, chooseChannel } from './channel-policy.js';
 import type { ChannelTextSet } from './channel-texts.js';
 import { type ChannelComposition, composeForChannel, type TemplateResolver } from './compose.js';
 import type { DispatcherEvent, DispatcherOptions, PassReport, QueuedRow } from './dispatcher-types.js';
+import { fallbackRule, lostChannels, mayFallBack } from './fallback-policy.js';
 import type { EngineMetrics } from './metrics.js';
 import {
   type AttemptRow,
   type Completion,
   type EnvioRecord,
+  markChannelsLost,
   markClientUnreachableOn,
   pauseChannel,
   pauseSendSlots,
@@ -242,7 +244,12 @@ export function createAttempt(d: AttemptDeps) {
       a.client_id === null
         ? CHAT_ONLY_FACTS
         : { reasons: a.canales ?? { telegram: null }, preferred: a.canal_preferido ?? null };
-    const choice = chooseChannel(facts, d.channels.names());
+    // Fallback (issue 11 §3): not the channels this notice lost, not a channel closed right now
+    // (SMS outside SMS_WINDOW), in FALLBACK_ORDER after the client's preferred one.
+    const choice = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), {
+      order: d.options.fallbackOrder,
+      isOpen: (c) => d.channels.get(c)?.isOpen?.(now) ?? true,
+    });
     const canal = choice.ok ? choice.canal : undefined;
     const to = canal ? addressOn(canal, a) : null;
     if (!choice.ok || !canal || !to) {
@@ -316,6 +323,32 @@ export function createAttempt(d: AttemptDeps) {
     }
     const adapter = d.channels.get(canal)!;
     return { a, plan: { canal, adapter, to, content: composed.content } };
+  }
+
+  /**
+   * A channel lost this notice for good (a permanent failure, or retries run out): the next channel
+   * its kind allows (must-deliver: every usable one; reminders: one more; offers: none), prepared
+   * within the same claim — or null when it may not fall back. The lost try is recorded first.
+   */
+  async function fallBack(
+    row: QueuedRow,
+    a: AttemptRow,
+    canal: ChannelName,
+    tried: EnvioRecord | undefined,
+    at: Date,
+  ): Promise<Awaited<ReturnType<typeof prepare>> | null> {
+    const lost = [...new Set([...lostChannels(a.datos), canal])];
+    if (a.client_id === null || !mayFallBack(fallbackRule(a.tipo, a.urgente), lost)) return null;
+    const nextId = tried ? await recordTry(d.db, a.id, tried).catch(() => null) : a.envio_id;
+    await markChannelsLost(d.db, a.id, lost).catch((err) =>
+      rowLog(a).error({ err }, 'no se pudo guardar los canales descartados'),
+    );
+    rowLog(a).info({ canal, descartados: lost }, `${canal} no llegó: se prueba el siguiente canal`);
+    return prepare(row, at, false, {
+      ...a,
+      envio_id: nextId,
+      datos: { ...(a.datos ?? {}), canales_descartados: lost },
+    });
   }
 
   const errorText = (f: ChannelFailure) => (f.network ? f.message : `${f.code}: ${f.message}`).slice(0, 500);
@@ -476,6 +509,17 @@ export function createAttempt(d: AttemptDeps) {
           const nextAt = new Date(after.getTime() + delayMs);
           const exhausted =
             a.intentos >= d.maxAttempts || nextAt.getTime() - first.getTime() > d.retryHorizonMs;
+          if (exhausted && fallbackRule(a.tipo, a.urgente) === 'must_deliver') {
+            const next = await fallBack(row, a, canal, tried, after);
+            if (next && 'plan' in next) {
+              ready = next;
+              continue;
+            }
+            if (next?.outcome) {
+              await run(next.a ?? a, next.outcome, report);
+              return undefined;
+            }
+          }
           await run(
             a,
             exhausted
@@ -525,6 +569,15 @@ export function createAttempt(d: AttemptDeps) {
               registradoPor: 'sistema',
               at: after,
             }).catch((err) => rowLog(a).error({ err }, 'no se pudo registrar la baja en el consentimiento'));
+          }
+          const next = await fallBack(row, a, canal, tried, after);
+          if (next && 'plan' in next) {
+            ready = next;
+            continue;
+          }
+          if (next?.outcome) {
+            await run(next.a ?? a, next.outcome, report);
+            return undefined;
           }
           const note = `notificación fallida: ${canal} no la acepta`;
           await run(

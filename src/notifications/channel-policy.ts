@@ -1,4 +1,5 @@
 import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
+import { tryOrder } from './fallback-policy.js';
 
 /**
  * Which channel a notice goes by. Pure: the facts come from the send-time re-check
@@ -24,19 +25,28 @@ export interface ChannelFacts {
   preferred: ChannelName | null;
 }
 
+/** How the order is read (issue 11 §3): FALLBACK_ORDER and channels closed right now (SMS_WINDOW). */
+export interface OrderOptions {
+  /** The order after the preferred channel (FALLBACK_ORDER); default telegram, whatsapp, sms, email. */
+  order?: readonly ChannelName[] | undefined;
+  /** false = the channel may not send now (SMS outside SMS_WINDOW): skipped. */
+  isOpen?: ((canal: ChannelName) => boolean) | undefined;
+}
+
 /** The usable channels in the order they would be tried. */
 export function channelOrder(
   facts: ChannelFacts,
   configured: readonly ChannelName[],
   exclude: readonly ChannelName[] = [],
+  opts: OrderOptions = {},
 ): ChannelName[] {
   const usable = (c: ChannelName) =>
-    configured.includes(c) && !exclude.includes(c) && c in facts.reasons && facts.reasons[c] === null;
-  const order =
-    facts.preferred && DEFAULT_CHANNEL_ORDER.includes(facts.preferred)
-      ? [facts.preferred, ...DEFAULT_CHANNEL_ORDER.filter((c) => c !== facts.preferred)]
-      : [...DEFAULT_CHANNEL_ORDER];
-  return order.filter(usable);
+    configured.includes(c) &&
+    !exclude.includes(c) &&
+    c in facts.reasons &&
+    facts.reasons[c] === null &&
+    (opts.isOpen?.(c) ?? true);
+  return tryOrder(facts.preferred, opts.order ?? DEFAULT_CHANNEL_ORDER).filter(usable);
 }
 
 export type ChannelChoice = { ok: true; canal: ChannelName } | { ok: false; motivo: string; detalle: string };
@@ -46,8 +56,9 @@ export function chooseChannel(
   facts: ChannelFacts,
   configured: readonly ChannelName[],
   exclude: readonly ChannelName[] = [],
+  opts: OrderOptions = {},
 ): ChannelChoice {
-  const canal = channelOrder(facts, configured, exclude)[0];
+  const canal = channelOrder(facts, configured, exclude, opts)[0];
   if (canal) return { ok: true, canal };
   // The re-check closes notices no channel can reach; here the usable ones are not configured
   // (or were all tried). Say what each channel lacks.
@@ -55,6 +66,7 @@ export function chooseChannel(
     .map((c) => {
       const r = facts.reasons[c];
       if (exclude.includes(c)) return `${c}: ya se intentó`;
+      if (r === null && configured.includes(c)) return `${c}: fuera de horario`;
       if (r === null) return `${c}: canal no configurado`;
       return `${c}: ${r}`;
     })

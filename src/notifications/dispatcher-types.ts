@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { ChannelName, ChannelRegistry } from '../channels/types.js';
+import type { ChannelAdapter, ChannelName, ChannelRegistry } from '../channels/types.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +15,8 @@ import type { EngineSettings } from './types.js';
 export interface DispatcherOptions {
   /** Messages per second for all instances together (Infinity = no pacing, for benchmarks). */
   ratePerSecond: number;
+  /** Channel order after the client's preferred one (FALLBACK_ORDER; default telegram, whatsapp, sms, email). */
+  fallbackOrder?: readonly ChannelName[];
   perChatPerSecond: number;
   /** Telegram calls in flight at most. */
   concurrency: number;
@@ -56,6 +58,8 @@ export interface DispatcherDeps {
    * is paced by its own `adapter.pacing()`.
    */
   channels?: ChannelRegistry;
+  /** Channels besides the default Telegram one (SMS, e-mail…), when `channels` is not given. */
+  extraChannels?: readonly ChannelAdapter[];
   /** Default 'telegram'. */
   engineChannel?: ChannelName;
   /** WhatsApp templates outside the 24 h window (waapi's registry); default: the placeholder mapping. */

@@ -79,8 +79,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
               ...(o.paidBroadcast !== undefined && { paidBroadcast: o.paidBroadcast }),
               maxRetryAfterMs: opt.maxPauseMs,
             }),
+            ...(deps.extraChannels ?? []),
           ]
-        : [],
+        : [...(deps.extraChannels ?? [])],
     );
   /** Pacing gates of the channels the pump does not pace, built on first use. */
   const gates = new Map<ChannelName, ChannelGate>();

@@ -69,6 +69,7 @@ export function dispatcherFromConfig(deps: {
     metrics: deps.metrics,
     options: {
       ratePerSecond: config.engine.ratePerSecond,
+      fallbackOrder: config.fallback.order,
       perChatPerSecond: config.engine.perChatPerSecond,
       concurrency: config.engine.concurrency,
       maxAttempts: config.engine.maxAttempts,

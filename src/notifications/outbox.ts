@@ -540,6 +540,8 @@ export async function markClientUnreachableOn(
   const sets: Partial<Record<ChannelName, string>> = {
     telegram: `telegram_unreachable = $2, telegram_blocked = telegram_blocked OR $2 = 'blocked'`,
     whatsapp: 'whatsapp_inalcanzable = $2, whatsapp_inalcanzable_hasta = $4::timestamptz',
+    sms: 'sms_inalcanzable = $2, sms_inalcanzable_hasta = $4::timestamptz',
+    email: 'email_inalcanzable = $2, email_inalcanzable_hasta = $4::timestamptz',
   };
   const set = sets[canal];
   if (!set) return;
@@ -1060,4 +1062,20 @@ export async function settleAsyncFailures(
     }
   }
   if (rows.some((r) => r.estado === 'pendiente')) await notifyQueued(tx);
+}
+
+/**
+ * The channels a notice has lost for good (fallback, issue 11 §3), kept in its `datos` so that a
+ * later claim does not go back to them. Never touches anything else of the row.
+ */
+export async function markChannelsLost(
+  db: Queryable,
+  id: number,
+  canales: readonly ChannelName[],
+): Promise<void> {
+  await db.query(
+    `UPDATE notifications SET datos = jsonb_set(COALESCE(datos, '{}'::jsonb), '{canales_descartados}', to_jsonb($2::text[]))
+      WHERE id = $1`,
+    [id, canales],
+  );
 }

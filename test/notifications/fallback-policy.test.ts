@@ -30,7 +30,14 @@ describe('fallback policy per kind of notice', () => {
       describePath(
         [
           { ...none, canal: 'telegram', estado: 'fallido', error_codigo: '403', fallido_at: t('08:01') },
-          { ...none, canal: 'whatsapp', estado: 'entregado', error_codigo: null, enviado_at: t('08:02'), entregado_at: t('08:03') },
+          {
+            ...none,
+            canal: 'whatsapp',
+            estado: 'entregado',
+            error_codigo: null,
+            enviado_at: t('08:02'),
+            entregado_at: t('08:03'),
+          },
         ],
         'America/Guayaquil',
       ),
