@@ -336,20 +336,26 @@ export function createAttempt(d: AttemptDeps) {
     canal: ChannelName,
     tried: EnvioRecord | undefined,
     at: Date,
-  ): Promise<Awaited<ReturnType<typeof prepare>> | null> {
+  ): Promise<{ a: AttemptRow; plan: Planned } | null> {
     const lost = [...new Set([...lostChannels(a.datos), canal])];
     if (a.client_id === null || !mayFallBack(fallbackRule(a.tipo, a.urgente), lost)) return null;
+    const next = await prepare(row, at, false, {
+      ...a,
+      datos: { ...(a.datos ?? {}), canales_descartados: lost },
+    });
+    // No other channel can take it now: the caller fails the notice as before.
+    if (!('plan' in next)) return null;
     const nextId = tried ? await recordTry(d.db, a.id, tried).catch(() => null) : a.envio_id;
     await markChannelsLost(d.db, a.id, lost).catch((err) =>
       rowLog(a).error({ err }, 'no se pudo guardar los canales descartados'),
     );
     rowLog(a).info({ canal, descartados: lost }, `${canal} no llegó: se prueba el siguiente canal`);
-    return prepare(row, at, false, {
-      ...a,
-      envio_id: nextId,
-      datos: { ...(a.datos ?? {}), canales_descartados: lost },
-    });
+    return { a: { ...next.a, envio_id: nextId }, plan: next.plan };
   }
+
+  /** A notice that lost other channels before this one fails with sin_canal (the call list); else the channel's reason. */
+  const finalReason = (a: AttemptRow, reason: string) =>
+    lostChannels(a.datos).length > 0 ? 'sin_canal' : reason;
 
   const errorText = (f: ChannelFailure) => (f.network ? f.message : `${f.code}: ${f.message}`).slice(0, 500);
 
@@ -511,13 +517,9 @@ export function createAttempt(d: AttemptDeps) {
             a.intentos >= d.maxAttempts || nextAt.getTime() - first.getTime() > d.retryHorizonMs;
           if (exhausted && fallbackRule(a.tipo, a.urgente) === 'must_deliver') {
             const next = await fallBack(row, a, canal, tried, after);
-            if (next && 'plan' in next) {
+            if (next) {
               ready = next;
               continue;
-            }
-            if (next?.outcome) {
-              await run(next.a ?? a, next.outcome, report);
-              return undefined;
             }
           }
           await run(
@@ -526,7 +528,7 @@ export function createAttempt(d: AttemptDeps) {
               ? {
                   kind: 'failed',
                   at: after,
-                  motivo: 'reintentos_agotados',
+                  motivo: finalReason(a, 'reintentos_agotados'),
                   error,
                   note: 'notificación fallida: reintentos agotados',
                   level: 'warn',
@@ -571,13 +573,9 @@ export function createAttempt(d: AttemptDeps) {
             }).catch((err) => rowLog(a).error({ err }, 'no se pudo registrar la baja en el consentimiento'));
           }
           const next = await fallBack(row, a, canal, tried, after);
-          if (next && 'plan' in next) {
+          if (next) {
             ready = next;
             continue;
-          }
-          if (next?.outcome) {
-            await run(next.a ?? a, next.outcome, report);
-            return undefined;
           }
           const note = `notificación fallida: ${canal} no la acepta`;
           await run(
@@ -585,7 +583,7 @@ export function createAttempt(d: AttemptDeps) {
             {
               kind: 'failed',
               at: after,
-              motivo: verdict.reason,
+              motivo: finalReason(a, verdict.reason),
               error,
               note,
               ...(tried && { envio: tried }),
