@@ -63,8 +63,8 @@ describeEachDb('fallback to SMS and e-mail through the dispatcher', (ctx) => {
     });
   });
   afterAll(async () => {
-    await dispatcher.stop({ drainMs: 2000 });
-    mailer.close();
+    await dispatcher?.stop({ drainMs: 2000 });
+    mailer?.close();
     await Promise.all([telegram.close(), sms.close(), smtp.close()]);
   });
 
