@@ -2,14 +2,28 @@ import { Composer } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { type BotContext, type ConversationDeps, ignoreNotModified, preferencesKeyboard } from './context.js';
 import type { LinkedClient } from './links.js';
-import { buttons, type PreferenceKey } from './texts.js';
+import { buttons, type PreferenceKey, preferredChannelChanged, preferredChannelLine } from './texts.js';
 import { localMobile, recordWhatsAppAnswer, whatsappOptInState } from './whatsapp-optin.js';
 
 /**
  * /preferencias and its buttons: offers and maintenance notices on or off; and, for a verified
  * link with a WhatsApp number on file, the WhatsApp opt-in question (issue 10 §7), recorded in the
- * consent ledger with source 'telegram'.
+ * consent ledger with source 'telegram'. With WhatsApp consented, the client also picks the channel
+ * notices go by (`clients.canal_preferido`, issue 10 §8; the channel policy honours it while the
+ * channel can reach the client).
  */
+
+/** The client's preferred channel as /preferencias shows it (none = Telegram, the default when linked). */
+async function preferredChannel(
+  db: ConversationDeps['db'],
+  clientId: number,
+): Promise<'telegram' | 'whatsapp'> {
+  const { rows } = await db.query<{ canal_preferido: string | null }>(
+    'SELECT canal_preferido FROM clients WHERE id = $1',
+    [clientId],
+  );
+  return rows[0]?.canal_preferido === 'whatsapp' ? 'whatsapp' : 'telegram';
+}
 export function createPreferences(d: ConversationDeps): Composer<BotContext> {
   const { texts, links, db } = d;
   const composer = new Composer<BotContext>();
@@ -23,6 +37,8 @@ export function createPreferences(d: ConversationDeps): Composer<BotContext> {
     const wa = linked.link_verified ? await whatsappOptInState(db, linked.id) : null;
     if (!wa) return { text, reply_markup: keyboard };
     text += texts.preferencesWhatsApp(localMobile(wa.numero), wa.consent);
+    const canal = wa.consent ? await preferredChannel(db, linked.id) : null;
+    if (canal) text += preferredChannelLine(canal);
     return {
       text,
       reply_markup: {
@@ -33,6 +49,12 @@ export function createPreferences(d: ConversationDeps): Composer<BotContext> {
               ? { text: buttons.whatsappNo, callback_data: 'wa:0' }
               : { text: buttons.whatsappYes, callback_data: 'wa:1' },
           ],
+          ...(canal === 'telegram'
+            ? [[{ text: buttons.preferWhatsApp, callback_data: 'canal:whatsapp' }]]
+            : []),
+          ...(canal === 'whatsapp'
+            ? [[{ text: buttons.preferTelegram, callback_data: 'canal:telegram' }]]
+            : []),
         ],
       },
     };
@@ -81,6 +103,26 @@ export function createPreferences(d: ConversationDeps): Composer<BotContext> {
       ctx.log.info({ clientId: linked.id, whatsapp: on }, 'consentimiento de WhatsApp desde Telegram');
     }
     await ctx.answerCallbackQuery({ text: texts.whatsappChanged(on) });
+    const m = await menu(linked);
+    await ctx.editMessageText(m.text, { reply_markup: m.reply_markup }).catch(ignoreNotModified);
+  });
+
+  bot.callbackQuery(/^canal:(telegram|whatsapp)$/, async (ctx) => {
+    const canal = ctx.match[1] as 'telegram' | 'whatsapp';
+    const linked = await links.linkedClient(db, ctx.chat.id);
+    const wa = linked?.link_verified ? await whatsappOptInState(db, linked.id) : null;
+    // Only a verified chat with WhatsApp consented chooses: otherwise Telegram is the only way.
+    if (!linked || !wa?.consent) {
+      await ctx.answerCallbackQuery({ text: (linked ? texts.unknownButton : texts.notLinked).slice(0, 190) });
+      return;
+    }
+    await db.query('UPDATE clients SET canal_preferido = $2, updated_at = $3 WHERE id = $1', [
+      linked.id,
+      canal,
+      d.clock.now(),
+    ]);
+    ctx.log.info({ clientId: linked.id, canal }, 'canal preferido cambiado desde Telegram');
+    await ctx.answerCallbackQuery({ text: preferredChannelChanged(canal) });
     const m = await menu(linked);
     await ctx.editMessageText(m.text, { reply_markup: m.reply_markup }).catch(ignoreNotModified);
   });

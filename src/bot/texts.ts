@@ -31,7 +31,17 @@ export const buttons = {
   prefOff: (what: string) => `🔕 Desactivar ${what}`,
   whatsappYes: '💬 Sí, acepto avisos por WhatsApp',
   whatsappNo: '🔕 No recibir avisos por WhatsApp',
+  preferWhatsApp: '📲 Prefiero recibirlos por WhatsApp',
+  preferTelegram: '✈️ Prefiero recibirlos por Telegram',
 };
+
+/** The line of /preferencias that says where notices go (issue 10 §8). */
+export const preferredChannelLine = (canal: 'telegram' | 'whatsapp') =>
+  `\n\nSus avisos llegan por: ${canal === 'whatsapp' ? 'WhatsApp' : 'Telegram'}.`;
+
+/** The answer to a change of preferred channel. */
+export const preferredChannelChanged = (canal: 'telegram' | 'whatsapp') =>
+  `Listo: sus avisos llegarán por ${canal === 'whatsapp' ? 'WhatsApp' : 'Telegram'}.`;
 
 const prefNames = { ofertas: 'ofertas', mantenimiento: 'avisos de mantenimiento' } as const;
 export type PreferenceKey = keyof typeof prefNames;

@@ -46,6 +46,19 @@ describeEachDb('Telegram: WhatsApp opt-in in /preferencias and /misdatos', (ctx)
     expect(rows[0]!.evidencia).toContain(`chat ${chatId}`);
     expect(rows[0]!.evidencia).toContain('593987000321');
 
+    // With WhatsApp consented the client picks where notices go (issue 10 §8).
+    expect(yes!.text).toContain('Sus avisos llegan por: Telegram.');
+    expect(JSON.stringify(yes!.reply_markup)).toContain('"callback_data":"canal:whatsapp"');
+    const [pick] = await h.act(u, (x) => x.press('canal:whatsapp'));
+    expect(pick!.text).toContain('Sus avisos llegan por: WhatsApp.');
+    expect(JSON.stringify(pick!.reply_markup)).toContain('"callback_data":"canal:telegram"');
+    const pref = await ctx.db.query<{ canal_preferido: string }>(
+      'SELECT canal_preferido FROM clients WHERE id = $1',
+      [client.id],
+    );
+    expect(pref.rows[0]!.canal_preferido).toBe('whatsapp');
+    await h.act(u, (x) => x.press('canal:telegram'));
+
     // A stale "Sí" button records nothing new; "No" revokes.
     await h.act(u, (x) => x.press('wa:1'));
     expect(await ledger(client.id)).toHaveLength(1);
