@@ -104,9 +104,11 @@ describeEachDb('WhatsApp replies: ESTADO, MIS DATOS, BAJA and the opt-in', (ctx)
     await ctx.db.query('UPDATE clients SET whatsapp = $2 WHERE id = $1', [clientId, number]);
   });
   afterAll(async () => {
-    await standin.close();
+    // Webhooks in flight first (their answers call the stand-in back), then the app, then the stand-in.
+    await standin.idle();
     await app.close();
-  });
+    await standin.close();
+  }, 120_000);
 
   it('a client who never answered is asked once per message; no consent = no business-initiated WhatsApp', async () => {
     expect(await whatsappReason()).toBe('sin_consentimiento');
