@@ -4,6 +4,7 @@ import { buildApi } from '../../src/http/app.js';
 import type { App } from '../../src/http/types.js';
 import { createEngineMetrics, type Dispatcher } from '../../src/notifications/index.js';
 import type { Standin } from '../../src/telegram/standin/index.js';
+import { notificationTypes } from '../../src/vocabulary.js';
 import { auth, TEST_ADMIN_TOKEN, testConfig } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
 import {
@@ -66,10 +67,13 @@ describeEachDb('engine API', (ctx) => {
     expect(first.statusCode).toBe(200);
     expect(first.json()).toMatchObject({
       fecha: '2026-03-10',
-      total_creadas: 2,
+      // The overdue client (due 03-01) is suspended on 03-11 (SUSPENSION_DAYS 10): its
+      // pre-suspension notice is due from 03-08 (issue 13 §6).
+      total_creadas: 3,
       por_tipo: {
         recordatorio_pago: { creadas: 1, ya_notificadas: 0, sin_canal: 0 },
         pago_vencido: { creadas: 1, ya_notificadas: 0, sin_canal: 1 },
+        aviso_suspension: { creadas: 1 },
       },
     });
     const again = await post('/api/notificaciones/generar-automaticas');
@@ -303,7 +307,7 @@ describeEachDb('engine API', (ctx) => {
       { chatId: chats[1], pago: '2026-02-13' },
     ]);
     const list = (await get('/api/plantillas')).json();
-    expect(list.plantillas).toHaveLength(7);
+    expect(list.plantillas).toHaveLength(notificationTypes.values.length);
     expect(list.variables).toHaveProperty('fecha_vencimiento');
     expect(list.plantillas.every((t: { predeterminada: boolean }) => t.predeterminada)).toBe(true);
 

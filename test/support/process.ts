@@ -58,7 +58,8 @@ export function spawnService(env: Record<string, string>): ServiceProcess & { re
     exit,
     ready: Promise.resolve(''),
   };
-  svc.ready = waitFor(/escuchando en/).then((line) => {
+  // A cold PGlite start on a loaded 2-core machine takes well over 20 s.
+  svc.ready = waitFor(/escuchando en/, 120_000).then((line) => {
     svc.address = JSON.parse(line).address as string;
     return svc.address;
   });
