@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   admin: async () => (await import('./admin.js')).run(),
   exportar: async () => (await import('./export.js')).run(),
   whatsapp: async () => (await import('./whatsapp.js')).run(),
+  fallback: async () => (await import('./fallback.js')).run(),
 };
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
