@@ -15,9 +15,8 @@ function page(title: string, body: string): string {
   return (
     '<!doctype html><html lang="es"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width,initial-scale=1">' +
-    `<title>${escapeHtml(title)}</title></head>` +
-    '<body style="font-family:Arial,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5">' +
-    `<h1 style="font-size:1.3rem">${escapeHtml(title)}</h1>${body}</body></html>`
+    `<title>${escapeHtml(title)}</title><link rel="stylesheet" href="/assets/baja.css"></head>` +
+    `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
   );
 }
 
@@ -77,7 +76,7 @@ export const emailRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         `<p>¿No quiere recibir más correos de novedades y ofertas de ${escapeHtml(await empresa())}? ` +
           'Los avisos de su servicio (pagos, mantenimiento) seguirán llegando.</p>' +
           `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click">` +
-          '<button type="submit" style="font-size:1rem;padding:.5rem 1rem">Sí, dejar de recibirlas</button></form>',
+          '<button type="submit">Sí, dejar de recibirlas</button></form>',
       );
     },
   );
