@@ -126,7 +126,13 @@ export async function startService(config: Config, logger: Logger) {
   if (whatsapp) {
     // A client writing on WhatsApp: ESTADO, MIS DATOS, BAJA, the opt-in answer (issue 10 §7). The
     // window is open (they just wrote), so the answer is free text.
-    connectWhatsAppReplies(whatsapp, { db, config, clock, logger: logger.child({ canal: 'whatsapp' }) });
+    connectWhatsAppReplies(whatsapp, {
+      db,
+      config,
+      clock,
+      company: () => settings.company(),
+      logger: logger.child({ canal: 'whatsapp' }),
+    });
   }
   if (whatsapp && !whatsappConfig.appSecret) {
     logger.warn('Falta WHATSAPP_APP_SECRET: el webhook de WhatsApp responde 503 hasta que se defina.');

@@ -24,9 +24,10 @@ export async function clientDataText(d: StatusDeps, clientId: number): Promise<s
   );
   const wa = extra.rows[0]?.whatsapp ?? null;
   const consents = await currentConsents(d.db, clientId);
-  const v = (x: string | null | undefined) => (x && x.trim() ? x : '—');
+  const v = (x: string | null | undefined) => (x?.trim() ? x : '—');
+  const company = d.company?.() ?? d.config.company;
   const lines = [
-    `🗂️ Sus datos en ${d.config.company.nombre}`,
+    `🗂️ Sus datos en ${company.nombre}`,
     '',
     `Nombre: ${c.nombre}`,
     `Cédula: ${c.cedula}`,
@@ -54,7 +55,7 @@ export async function clientDataText(d: StatusDeps, clientId: number): Promise<s
   lines.push(
     '',
     'Usamos estos datos solo para su servicio y sus avisos. Para corregirlos o pedir que los borremos, ' +
-      `comuníquese con ${d.config.company.nombre}${d.config.company.telefono ? ` (${d.config.company.telefono})` : ''}.`,
+      `comuníquese con ${company.nombre}${company.telefono ? ` (${company.telefono})` : ''}.`,
   );
   return lines.join('\n');
 }

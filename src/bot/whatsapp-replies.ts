@@ -38,6 +38,8 @@ export interface WhatsAppRepliesDeps {
   db: Db;
   config: Config;
   clock: Clock;
+  /** The company data in effect (Ajustes); default config.company. */
+  company?: () => Config['company'];
 }
 
 type Keyword = 'estado' | 'baja' | 'acepto' | 'misdatos';
@@ -60,30 +62,33 @@ export function whatsappKeyword(text: string | null): Keyword | null {
 }
 
 export function createWhatsAppReplies(d: WhatsAppRepliesDeps) {
-  const company = d.config.company;
-  const reach = company.telefono ? `${company.nombre} (${company.telefono})` : company.nombre;
-  const texts = {
-    unknownNumber:
-      `Este número de WhatsApp no está registrado en ${company.nombre}. Para consultar su cuenta, ` +
-      `comuníquese con ${reach} y pida que registren este número.`,
-    question: (numero: string) =>
-      `👋 Hola, le escribe ${company.nombre}.\n\n¿Desea recibir sus avisos de pago y del servicio por ` +
-      `WhatsApp en este número (${numero})? Responda *SI* para aceptar.\n\n` +
-      'También puede escribir *ESTADO* (su servicio y su pago), *MIS DATOS* o *BAJA* (no recibir avisos aquí).',
-    accepted:
-      '✅ Listo: desde ahora recibirá sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio ' +
-      'o *BAJA* si ya no los quiere.',
-    alreadyAccepted: 'Ya recibe sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio.',
-    received:
-      '📨 Recibimos su mensaje: lo leerá nuestro personal.' +
-      (company.horario ? ` Horario de atención: ${company.horario}.` : ''),
-    unsubscribed:
-      `Listo: ya no le enviaremos avisos ni ofertas de ${company.nombre} por WhatsApp. ` +
-      'Si cambia de opinión, escriba *SI*.',
+  // Ajustes (issue 14): the company data in effect when the message arrives, never fixed at start.
+  const textsFor = (company: Config['company']) => {
+    const reach = company.telefono ? `${company.nombre} (${company.telefono})` : company.nombre;
+    return {
+      unknownNumber:
+        `Este número de WhatsApp no está registrado en ${company.nombre}. Para consultar su cuenta, ` +
+        `comuníquese con ${reach} y pida que registren este número.`,
+      question: (numero: string) =>
+        `👋 Hola, le escribe ${company.nombre}.\n\n¿Desea recibir sus avisos de pago y del servicio por ` +
+        `WhatsApp en este número (${numero})? Responda *SI* para aceptar.\n\n` +
+        'También puede escribir *ESTADO* (su servicio y su pago), *MIS DATOS* o *BAJA* (no recibir avisos aquí).',
+      accepted:
+        '✅ Listo: desde ahora recibirá sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio ' +
+        'o *BAJA* si ya no los quiere.',
+      alreadyAccepted: 'Ya recibe sus avisos por WhatsApp. Escriba *ESTADO* para ver su servicio.',
+      received:
+        '📨 Recibimos su mensaje: lo leerá nuestro personal.' +
+        (company.horario ? ` Horario de atención: ${company.horario}.` : ''),
+      unsubscribed:
+        `Listo: ya no le enviaremos avisos ni ofertas de ${company.nombre} por WhatsApp. ` +
+        'Si cambia de opinión, escriba *SI*.',
+    };
   };
 
   /** The answer to one incoming message, or null to leave it to staff. Never throws for a bad text. */
   return async function reply(m: WhatsAppIncoming): Promise<string | null> {
+    const texts = textsFor(d.company?.() ?? d.config.company);
     const keyword = whatsappKeyword(m.payload === 'optin:si' ? 'SI' : m.texto);
     if (m.clientId === null) return keyword ? texts.unknownNumber : null;
     const clientId = m.clientId;

@@ -285,7 +285,7 @@ export const invitationsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
         createInvitationsStore(tx, { ttlDays }).ensureForUnlinked(filters, now, request.actor),
       );
       const rows = all.slice((pagina - 1) * por_pagina, pagina * por_pagina);
-      const empresa = escapeHtml(deps.config.company.nombre);
+      const empresa = escapeHtml(deps.settings!.company().nombre);
       const cards: string[] = [];
       for (const r of rows) {
         const link = inviteLink(username, r.token);

@@ -146,7 +146,7 @@ export const whatsappStatusRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
       }
       const now = deps.clock.now();
       const inWindow = c.whatsapp_ventana_hasta !== null && new Date(c.whatsapp_ventana_hasta) > now;
-      const empresa = deps.config.company.nombre;
+      const empresa = deps.settings!.company().nombre;
       let como: 'texto' | 'plantilla';
       let plantilla: string | null = null;
       let sent: Awaited<ReturnType<typeof wa.client.sendText>>;
