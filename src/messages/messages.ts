@@ -56,7 +56,17 @@ export async function recordIncoming(
      )
      SELECT ins.id, (prev.at IS NULL OR prev.at < $7::timestamptz - $8 * interval '1 millisecond') AS acknowledge
        FROM ins, prev`,
-    [m.clientId, m.chatId, m.canal, m.texto, m.verified, m.origen, m.now, ACK_AGAIN_AFTER_MS],
+    // PostgreSQL text cannot hold NUL: a client's (or a fuzzer's) \0 is dropped, the rest kept.
+    [
+      m.clientId,
+      m.chatId,
+      m.canal,
+      m.texto.replace(/\0/g, ''),
+      m.verified,
+      m.origen,
+      m.now,
+      ACK_AGAIN_AFTER_MS,
+    ],
   );
   const r = rows[0];
   return r ? { id: Number(r.id), acknowledge: r.acknowledge } : null;
