@@ -9,6 +9,7 @@ import {
   resolveWebhookSecret,
   startBotRuntime,
 } from './bot/index.js';
+import { recordEnabledChannels } from './channels/index.js';
 import { clockFromSettings } from './clock.js';
 import { type Config, ConfigError, loadConfig, whatsappEnabled } from './config.js';
 import { DataDirLockedError, type Db, migrate, openDatabase, secureDataDir } from './db/index.js';
@@ -154,6 +155,16 @@ export async function startService(config: Config, logger: Logger) {
     empresa: () => settings.company().nombre,
   });
   const extraChannels = [smsChannel, emailChannel].filter((c) => c !== undefined);
+  // Reach (campaigns, generation, the call list) counts only the channels configured here.
+  await recordEnabledChannels(
+    db,
+    [
+      ...(config.telegram.token ? (['telegram'] as const) : []),
+      ...(whatsapp ? (['whatsapp'] as const) : []),
+      ...extraChannels.map((c) => c.name),
+    ],
+    clock.now(),
+  );
   if (extraChannels.length > 0) {
     logger.info(
       { canales: extraChannels.map((c) => c.name) },

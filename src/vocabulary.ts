@@ -131,6 +131,7 @@ export const notificationReasons = vocabulary({
   sms_inalcanzable: 'El SMS no llega a este número',
   sms_rechazado: 'La pasarela SMS rechazó el mensaje',
   sin_email: 'Sin correo electrónico',
+  canal_no_configurado: 'Canal no configurado en este servicio',
   email_inalcanzable: 'El correo rebotó (dirección inexistente o rechazada)',
 });
 

@@ -4,6 +4,7 @@
  */
 import { CHANNEL_NAMES, type ChannelAdapter, type ChannelName, type ChannelRegistry } from './types.js';
 
+export { recordEnabledChannels } from './enabled.js';
 export {
   classifyTelegramChannelFailure,
   createTelegramChannel,

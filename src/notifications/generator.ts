@@ -62,7 +62,11 @@ const candidatesSql = `
   SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso, k.tipo = 'aviso_suspension' AS urgente,
          k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
            AS dedupe_key,
-         k.reachable, k.eligible, k.unpaused
+         k.reachable, k.eligible, k.unpaused,
+         -- The date the pre-suspension notice announces: the re-check drops it once it has passed.
+         CASE WHEN k.tipo = 'aviso_suspension'
+              THEN jsonb_build_object('fecha_suspension', teltec_suspension_date(k.due, $7::int))
+              ELSE '{}'::jsonb END AS datos
     FROM (
       SELECT d.client_id, d.due, t.tipo, t.paso, d.reachable,
              CASE WHEN t.tipo = 'aviso_suspension' THEN d.estado = 'activo'
@@ -141,7 +145,7 @@ export async function generatePaymentNotices(
   const rows = await enqueueFrom<RuleRow>(db, {
     source: candidatesSql,
     params: ruleParams(settings, at.today),
-    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'urgente', 'dedupe_key'],
+    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'urgente', 'dedupe_key', 'datos'],
     // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to
     // end; the pre-suspension notice too.
     where: 's.reachable AND s.eligible AND s.unpaused',

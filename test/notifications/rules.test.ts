@@ -162,7 +162,7 @@ describeEachDb('payment rules: one SQL home', (ctx) => {
         // And the re-check gives the reason a person can act on.
         for (const r of later.filter((x) => x.estado !== 'pendiente')) {
           expect(r.motivo).toMatch(
-            /^(pago_recibido|vencido_antes_de_enviar|reemplazada|cliente_\w+|sin_telegram|blocked|deactivated)$/,
+            /^(pago_recibido|vencido_antes_de_enviar|reemplazada|ya_no_aplica|cliente_\w+|sin_telegram|blocked|deactivated)$/,
           );
         }
       }

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { type BotService, createBot } from '../../../src/bot/index.js';
+import { recordEnabledChannels } from '../../../src/channels/index.js';
 import { createManualClock } from '../../../src/clock.js';
 import type { Db } from '../../../src/db/index.js';
 import { buildApi } from '../../../src/http/app.js';
@@ -64,6 +65,8 @@ export async function startApp(
   if (opts.demo) {
     await seedDemoData(db, { today: localDate(clock.now(), config.timeZone), link: false });
   }
+  // As main.ts does: reach counts the channels this app has (Telegram, and WhatsApp when asked).
+  await recordEnabledChannels(db, ['telegram', ...(wa ? (['whatsapp'] as const) : [])], clock.now());
   const whatsapp = wa
     ? createWhatsAppService({
         db,
