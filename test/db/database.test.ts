@@ -115,7 +115,7 @@ describe('PGlite data folder is one process’s', () => {
     } finally {
       first.child.kill('SIGKILL');
     }
-  });
+  }, 180_000); // real processes: a cold PGlite start on a loaded machine takes tens of seconds
 
   it('without ADMIN_TOKEN, the first start creates a private token file and says where, once', async () => {
     const dataDir = tmp();
@@ -134,5 +134,5 @@ describe('PGlite data folder is one process’s', () => {
       svc.child.kill('SIGTERM');
       await svc.exit;
     }
-  });
+  }, 180_000); // real processes: a cold PGlite start on a loaded machine takes tens of seconds
 });
