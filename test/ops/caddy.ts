@@ -18,13 +18,17 @@ if (!caddy && process.env.CI)
 
 export const WEBHOOK = '/api/notificaciones/telegram/webhook/';
 
-export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+export async function waitUntil(
+  what: string | (() => string),
+  ok: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await ok()) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timeout: ${what}`);
+  throw new Error(`timeout: ${typeof what === 'function' ? what() : what}`);
 }
 
 /**
