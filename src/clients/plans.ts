@@ -37,7 +37,8 @@ export function createPlansRepository(db: Queryable) {
     async update(
       id: number,
       p: Partial<{ nombre: string; velocidad_mbps: number; precio: number; retirado: boolean }>,
-      now: Date = new Date(),
+      /** From the injected clock: the retirement time. */
+      now: Date,
     ): Promise<Plan> {
       // Retiring keeps the first retirement time; putting a plan back on sale clears it.
       const res = await db.query(
