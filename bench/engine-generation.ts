@@ -24,21 +24,31 @@ import {
 const GOAL_RATIO = 1.5;
 const TODAY = '2026-03-10';
 
-/** The baseline: the same candidates (due date, reminder window, overdue, reachable, eligible). */
+/**
+ * The baseline: the same candidates (due date, reminder window, overdue, reachable, eligible) and
+ * the same notices — the reminder or overdue step, and the pre-suspension notice (active clients,
+ * from notice days before the suspension date until it) — written by hand, into the bare table.
+ */
 const bareSql = `
   INSERT INTO bare_outbox (dedupe_key, client_id, estado, proximo_intento)
-  SELECT k.tipo || ':' || k.client_id || ':' || k.due
-           || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || LEAST(($1::date - k.due) / $4::int, $5::int - 1) ELSE '' END,
+  SELECT t.tipo || ':' || k.client_id || ':' || k.due
+           || CASE WHEN t.tipo = 'pago_vencido' THEN ':' || LEAST(($1::date - k.due) / $4::int, $5::int - 1) ELSE '' END,
          k.client_id, 'pendiente', $7
     FROM (
-      SELECT c.id AS client_id, d.due,
-             CASE WHEN d.due <= $1::date THEN 'pago_vencido' ELSE 'recordatorio_pago' END AS tipo
+      SELECT c.id AS client_id, c.estado, d.due
         FROM clients c
        CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due OFFSET 0) d
        WHERE c.estado <> 'retirado' AND d.due - $3::int <= $1::date
          AND c.chat_id IS NOT NULL AND NOT c.telegram_blocked AND c.telegram_unreachable IS NULL
          AND (c.estado = 'activo' OR ($6::boolean AND c.estado = 'suspendido'))
     ) k
+   CROSS JOIN LATERAL (
+     VALUES (CASE WHEN k.due <= $1::date THEN 'pago_vencido' ELSE 'recordatorio_pago' END),
+            (CASE WHEN k.estado = 'activo' AND $9::int > 0 AND $1::date >= k.due + $8::int - $9::int
+                       AND $1::date < k.due + $8::int
+                  THEN 'aviso_suspension' END)
+   ) t(tipo)
+   WHERE t.tipo IS NOT NULL
   ON CONFLICT (dedupe_key) DO NOTHING`;
 
 async function bare(db: Db, s: EngineSettings, now: Date): Promise<number> {
@@ -50,6 +60,8 @@ async function bare(db: Db, s: EngineSettings, now: Date): Promise<number> {
     s.overdueMaxNotices,
     s.notifySuspended,
     now,
+    s.suspension.days,
+    s.suspension.noticeDaysBefore,
   ]);
   return res.rowCount;
 }
