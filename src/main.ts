@@ -273,6 +273,8 @@ export async function startService(config: Config, logger: Logger) {
   if (sandbox) logger.info(`Sandbox: administración en ${address}/ y chat de prueba en ${address}/sandbox`);
   // Sandbox (issue 10): the simulated WhatsApp delivers its signed webhooks to this service.
   sandbox?.whatsapp?.setWebhookUrl(`${address}/api/whatsapp/webhook`);
+  // Sandbox (issue 11): the simulated SMS gateway posts its delivery reports to this service.
+  sandbox?.setServiceUrl(address);
   // Issue 15: one line a person reads first: mode, database, channels, URL, admin page.
   const summary = startupSummary({ config, address, sandbox: sandbox !== null, dbKind: db.kind });
   logger.info(summary.fields, summary.message);

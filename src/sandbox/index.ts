@@ -15,7 +15,8 @@ export {
   seedDemoData,
   seedDemoOnStart,
 } from './demo-data.js';
-export { type Sandbox, startSandbox } from './start.js';
+export { createSandboxInboxes, type Mailbox, type SandboxInboxes, type SmsInbox } from './inboxes.js';
+export { type Sandbox, type SandboxOptions, startSandbox } from './start.js';
 export {
   createSandboxWhatsApp,
   type SandboxWhatsApp,

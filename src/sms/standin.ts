@@ -36,6 +36,8 @@ export interface SmsGatewayStandin {
   failNext(fault: StandinFault, times?: number): void;
   /** Answers every request slowly (ms), to test timeouts. */
   setDelay(ms: number): void;
+  /** Calls `listener` with every message accepted from now on (the sandbox's inbox and reports). */
+  onMessage(listener: (m: StandinSms) => void): void;
   /** Waits until `n` messages were accepted (tests). */
   waitForMessages(n: number, timeoutMs?: number): Promise<StandinSms[]>;
   /**
@@ -79,6 +81,7 @@ export async function startSmsGatewayStandin(
   const requests: { at: Date; status: number | 'drop' }[] = [];
   const faults: StandinFault[] = [];
   const waiters = new Set<() => void>();
+  const listeners: ((m: StandinSms) => void)[] = [];
   let delayMs = 0;
   let seq = 0;
 
@@ -112,9 +115,11 @@ export async function startSmsGatewayStandin(
       return;
     }
     const id = f['id'] ?? `standin-${++seq}`;
-    messages.push({ to, message, id, method: req.method ?? 'GET', at: now() });
+    const accepted = { to, message, id, method: req.method ?? 'GET', at: now() };
+    messages.push(accepted);
     requests.push({ at: now(), status: 200 });
     for (const w of waiters) w();
+    for (const l of listeners) l(accepted);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', id }));
   }
@@ -137,6 +142,9 @@ export async function startSmsGatewayStandin(
     inbox: (to) => messages.filter((m) => m.to === to),
     failNext(fault, times = 1) {
       for (let i = 0; i < times; i++) faults.push(fault);
+    },
+    onMessage(listener) {
+      listeners.push(listener);
     },
     setDelay(ms) {
       delayMs = ms;

@@ -206,6 +206,22 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
     expect(after).toBeGreaterThanOrEqual(before + created);
     expect(after).toBeGreaterThan(0);
 
+    // Issue 11 §7: demo clients with neither Telegram nor WhatsApp got theirs by SMS or e-mail, and
+    // the sandbox page shows that client's SMS inbox and mailbox.
+    const list = (await (
+      await fetch(`${svc.address}/api/notificaciones/?estado=enviado&por_pagina=500`, { headers })
+    ).json()) as { notificaciones: { cliente_id: number; canal: string }[] };
+    const bySms = list.notificaciones.find((n) => n.canal === 'sms');
+    expect(bySms, 'a notice sent by SMS in the sandbox').toBeDefined();
+    await p.evaluate(
+      (id) => sessionStorage.setItem('teltec.sandbox.bandejas', String(id)),
+      bySms!.cliente_id,
+    );
+    await p.goto(`${svc.address}/sandbox`);
+    await p.locator('#bandeja-sms .inbox-item').first().waitFor({ timeout: 15_000 });
+    expect(await p.locator('#bandeja-sms .inbox-text').first().textContent()).toMatch(/^TelTec: /);
+    await screenshot(p, 'sandbox-bandejas');
+
     await p.goto(`${svc.address}/#/`);
     await p.waitForSelector('[data-cifra=enviadas] [data-valor]');
     expect(await shownNumber(p, 'enviadas')).toBe(after);

@@ -200,11 +200,15 @@ describe('sandbox chat API', () => {
       activo: true,
       bot: sandbox.bot,
       whatsapp: true,
+      sms: true,
+      correo: true,
     });
     expect((await plain.inject({ url: '/api/sandbox', headers: auth })).json()).toEqual({
       activo: false,
       bot: null,
       whatsapp: false,
+      sms: false,
+      correo: false,
     });
     const refused = await plain.inject({
       method: 'POST',

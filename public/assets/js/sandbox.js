@@ -74,10 +74,10 @@ async function start() {
     chatId = newChatId();
     sessionStorage.setItem(CHAT_KEY, String(chatId));
   }
-  renderPage(status.bot, chatId, status.whatsapp);
+  renderPage(status.bot, chatId, status.whatsapp, status.sms || status.correo);
 }
 
-function renderPage(bot, initialChat, withWhatsApp) {
+function renderPage(bot, initialChat, withWhatsApp, withInboxes) {
   let chatId = initialChat;
   let version = -1;
   const p = persona();
@@ -293,6 +293,8 @@ function renderPage(bot, initialChat, withWhatsApp) {
     round.abort();
   };
 
+  // Issue 11 §7: the SMS inbox and mailbox of the client being played.
+  const boxes = withInboxes ? clientInboxes(controller.signal) : null;
   const guide = h(
     'div',
     null,
@@ -351,6 +353,7 @@ function renderPage(bot, initialChat, withWhatsApp) {
         ),
       ),
     ),
+    boxes?.el ?? null,
     h(
       'div',
       { class: 'card', id: 'clientes-prueba' },
@@ -410,6 +413,7 @@ function renderPage(bot, initialChat, withWhatsApp) {
                           phoneInput.value = c.telefono ?? '';
                           remember();
                           if (c.whatsapp) wa?.use(c.whatsapp);
+                          boxes?.use(c);
                           input.value = c.cedula;
                           input.focus();
                           toast(`Ahora usted es ${c.nombre}. Envíe la cédula cuando el bot la pida.`);
@@ -457,11 +461,13 @@ function renderPage(bot, initialChat, withWhatsApp) {
                       {
                         type: 'button',
                         class: 'small',
-                        onclick: () =>
+                        onclick: () => {
                           switchChat(Number(c.telegram.chat_id), {
                             nombre: c.nombre.split(' ')[0],
                             telefono: c.telefono,
-                          }),
+                          });
+                          boxes?.use(c);
+                        },
                       },
                       'Abrir su chat',
                     ),
@@ -609,6 +615,125 @@ export function formatEntities(text, entities = []) {
 }
 
 start();
+
+/**
+ * The played client's SMS inbox and mailbox (issue 11 §7): what the simulated SMS gateway and the
+ * in-process mail server received for their mobile and address. Refreshed every few seconds.
+ */
+function clientInboxes(signal) {
+  const BOX_KEY = 'teltec.sandbox.bandejas';
+  let clienteId = Number(sessionStorage.getItem(BOX_KEY)) || 0;
+  let last = '';
+  const body = h(
+    'div',
+    { id: 'bandejas-contenido' },
+    h(
+      'p',
+      { class: 'muted small' },
+      'Elija un cliente de prueba abajo («Ser este cliente» o «Abrir su chat»).',
+    ),
+  );
+  const title = h('h2', null, 'SMS y correo del cliente');
+  const el = h('div', { class: 'card', id: 'bandejas' }, title, body);
+  const item = (head, text, fecha) =>
+    h(
+      'li',
+      { class: 'inbox-item' },
+      h('div', { class: 'small muted' }, fmt.dateTime(fecha), head ? ` · ${head}` : ''),
+      h('div', { class: 'inbox-text' }, text),
+    );
+  const render = (b) => {
+    const key = JSON.stringify(b);
+    if (key === last) return;
+    last = key;
+    title.textContent = `SMS y correo de ${b.nombre}`;
+    mount(
+      body,
+      h(
+        'div',
+        { class: 'inboxes' },
+        h(
+          'section',
+          { id: 'bandeja-sms', 'aria-label': 'SMS recibidos' },
+          h(
+            'h3',
+            null,
+            '💬 SMS ',
+            h('span', { class: 'mono small' }, b.sms ? localNumber(b.sms.numero) : ''),
+          ),
+          !b.sms
+            ? h('p', { class: 'muted small' }, 'Sin celular registrado.')
+            : b.sms.mensajes.length === 0
+              ? h('p', { class: 'muted small' }, 'Ningún SMS todavía.')
+              : h(
+                  'ul',
+                  { class: 'list-plain inbox' },
+                  b.sms.mensajes
+                    .slice()
+                    .reverse()
+                    .map((m) => item('', m.texto, m.fecha)),
+                ),
+        ),
+        h(
+          'section',
+          { id: 'bandeja-correo', 'aria-label': 'Correos recibidos' },
+          h('h3', null, '✉️ Correo ', h('span', { class: 'mono small' }, b.correo?.direccion ?? '')),
+          !b.correo
+            ? h('p', { class: 'muted small' }, 'Sin correo registrado.')
+            : b.correo.correos.length === 0
+              ? h('p', { class: 'muted small' }, 'Ningún correo todavía.')
+              : h(
+                  'ul',
+                  { class: 'list-plain inbox' },
+                  b.correo.correos
+                    .slice()
+                    .reverse()
+                    .map((m) =>
+                      h(
+                        'li',
+                        { class: 'inbox-item' },
+                        h('div', { class: 'small muted' }, `${fmt.dateTime(m.fecha)} · de ${m.de}`),
+                        h(
+                          'details',
+                          null,
+                          h('summary', null, h('strong', null, m.asunto)),
+                          h('div', { class: 'inbox-text' }, m.texto),
+                        ),
+                      ),
+                    ),
+                ),
+        ),
+      ),
+    );
+  };
+  const load = async () => {
+    if (!clienteId) return;
+    try {
+      render(await api(`/api/sandbox/clientes/${clienteId}/bandejas`, { signal }));
+    } catch (err) {
+      if (err?.status === 404) {
+        clienteId = 0;
+        sessionStorage.removeItem(BOX_KEY);
+      }
+    }
+  };
+  (async () => {
+    while (!signal.aborted) {
+      await load();
+      await new Promise((r) => setTimeout(r, 4000));
+    }
+  })();
+  return {
+    el,
+    use(c) {
+      clienteId = c.id;
+      sessionStorage.setItem(BOX_KEY, String(c.id));
+      last = '';
+      mount(body, h('div', { class: 'loading' }, 'Cargando…'));
+      load();
+    },
+  };
+}
 
 /** '593987654321' → '0987654321' (how people type it). */
 const localNumber = (n) => (n ? String(n).replace(/^593/, '0') : '');

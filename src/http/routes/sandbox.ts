@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { toWhatsApp } from '../../clients/index.js';
+import { createClientsRepository, toWhatsApp } from '../../clients/index.js';
 import { AppError } from '../../errors/index.js';
 import type { Sandbox } from '../../sandbox/index.js';
-import { errorResponses } from '../schemas.js';
+import { billingContext } from '../billing.js';
+import { errorResponses, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
 
 const tags = ['sandbox'];
@@ -55,6 +56,33 @@ const whatsappThreadSchema = z.object({
       estado: z.string().nullable(),
     }),
   ),
+});
+
+const inboxesSchema = z.object({
+  cliente_id: z.number(),
+  nombre: z.string(),
+  /** null: the client has no mobile, or SMS is a real gateway (SMS_GATEWAY_URL). */
+  sms: z
+    .object({
+      numero: z.string(),
+      mensajes: z.array(z.object({ id: z.string(), texto: z.string(), fecha: z.string() })),
+    })
+    .nullable(),
+  /** null: no e-mail on file, or e-mail is real (SMTP_URL) or not installed. */
+  correo: z
+    .object({
+      direccion: z.string(),
+      correos: z.array(
+        z.object({
+          id: z.string(),
+          de: z.string(),
+          asunto: z.string(),
+          texto: z.string(),
+          fecha: z.string(),
+        }),
+      ),
+    })
+    .nullable(),
 });
 
 /** A client's WhatsApp number as the stand-in knows it: any Ecuadorian mobile form → 5939XXXXXXXX. */
@@ -146,6 +174,30 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     },
   );
 
+  const clients = createClientsRepository(deps.db, billingContext(deps));
+  app.get(
+    '/api/sandbox/clientes/:id/bandejas',
+    {
+      schema: {
+        tags,
+        summary: 'Bandeja de SMS y buzón de correo de un cliente en el sandbox (lo que le llegó)',
+        params: idParams,
+        response: { 200: inboxesSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { inboxes } = active();
+      const c = await clients.getOrThrow(request.params.id);
+      const mobile = c.telefono ? toWhatsApp(c.telefono) : null;
+      return {
+        cliente_id: c.id,
+        nombre: c.nombre,
+        sms: mobile ? inboxes.smsInbox(mobile) : null,
+        correo: c.email ? inboxes.mailbox(c.email) : null,
+      };
+    },
+  );
+
   app.get(
     '/api/sandbox',
     {
@@ -158,6 +210,9 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
             bot: z.object({ username: z.string(), nombre: z.string() }).nullable(),
             /** WhatsApp simulated too (no WHATSAPP_TOKEN): the page shows the client's WhatsApp phone. */
             whatsapp: z.boolean(),
+            /** SMS and e-mail simulated too (issue 11 §7): the page shows inboxes and mailboxes. */
+            sms: z.boolean(),
+            correo: z.boolean(),
           }),
         },
       },
@@ -166,6 +221,8 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       activo: deps.sandbox !== undefined,
       bot: deps.sandbox?.bot ?? null,
       whatsapp: deps.sandbox?.phones !== undefined,
+      sms: deps.sandbox?.inboxes.sms ?? false,
+      correo: deps.sandbox?.inboxes.correo ?? false,
     }),
   );
 
