@@ -148,6 +148,9 @@ const schema = z.object({
   // WhatsApp prices per delivered template (USD), only for Resumen's cost estimate (issue 10 §10).
   WHATSAPP_PRECIO_UTILITY: z.coerce.number().min(0).max(10).default(0.0113),
   WHATSAPP_PRECIO_MARKETING: z.coerce.number().min(0).max(10).default(0.074),
+  // SMS and e-mail prices per message sent (USD), only for Resumen's cost by channel (issue 11 §6).
+  SMS_PRECIO: z.coerce.number().min(0).max(10).default(0),
+  EMAIL_PRECIO: z.coerce.number().min(0).max(10).default(0),
   // SMS through an HTTP gateway (issue 11 §1). Placeholders {to} {message} {id}.
   SMS_GATEWAY_URL: z
     .string()
@@ -299,6 +302,9 @@ export interface Config {
   };
   /** USD per delivered WhatsApp template by Meta category: Resumen's cost estimate ("verifique"). */
   whatsappPrices: { utility: number; marketing: number };
+  /** USD per SMS / e-mail the gateway or SMTP server accepted: Resumen's cost by channel ("verifique"). */
+  smsPrice: number;
+  emailPrice: number;
 }
 
 export interface WhatsAppConfig {
@@ -569,6 +575,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       direccion: e.EMPRESA_DIRECCION,
     },
     whatsappPrices: { utility: e.WHATSAPP_PRECIO_UTILITY, marketing: e.WHATSAPP_PRECIO_MARKETING },
+    smsPrice: e.SMS_PRECIO,
+    emailPrice: e.EMAIL_PRECIO,
   };
 }
 

@@ -125,12 +125,14 @@ export {
 } from './payment-buttons.js';
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
 export {
+  type ChannelCost,
   channelReach,
   MARKETING_TYPES,
+  monthCostByChannel,
   type PriceCategory,
+  type Prices,
   type Reach,
   type WhatsAppCost,
-  whatsappMonthCost,
 } from './reach.js';
 export {
   cancelNotification,

@@ -1,78 +1,135 @@
+import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
 import type { Queryable } from '../db/index.js';
 
 /**
- * Reach (issue 10 §10): which clients a notice can get to today, by channel, and what WhatsApp
- * costs this month. Set-based: one statement each, however many clients.
+ * Reach (issue 10 §10, issue 11 §6): which clients a notice can get to today, by channel, and what
+ * the paid channels cost this month. Set-based: one statement each, however many clients.
  */
 
 export interface Reach {
   total_clientes: number;
+  /** The channels this deployment sends on (settings 'canales.activos'); the others count 0. */
+  canales_activos: ChannelName[];
   telegram: number;
   whatsapp: number;
-  /** On Telegram or WhatsApp. */
+  sms: number;
+  email: number;
+  /** On at least one configured channel. */
   alguno: number;
-  /** On both: WhatsApp is their fallback. */
+  /** On both Telegram and WhatsApp: WhatsApp is their fallback. */
   ambos: number;
-  /** Neither: the call list. */
+  /** On none: the call list. */
   ninguno: number;
 }
 
 /**
  * Clients by the channels that reach them for service notices now. The rule per channel is the
- * re-check's (`teltec_channel_reasons`, migration 013): Telegram linked and not blocked; WhatsApp
- * with a number, service consent and no unexpired unreachable mark.
+ * re-check's (`teltec_channel_reasons`, latest in migration 019): Telegram linked and not blocked;
+ * WhatsApp with a number, service consent and no unexpired unreachable mark; SMS a mobile, e-mail
+ * an address, neither marked unreachable nor refused; a channel not configured here reaches nobody.
  */
 export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
-  const { rows } = await db.query<{ total: number; telegram: number; whatsapp: number; ambos: number }>(
+  const { rows } = await db.query<{
+    total: number;
+    telegram: number;
+    whatsapp: number;
+    sms: number;
+    email: number;
+    ambos: number;
+    alguno: number;
+    activos: string[] | null;
+  }>(
     `SELECT count(*)::int AS total,
             count(*) FILTER (WHERE r.tg)::int AS telegram,
             count(*) FILTER (WHERE r.wa)::int AS whatsapp,
-            count(*) FILTER (WHERE r.tg AND r.wa)::int AS ambos
+            count(*) FILTER (WHERE r.sms)::int AS sms,
+            count(*) FILTER (WHERE r.email)::int AS email,
+            count(*) FILTER (WHERE r.tg AND r.wa)::int AS ambos,
+            count(*) FILTER (WHERE r.tg OR r.wa OR r.sms OR r.email)::int AS alguno,
+            (SELECT s.value FROM settings s WHERE s.key = 'canales.activos') AS activos
        FROM clients c
       CROSS JOIN LATERAL (SELECT teltec_channel_reasons(c, $1::timestamptz, false) AS why) k
-      CROSS JOIN LATERAL (SELECT k.why->>'telegram' IS NULL AS tg, k.why->>'whatsapp' IS NULL AS wa) r`,
+      CROSS JOIN LATERAL (
+        SELECT k.why->>'telegram' IS NULL AS tg, k.why->>'whatsapp' IS NULL AS wa,
+               k.why->>'sms' IS NULL AS sms, k.why->>'email' IS NULL AS email) r`,
     [now],
   );
   const r = rows[0]!;
-  const alguno = r.telegram + r.whatsapp - r.ambos;
+  // Without the row (parts built by hand) every channel counts, as in teltec_channel_enabled.
+  const activos = CHANNEL_NAMES.filter((c) => r.activos === null || r.activos.includes(c));
   return {
     total_clientes: r.total,
+    canales_activos: activos,
     telegram: r.telegram,
     whatsapp: r.whatsapp,
-    alguno,
+    sms: r.sms,
+    email: r.email,
+    alguno: r.alguno,
     ambos: r.ambos,
-    ninguno: r.total - alguno,
+    ninguno: r.total - r.alguno,
   };
 }
 
-/** Meta's pricing categories; which notice types go as MARKETING templates (offers). */
+/**
+ * Meta's pricing categories. A WhatsApp template is charged as marketing when the notice is of a
+ * marketing kind (MARKETING_TYPES: what needs marketing consent), when its campaign is, or when
+ * the template itself is in Meta's MARKETING category (Meta bills by the template's category, and
+ * may re-categorise a utility template that sells).
+ */
 export type PriceCategory = 'utility' | 'marketing';
 export const MARKETING_TYPES = ['oferta'] as const;
 
-export interface WhatsAppCost {
+export interface MonthBounds {
   /** 'YYYY-MM' in the provider's time zone, and its bounds as instants. */
   mes: string;
   desde: string;
   hasta: string;
+}
+
+export interface WhatsAppCost extends MonthBounds {
   por_categoria: { categoria: PriceCategory; entregados: number; precio: number; costo: number }[];
   total: number;
 }
 
+export interface ChannelCost extends MonthBounds {
+  por_canal: {
+    canal: 'whatsapp' | 'sms' | 'email';
+    /** WhatsApp: templates delivered; SMS and e-mail: messages the gateway / server accepted. */
+    mensajes: number;
+    costo: number;
+    /** SMS and e-mail: the price per message; WhatsApp: by category. */
+    precio: number | null;
+    por_categoria: WhatsAppCost['por_categoria'] | null;
+  }[];
+  total: number;
+}
+
+export interface Prices {
+  whatsapp: Record<PriceCategory, number>;
+  sms: number;
+  email: number;
+}
+
 /**
- * The month's WhatsApp cost estimate: templates delivered (or read) this month × the price of
- * their category. Free text inside the 24-hour window costs nothing and is not counted; a
- * template that was only accepted (`enviado`) is not charged yet.
+ * The month's cost by channel, one statement:
+ * - WhatsApp: templates delivered (or read) this month × the price of their category. Free text
+ *   inside the 24-hour window costs nothing; a template only accepted (`enviado`) is not charged yet.
+ * - SMS and e-mail: messages the gateway or the SMTP server accepted this month × SMS_PRECIO /
+ *   EMAIL_PRECIO (they charge per message sent, delivered or not).
+ * Telegram is free and not listed.
  */
-export async function whatsappMonthCost(
+export async function monthCostByChannel(
   db: Queryable,
-  q: { now: Date; timeZone: string; prices: Record<PriceCategory, number> },
-): Promise<WhatsAppCost> {
+  q: { now: Date; timeZone: string; prices: Prices },
+): Promise<ChannelCost> {
   const { rows } = await db.query<{
     desde: Date;
     hasta: Date;
     mes: string;
-    marketing: number;
-    utility: number;
+    wa_marketing: number;
+    wa_utility: number;
+    sms: number;
+    email: number;
   }>(
     `WITH m AS (
        SELECT date_trunc('month', $1::timestamptz AT TIME ZONE $2) AS start_local
@@ -81,32 +138,68 @@ export async function whatsappMonthCost(
               (start_local + interval '1 month') AT TIME ZONE $2 AS hasta,
               to_char(start_local, 'YYYY-MM') AS mes
          FROM m
+     ), e AS (
+       SELECT e.canal,
+              CASE WHEN e.canal = 'whatsapp' THEN COALESCE(e.entregado_at, e.leido_at) ELSE e.enviado_at END AS at,
+              e.canal = 'whatsapp' AND (
+                n.tipo = ANY($3::text[]) OR COALESCE(cp.tipo = ANY($3::text[]), false)
+                OR EXISTS (SELECT 1 FROM whatsapp_templates t
+                            WHERE t.nombre = e.plantilla AND upper(t.categoria) = 'MARKETING')
+              ) AS marketing
+         FROM notification_envios e
+         -- A message is delivered within its 30-day time to live: older attempts cannot count.
+         JOIN b ON e.created_at < b.hasta AND e.created_at >= b.desde - interval '31 days'
+         JOIN notifications n ON n.id = e.notification_id
+         LEFT JOIN campaigns cp ON cp.id = n.campaign_id
+        WHERE (e.canal = 'whatsapp' AND e.plantilla IS NOT NULL AND e.estado IN ('entregado', 'leido'))
+           OR (e.canal IN ('sms', 'email') AND e.enviado_at IS NOT NULL)
      )
      SELECT b.desde, b.hasta, b.mes,
-            count(e.id) FILTER (WHERE n.tipo = ANY($3::text[]))::int AS marketing,
-            count(e.id) FILTER (WHERE NOT (n.tipo = ANY($3::text[])))::int AS utility
+            count(e.at) FILTER (WHERE e.canal = 'whatsapp' AND e.marketing)::int AS wa_marketing,
+            count(e.at) FILTER (WHERE e.canal = 'whatsapp' AND NOT e.marketing)::int AS wa_utility,
+            count(e.at) FILTER (WHERE e.canal = 'sms')::int AS sms,
+            count(e.at) FILTER (WHERE e.canal = 'email')::int AS email
        FROM b
-       LEFT JOIN notification_envios e
-              ON e.canal = 'whatsapp' AND e.plantilla IS NOT NULL AND e.estado IN ('entregado', 'leido')
-             AND COALESCE(e.entregado_at, e.leido_at) >= b.desde AND COALESCE(e.entregado_at, e.leido_at) < b.hasta
-       LEFT JOIN notifications n ON n.id = e.notification_id
+       LEFT JOIN e ON e.at >= b.desde AND e.at < b.hasta
       GROUP BY b.desde, b.hasta, b.mes`,
     [q.now, q.timeZone, [...MARKETING_TYPES]],
   );
   const r = rows[0]!;
-  const line = (categoria: PriceCategory, entregados: number) => ({
-    categoria,
-    entregados,
-    precio: q.prices[categoria],
-    costo: round2(entregados * q.prices[categoria]),
-  });
-  const por_categoria = [line('utility', r.utility), line('marketing', r.marketing)];
+  const wa = q.prices.whatsapp;
+  const por_categoria = [
+    { categoria: 'utility' as const, entregados: r.wa_utility, precio: wa.utility },
+    { categoria: 'marketing' as const, entregados: r.wa_marketing, precio: wa.marketing },
+  ].map((x) => ({ ...x, costo: round2(x.entregados * x.precio) }));
+  const waCost = r.wa_utility * wa.utility + r.wa_marketing * wa.marketing;
+  const por_canal: ChannelCost['por_canal'] = [
+    {
+      canal: 'whatsapp',
+      mensajes: r.wa_utility + r.wa_marketing,
+      costo: round2(waCost),
+      precio: null,
+      por_categoria,
+    },
+    {
+      canal: 'sms',
+      mensajes: r.sms,
+      costo: round2(r.sms * q.prices.sms),
+      precio: q.prices.sms,
+      por_categoria: null,
+    },
+    {
+      canal: 'email',
+      mensajes: r.email,
+      costo: round2(r.email * q.prices.email),
+      precio: q.prices.email,
+      por_categoria: null,
+    },
+  ];
   return {
     mes: r.mes,
     desde: new Date(r.desde).toISOString(),
     hasta: new Date(r.hasta).toISOString(),
-    por_categoria,
-    total: round2(r.utility * q.prices.utility + r.marketing * q.prices.marketing),
+    por_canal,
+    total: round2(waCost + r.sms * q.prices.sms + r.email * q.prices.email),
   };
 }
 

@@ -105,8 +105,11 @@ describeBrowser('admin page: WhatsApp consents and reach', () => {
     expect(await shownNumber(p, 'alcance_alguno')).toBe(r.alcance.alguno);
     expect(await shownNumber(p, 'alcance_ninguno')).toBe(r.alcance.ninguno);
     expect(r.alcance.ninguno).toBe(r.total_clientes - r.alcance.alguno);
-    const cost = (await p.locator('#costo-whatsapp').textContent()) ?? '';
-    expect(cost).toContain('WhatsApp este mes');
+    expect((await p.locator('#costo-whatsapp').textContent()) ?? '').toContain('WhatsApp este mes');
+    // Issue 11 §6: only the configured channels are listed (this deployment: Telegram and WhatsApp).
+    expect(r.alcance.canales_activos).toEqual(['telegram', 'whatsapp']);
+    expect(await p.locator('#alcance [data-alcance=sms]').count()).toBe(0);
+    const cost = (await p.locator('#costo-mes').textContent()) ?? '';
     expect(cost).toContain('verifique');
     expect(cost).toContain('$0.0113');
     expect(cost).toContain('$0.0740');

@@ -8,6 +8,8 @@ import { cedulaFor } from '../support/fixtures.js';
 // Issue 10 §7 / issue 11 §4: the consent ledger through the API; issue 10 §10: reach and the
 // month's WhatsApp cost. The clock is fixed at 2026-03-10 10:00 in Guayaquil.
 const NOW = '2026-03-10T15:00:00Z';
+// These clients have no mobile and no e-mail; every channel counts (no 'canales.activos' row).
+const NO_SMS_EMAIL = { canales_activos: ['telegram', 'whatsapp', 'sms', 'email'], sms: 0, email: 0 };
 
 describeEachDb('consents API, reach and WhatsApp cost', (ctx) => {
   let app: App;
@@ -197,17 +199,31 @@ describeEachDb('consents API, reach and WhatsApp cost', (ctx) => {
 
     const r = await reach();
     expect(r.total_clientes).toBe(4);
-    expect(r.alcance).toEqual({ telegram: 1, whatsapp: 2, alguno: 2, ambos: 1, ninguno: 2 });
+    expect(r.alcance).toEqual({ ...NO_SMS_EMAIL, telegram: 1, whatsapp: 2, alguno: 2, ambos: 1, ninguno: 2 });
 
     // The unreachable mark expires: on the 21st d is reachable again.
     clock.set(new Date('2026-03-21T15:00:00Z'));
-    expect((await reach()).alcance).toEqual({ telegram: 1, whatsapp: 3, alguno: 3, ambos: 1, ninguno: 1 });
+    expect((await reach()).alcance).toEqual({
+      ...NO_SMS_EMAIL,
+      telegram: 1,
+      whatsapp: 3,
+      alguno: 3,
+      ambos: 1,
+      ninguno: 1,
+    });
     // A withdrawal takes c off WhatsApp; Telegram still reaches c.
     expect(
       (await post(c, { canal: 'whatsapp', categoria: 'servicio', otorgado: false, fuente: 'llamada' }))
         .statusCode,
     ).toBe(201);
-    expect((await reach()).alcance).toEqual({ telegram: 1, whatsapp: 2, alguno: 3, ambos: 0, ninguno: 1 });
+    expect((await reach()).alcance).toEqual({
+      ...NO_SMS_EMAIL,
+      telegram: 1,
+      whatsapp: 2,
+      alguno: 3,
+      ambos: 0,
+      ninguno: 1,
+    });
     clock.set(new Date(NOW));
   });
 

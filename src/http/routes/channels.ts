@@ -7,7 +7,7 @@ import {
   currentConsents,
   recordConsent,
 } from '../../clients/index.js';
-import { channelReach, MARKETING_TYPES, whatsappMonthCost } from '../../notifications/index.js';
+import { channelReach, MARKETING_TYPES, monthCostByChannel } from '../../notifications/index.js';
 import { channelNames, consentCategories, consentSources } from '../../vocabulary.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
@@ -24,6 +24,13 @@ import type { ApiDeps } from '../types.js';
  * "SALIR", an e-mail unsubscribe) and the providers' opt-outs are recorded by the service itself.
  */
 export const STAFF_CONSENT_SOURCES = ['contrato', 'presencial', 'formulario', 'llamada', 'email'] as const;
+
+const categoryCost = z.object({
+  categoria: z.enum(['utility', 'marketing']),
+  entregados: z.number(),
+  precio: z.number(),
+  costo: z.number(),
+});
 
 const consentView = z.object({
   id: z.number(),
@@ -158,32 +165,47 @@ export const channelsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
       schema: {
         tags: ['notificaciones'],
         summary:
-          'Alcance: clientes a los que llega Telegram, WhatsApp (número, consentimiento y sin marca de ' +
-          'inalcanzable), alguno o ninguno (la lista de llamadas), y el costo estimado de WhatsApp del mes ' +
-          'por categoría (plantillas entregadas × WHATSAPP_PRECIO_*; verifique las tarifas)',
+          'Alcance: clientes a los que llega cada canal configurado (Telegram, WhatsApp, SMS, correo), ' +
+          'alguno o ninguno (la lista de llamadas), y el costo estimado del mes por canal (WhatsApp por ' +
+          'categoría con WHATSAPP_PRECIO_*, SMS con SMS_PRECIO, correo con EMAIL_PRECIO; verifique las tarifas)',
         response: {
           200: z.object({
             total_clientes: z.number(),
             alcance: z.object({
+              /** Channels configured here; the others reach nobody. */
+              canales_activos: z.array(z.enum(channelNames.values)),
               telegram: z.number(),
               whatsapp: z.number(),
+              sms: z.number(),
+              email: z.number(),
               alguno: z.number(),
               ambos: z.number(),
               ninguno: z.number(),
+            }),
+            costo_mes: z.object({
+              mes: z.string(),
+              desde: z.string(),
+              hasta: z.string(),
+              moneda: z.literal('USD'),
+              por_canal: z.array(
+                z.object({
+                  canal: z.enum(['whatsapp', 'sms', 'email']),
+                  configurado: z.boolean(),
+                  mensajes: z.number(),
+                  precio: z.number().nullable(),
+                  costo: z.number(),
+                  por_categoria: z.array(categoryCost).nullable(),
+                }),
+              ),
+              total: z.number(),
+              nota: z.string(),
             }),
             whatsapp_costo_mes: z.object({
               mes: z.string(),
               desde: z.string(),
               hasta: z.string(),
               moneda: z.literal('USD'),
-              por_categoria: z.array(
-                z.object({
-                  categoria: z.enum(['utility', 'marketing']),
-                  entregados: z.number(),
-                  precio: z.number(),
-                  costo: z.number(),
-                }),
-              ),
+              por_categoria: z.array(categoryCost),
               total: z.number(),
               tipos_marketing: z.array(z.string()),
               nota: z.string(),
@@ -197,23 +219,43 @@ export const channelsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
       const now = deps.clock.now();
       const [reach, cost] = await Promise.all([
         channelReach(deps.db, now),
-        whatsappMonthCost(deps.db, {
+        monthCostByChannel(deps.db, {
           now,
           timeZone: deps.config.timeZone,
-          prices: deps.config.whatsappPrices,
+          prices: {
+            whatsapp: deps.config.whatsappPrices,
+            sms: deps.config.smsPrice,
+            email: deps.config.emailPrice,
+          },
         }),
       ]);
       const { total_clientes, ...alcance } = reach;
+      const { por_canal, ...month } = cost;
+      const wa = por_canal.find((c) => c.canal === 'whatsapp')!;
       return {
         total_clientes,
         alcance,
-        whatsapp_costo_mes: {
-          ...cost,
+        costo_mes: {
+          ...month,
           moneda: 'USD' as const,
+          por_canal: por_canal.map((c) => ({ ...c, configurado: reach.canales_activos.includes(c.canal) })),
+          nota:
+            'Estimación: WhatsApp, plantillas entregadas este mes por el precio de su categoría ' +
+            '(WHATSAPP_PRECIO_UTILITY, WHATSAPP_PRECIO_MARKETING); SMS y correo, mensajes aceptados por la ' +
+            'pasarela o el servidor por SMS_PRECIO y EMAIL_PRECIO. Telegram no cobra. Verifique las tarifas vigentes.',
+        },
+        whatsapp_costo_mes: {
+          mes: month.mes,
+          desde: month.desde,
+          hasta: month.hasta,
+          moneda: 'USD' as const,
+          por_categoria: wa.por_categoria!,
+          total: wa.costo,
           tipos_marketing: [...MARKETING_TYPES],
           nota:
             'Estimación: plantillas entregadas este mes por el precio de su categoría (WHATSAPP_PRECIO_UTILITY, ' +
-            'WHATSAPP_PRECIO_MARKETING). Verifique las tarifas vigentes de Meta para Ecuador.',
+            'WHATSAPP_PRECIO_MARKETING); cuentan como marketing las ofertas, sus campañas y toda plantilla de ' +
+            'categoría MARKETING en Meta. Verifique las tarifas vigentes de Meta para Ecuador.',
         },
       };
     },

@@ -16,8 +16,8 @@ import {
 } from '../ui.js';
 import { backupCard } from './operacion.js';
 
-// Resumen: adoption, reach by channel (Telegram, WhatsApp, either, none) and the month's WhatsApp
-// cost, notifications by state and by day, failures by reason, due clients no channel reaches (the
+// Resumen: adoption, reach by channel (Telegram, WhatsApp, SMS, e-mail, any, none) and the month's
+// cost by channel, notifications by state and by day, failures by reason, due clients no channel reaches (the
 // call list), next scheduled runs, webhook health. Every figure comes from the API.
 
 const SERIES = [
@@ -212,9 +212,18 @@ function renderFailures(el, g) {
 }
 
 /**
- * Reach (issue 10 §10): clients a service notice gets to on Telegram, on WhatsApp (number, consent,
- * not unreachable), on either, on none (the call list); and what WhatsApp costs this month.
+ * Reach (issue 10 §10, issue 11 §6): clients a service notice gets to on each configured channel
+ * (Telegram, WhatsApp, SMS, e-mail), on any, on none (the call list); and this month's cost by
+ * channel (WhatsApp by category, SMS and e-mail per message accepted).
  */
+const REACH_LINES = {
+  telegram: 'Telegram (vinculados, sin bloquear)',
+  whatsapp: 'WhatsApp (número y consentimiento)',
+  sms: 'SMS (celular, sin marca de inalcanzable)',
+  email: 'Correo (dirección, sin rebotes)',
+};
+const CHANNEL_NAMES = { whatsapp: 'WhatsApp', sms: 'SMS', email: 'Correo' };
+
 async function renderReach(el, opt) {
   const head = h('h2', null, 'Alcance');
   try {
@@ -235,16 +244,38 @@ async function renderReach(el, opt) {
         ),
         meter((value / total) * 100, { tone }),
       );
-    const c = r.whatsapp_costo_mes;
-    const cat = (k) => c.por_categoria.find((x) => x.categoria === k);
     const money4 = (v) => `$${v.toFixed(4)}`;
-    const costLine = (k, name) => {
-      const x = cat(k);
+    const c = r.costo_mes;
+    // A channel is listed when configured here, or when it still cost something this month.
+    const shown = c.por_canal.filter((x) => x.configurado || x.mensajes > 0);
+    const costItem = (x) => {
+      if (x.canal === 'whatsapp') {
+        const cat = (k) => x.por_categoria.find((y) => y.categoria === k);
+        const sub = (k, name) =>
+          h(
+            'li',
+            { dataset: { costo: k } },
+            `${name}: ${fmt.n(cat(k).entregados)} entregadas × ${money4(cat(k).precio)} = `,
+            h('strong', null, fmt.money(cat(k).costo)),
+          );
+        return h(
+          'li',
+          { id: 'costo-whatsapp', dataset: { canal: 'whatsapp' } },
+          h('strong', null, `WhatsApp este mes: ${fmt.money(x.costo)}`),
+          h(
+            'ul',
+            { class: 'list-plain' },
+            sub('utility', 'Utilidad (avisos de pago, mantenimiento)'),
+            sub('marketing', 'Marketing (ofertas, sus campañas y plantillas de marketing)'),
+          ),
+        );
+      }
       return h(
         'li',
-        { dataset: { costo: k } },
-        `${name}: ${fmt.n(x.entregados)} entregadas × ${money4(x.precio)} = `,
+        { id: `costo-${x.canal}`, dataset: { canal: x.canal } },
+        `${CHANNEL_NAMES[x.canal]}: ${fmt.n(x.mensajes)} enviados × ${money4(x.precio)} = `,
         h('strong', null, fmt.money(x.costo)),
+        x.precio === 0 ? h('span', { class: 'muted' }, ' (precio 0: verifique)') : null,
       );
     };
     mount(
@@ -259,34 +290,34 @@ async function renderReach(el, opt) {
           h(
             'p',
             { class: 'small muted' },
-            `A quién llegan los avisos de servicio hoy, de ${fmt.n(r.total_clientes)} clientes.`,
+            `A quién llegan los avisos de servicio hoy, de ${fmt.n(r.total_clientes)} clientes, por los canales configurados.`,
           ),
           h(
             'ul',
             { class: 'list-plain' },
-            line('telegram', 'Telegram (vinculados, sin bloquear)', a.telegram, 'ok'),
-            line('whatsapp', 'WhatsApp (número y consentimiento)', a.whatsapp, 'ok'),
-            line('alguno', 'Por alguno de los dos', a.alguno, 'ok'),
+            a.canales_activos.map((k) => line(k, REACH_LINES[k], a[k], 'ok')),
+            line('alguno', 'Por alguno de ellos', a.alguno, 'ok'),
             line('ninguno', 'Por ninguno: hay que llamarlos', a.ninguno, 'muted'),
           ),
           a.ninguno > 0 ? h('a', { href: '#/llamadas', class: 'small' }, 'Ver la hoja de llamadas') : null,
         ),
         h(
           'div',
-          { id: 'costo-whatsapp' },
-          h('h3', null, `WhatsApp este mes: ${fmt.money(c.total)}`),
+          { id: 'costo-mes' },
           h(
-            'ul',
-            { class: 'list-plain small' },
-            costLine('utility', 'Utilidad (avisos de pago, mantenimiento)'),
-            costLine('marketing', 'Marketing (ofertas)'),
+            'h3',
+            { dataset: { cifra: 'costo_total', valor: c.total } },
+            `Costo este mes: ${fmt.money(c.total)}`,
           ),
+          shown.length
+            ? h('ul', { class: 'list-plain small' }, shown.map(costItem))
+            : h('p', { class: 'small muted' }, 'Solo Telegram está configurado: no cuesta nada.'),
           h(
             'p',
             { class: 'small muted', dataset: { aviso: 'verifique' } },
-            'Estimación con los precios de WHATSAPP_PRECIO_UTILITY y WHATSAPP_PRECIO_MARKETING: ',
+            'Estimación con los precios de WHATSAPP_PRECIO_UTILITY, WHATSAPP_PRECIO_MARKETING, SMS_PRECIO y EMAIL_PRECIO: ',
             h('strong', null, 'verifique'),
-            ' las tarifas vigentes de Meta. Los mensajes dentro de las 24 h en que el cliente escribió no se cobran.',
+            ' las tarifas vigentes. WhatsApp cobra las plantillas entregadas (los mensajes dentro de las 24 h en que el cliente escribió no se cobran); SMS y correo, cada mensaje aceptado. Telegram no cobra.',
           ),
         ),
       ),
