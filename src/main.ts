@@ -132,6 +132,7 @@ export async function startService(config: Config, logger: Logger) {
       config,
       clock,
       company: () => settings.company(),
+      engineSettings: () => settings.engine(), // issue 13: how to pay (Ajustes)
       logger: logger.child({ canal: 'whatsapp' }),
     });
   }

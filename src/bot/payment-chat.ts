@@ -2,9 +2,9 @@ import { Composer } from 'grammy';
 import type { InlineKeyboardButton } from 'grammy/types';
 import {
   formatDate,
+  hasPaymentButtons,
   parsePaymentButton,
   paymentButtonData,
-  paymentNoticeTypes,
   toEngineSettings,
 } from '../notifications/index.js';
 import {
@@ -14,10 +14,7 @@ import {
   promiseDates,
   RECEIPT_MAX_BYTES,
   type ReceiptState,
-  recordReceipt,
-  sha256Hex,
-  sniffReceiptType,
-  storeReceiptFile,
+  takeReceipt,
 } from '../receipts/index.js';
 import { localDate } from '../time.js';
 import { receiptStates } from '../vocabulary.js';
@@ -67,7 +64,7 @@ export function createPaymentChat(d: ConversationDeps): Composer<BotContext> {
       !linked ||
       !notice ||
       notice.client_id !== linked.id ||
-      !(paymentNoticeTypes as readonly string[]).includes(notice.tipo) ||
+      !hasPaymentButtons(notice.tipo) ||
       !notice.ciclo
     ) {
       ctx.log.warn(
@@ -186,30 +183,24 @@ export function createPaymentChat(d: ConversationDeps): Composer<BotContext> {
       );
       return void (await ctx.reply(texts.receiptDownloadFailed));
     }
-    const mime = sniffReceiptType(bytes.subarray(0, 16));
-    if (!mime) {
+    const result = await takeReceipt(
+      db,
+      {
+        dataDir: d.config.dataDir,
+        clientId: linked.id,
+        chatId,
+        bytes,
+        pauseDays: d.config.payments.receiptPauseDays,
+      },
+      { settings: settings(), today: today(), now },
+    );
+    if (!result.ok && result.reason === 'tipo') {
       ctx.log.warn(
         { clientId: linked.id, bytes: bytes.length, ...claimed },
         'comprobante rechazado: no es imagen ni PDF',
       );
       return void (await ctx.reply(texts.receiptWrongType));
     }
-    const archivo = storeReceiptFile(d.config.dataDir, linked.id, bytes, mime);
-    const result = await db.transaction((tx) =>
-      recordReceipt(
-        tx,
-        {
-          clientId: linked.id,
-          chatId,
-          mime,
-          size: bytes.length,
-          sha256: sha256Hex(bytes),
-          archivo,
-          pauseDays: d.config.payments.receiptPauseDays,
-        },
-        { settings: settings(), today: today(), now },
-      ),
-    );
     await chats.set(chatId, { estado: 'inicio' }, now);
     if (!result.ok) {
       ctx.log.info({ clientId: linked.id, receiptId: result.id }, 'comprobante repetido: ya estaba recibido');
@@ -218,10 +209,7 @@ export function createPaymentChat(d: ConversationDeps): Composer<BotContext> {
         texts.receiptRepeated(fecha, receiptStates.label(result.estado satisfies ReceiptState).toLowerCase()),
       ));
     }
-    ctx.log.info(
-      { clientId: linked.id, receiptId: result.id, mime, bytes: bytes.length },
-      'comprobante recibido',
-    );
+    ctx.log.info({ clientId: linked.id, receiptId: result.id, bytes: bytes.length }, 'comprobante recibido');
     await ctx.reply(texts.receiptThanks(d.config.payments.receiptPauseDays));
   });
 

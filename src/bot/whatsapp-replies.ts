@@ -4,10 +4,12 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { recordIncoming } from '../messages/index.js';
+import type { EngineSettings } from '../notifications/index.js';
 import type { WhatsAppService } from '../whatsapp/index.js';
 import { clientDataText } from './my-data.js';
 import { clientStatusText } from './status.js';
 import { localMobile, recordWhatsAppAnswer } from './whatsapp-optin.js';
+import { createWhatsAppPayments, type WhatsAppAnswer } from './whatsapp-payments.js';
 
 /**
  * What the service answers when a client writes on WhatsApp (issue 10 §7, issue 11 §4), the
@@ -151,19 +153,28 @@ export function createWhatsAppReplies(d: WhatsAppRepliesDeps) {
 
 export type WhatsAppReplies = ReturnType<typeof createWhatsAppReplies>;
 
+const textAnswer = (text: string | null): WhatsAppAnswer | null => (text ? { text } : null);
+
 /**
  * Answers every message clients write on WhatsApp (main.ts and the sandbox wire it the same way).
  * Free text: the client's window is open, they just wrote. A failed answer is logged, never thrown.
  */
 export function connectWhatsAppReplies(
   service: Pick<WhatsAppService, 'onInbound' | 'client'>,
-  deps: WhatsAppRepliesDeps & { logger: Logger },
+  deps: WhatsAppRepliesDeps & { logger: Logger; engineSettings?: () => Promise<EngineSettings> },
 ): () => void {
   const reply = createWhatsAppReplies(deps);
+  // The payment buttons, receipts and promises (issue 13) first; what they leave is a reply.
+  const payments = createWhatsAppPayments({ ...deps, client: service.client });
   return service.onInbound(async (m) => {
-    const text = await reply(m);
-    if (!text) return;
-    const sent = await service.client.sendText(m.from, text);
+    const handled = await payments(m);
+    const answer: WhatsAppAnswer | null = handled === undefined ? textAnswer(await reply(m)) : handled;
+    if (!answer) return;
+    const sent = answer.buttons
+      ? await service.client.sendInteractive(m.from, { body: answer.text, buttons: answer.buttons })
+      : answer.list
+        ? await service.client.sendInteractive(m.from, { body: answer.text, ...answer.list })
+        : await service.client.sendText(m.from, answer.text);
     if (!sent.ok) {
       deps.logger.warn(
         { clientId: m.clientId, code: sent.failure.code },

@@ -17,6 +17,10 @@ export interface TemplateRef {
   /** 'es' by default. */
   language: string;
   params: string[];
+  /** Quick-reply buttons the approved template has (its BUTTONS component); unknown = none used. */
+  quickReplies?: number;
+  /** Payloads of those buttons, in order (payment notices: which notice, which action). */
+  buttonPayloads?: string[];
 }
 
 /**
@@ -34,7 +38,10 @@ export interface ComposedForChannel {
   htmlBody?: string;
   /** WhatsApp outside the 24 h window: send this template instead of `text`. */
   template?: TemplateRef;
-  /** Quick-reply buttons where the channel has them. */
+  /**
+   * Reply buttons where the channel has them (Telegram inline keyboard; WhatsApp interactive
+   * buttons inside the window — at most 3, titles of at most 20 characters).
+   */
   buttons?: { id: string; title: string }[];
 }
 

@@ -18,7 +18,13 @@ import {
   toGsm7,
 } from './channel-texts.js';
 import type { AttemptRow } from './outbox.js';
-import { type NoticeButton, paymentNoticeButtons, toInlineKeyboard } from './payment-buttons.js';
+import {
+  hasPaymentButtons,
+  type NoticeButton,
+  paymentNoticeButtons,
+  paymentReplyButtons,
+  toInlineKeyboard,
+} from './payment-buttons.js';
 import {
   substitute,
   type TemplateSet,
@@ -214,7 +220,7 @@ function templateSource(
 
 /** Payment notices to a verified link carry the payment buttons (issue 13 §1). */
 function noticeButtons(notice: Notice, client: ComposeClient): NoticeButton[][] | undefined {
-  if (notice.tipo !== 'recordatorio_pago' && notice.tipo !== 'pago_vencido') return undefined;
+  if (!hasPaymentButtons(notice.tipo)) return undefined;
   if (client.link_verified === false) return undefined;
   return paymentNoticeButtons(notice.id ?? 0);
 }
@@ -547,10 +553,13 @@ export async function composeForChannel(
   const plain = compose(notice, client, ctx, 'texto');
   if (!plain.ok) return refused(plain);
   if (plain.channel !== 'texto') throw new Error('unreachable');
-  // WhatsApp
+  // WhatsApp. Payment notices carry the buttons (issue 13 §1): the sender's number is the one on
+  // file, verified by WhatsApp, so no link check — the payload names the notice and the answer is
+  // checked against the number that pressed it (src/bot/whatsapp-payments.ts).
+  const buttons = hasPaymentButtons(a.tipo) && notice.id ? paymentReplyButtons(notice.id) : undefined;
   const window = a.whatsapp_ventana_hasta ? new Date(a.whatsapp_ventana_hasta).getTime() : 0;
   if (!o.forceTemplate && window > o.now.getTime()) {
-    return { ok: true, content: { text: plain.text, html: false } };
+    return { ok: true, content: { text: plain.text, html: false, ...(buttons && { buttons }) } };
   }
   const values = templateValues(
     {
@@ -578,7 +587,10 @@ export async function composeForChannel(
   const resolved = await (o.resolveTemplate ?? defaultTemplateResolver)(a.tipo, variables);
   if (!resolved.ok)
     return { ok: false, hold: resolved.hold, motivo: resolved.motivo, detalle: resolved.detalle };
-  return { ok: true, content: { text: plain.text, html: false, template: resolved.template } };
+  const template = buttons
+    ? { ...resolved.template, buttonPayloads: buttons.map((b) => b.id) }
+    : resolved.template;
+  return { ok: true, content: { text: plain.text, html: false, template } };
 }
 
 // ------------------------------------------------------------------------------ the client's columns

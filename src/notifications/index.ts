@@ -116,11 +116,14 @@ export {
   settleAsyncFailures,
 } from './outbox.js';
 export {
+  hasPaymentButtons,
   type NoticeButton,
   type PaymentAction,
   parsePaymentButton,
   paymentButtonData,
   paymentButtonLabels,
+  paymentButtonTypes,
+  paymentReplyButtons,
   toInlineKeyboard,
 } from './payment-buttons.js';
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';

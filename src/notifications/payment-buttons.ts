@@ -7,6 +7,13 @@
  * does nothing (and is logged). Telegram allows 64 bytes of data: the longest is 28.
  */
 
+/** The notices that carry the buttons: reminders, overdue notices and the pre-suspension notice. */
+export const paymentButtonTypes = ['recordatorio_pago', 'pago_vencido', 'aviso_suspension'] as const;
+
+export function hasPaymentButtons(tipo: string): boolean {
+  return (paymentButtonTypes as readonly string[]).includes(tipo);
+}
+
 export type PaymentAction = 'ya_pague' | 'pagare' | 'fecha' | 'como_pagar';
 
 const codes: Record<PaymentAction, string> = { ya_pague: 'y', pagare: 'p', fecha: 'd', como_pagar: 'c' };
@@ -54,6 +61,13 @@ export function parsePaymentButton(
   const action = actions[m[1]!];
   if (!action || (action === 'fecha') !== (m[3] !== undefined)) return null;
   return { action, notificationId: Number(m[2]), date: m[3] ?? null };
+}
+
+/** The buttons as one row of reply buttons (WhatsApp: interactive `button`, ids = the data). */
+export function paymentReplyButtons(notificationId: number): { id: string; title: string }[] {
+  return paymentNoticeButtons(notificationId)
+    .flat()
+    .map((b) => ({ id: b.data, title: b.text }));
 }
 
 /** Telegram's inline keyboard for the buttons. */

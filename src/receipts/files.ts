@@ -33,46 +33,8 @@ export function sniffReceiptType(head: Uint8Array): ReceiptMime | null {
 
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Thrown while downloading when the file is bigger than allowed (stated or actual size). */
-export class FileTooLargeError extends Error {
-  override name = 'FileTooLargeError';
-  constructor(readonly bytes: number) {
-    super(`file larger than allowed (${bytes} bytes)`);
-  }
-}
-
-/**
- * Downloads a file, stopping as soon as it passes `maxBytes` (whatever Content-Length says).
- * `url` carries the bot token: it MUST NOT be logged, and errors never include it.
- */
-export async function downloadLimited(url: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(30_000) });
-  } catch (err) {
-    throw new Error(`no se pudo descargar el archivo: ${(err as Error).name}`);
-  }
-  if (!res.ok || !res.body) throw new Error(`no se pudo descargar el archivo: HTTP ${res.status}`);
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body.cancel().catch(() => {});
-    throw new FileTooLargeError(declared);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new FileTooLargeError(size);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
+/** The one bounded download (src/lib/download.ts), re-exported where receipts are handled. */
+export { downloadLimited, FileTooLargeError } from '../lib/download.js';
 
 export const RECEIPTS_FOLDER = 'comprobantes';
 

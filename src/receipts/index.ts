@@ -9,6 +9,7 @@ export {
   sniffReceiptType,
   storeReceiptFile,
 } from './files.js';
+export { type ReceiptIntake, takeReceipt } from './intake.js';
 export { currentPause, endPauses, openPause, type PauseReason } from './pauses.js';
 export {
   keepPaidPromises,

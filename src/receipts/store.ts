@@ -159,7 +159,7 @@ export async function recordReceipt(
   tx: Queryable,
   r: {
     clientId: number;
-    chatId: number;
+    chatId: number | null;
     mime: ReceiptMime;
     size: number;
     sha256: string;

@@ -1,6 +1,18 @@
 import type { ChannelAdapter, ChannelMessage, ChannelSendResult } from '../channels/types.js';
 import { classifyWhatsAppFailure, PAIR_PACING_MS } from './classify.js';
-import type { WhatsAppClient } from './graph.js';
+import { INTERACTIVE_LIMITS, type WhatsAppClient } from './graph.js';
+
+/** Whether a text and its buttons can go as one interactive message (Meta's limits). */
+export function fitsInteractive(text: string, buttons: readonly { id: string; title: string }[]): boolean {
+  return (
+    text.trim() !== '' &&
+    text.length <= INTERACTIVE_LIMITS.body &&
+    buttons.length <= INTERACTIVE_LIMITS.buttons &&
+    buttons.every(
+      (b) => b.title.length >= 1 && b.title.length <= INTERACTIVE_LIMITS.buttonTitle && b.id.length <= 256,
+    )
+  );
+}
 
 /**
  * WhatsApp behind the one channel interface. Pacing is Meta's: `WHATSAPP_RATE` messages per second,
@@ -29,8 +41,21 @@ export function createWhatsAppAdapter(opts: WhatsAppAdapterOptions): ChannelAdap
     }),
     async send(m: ChannelMessage): Promise<ChannelSendResult> {
       const to = m.to.replace(/^\+/, '');
-      const { template, text } = m.composed;
-      if (template) return opts.client.sendTemplate(to, template, m.signal);
+      const { template, text, buttons } = m.composed;
+      if (template) {
+        // Quick-reply payloads only for buttons the approved template has.
+        const payloads = (template.buttonPayloads ?? []).slice(0, template.quickReplies ?? 0);
+        const { quickReplies: _q, buttonPayloads: _b, ...rest } = template;
+        return opts.client.sendTemplate(
+          to,
+          { ...rest, ...(payloads.length && { buttonPayloads: payloads }) },
+          m.signal,
+        );
+      }
+      // Inside the window: reply buttons when they fit Meta's limits, plain text otherwise.
+      if (buttons?.length && fitsInteractive(text, buttons)) {
+        return opts.client.sendInteractive(to, { body: text, buttons }, m.signal);
+      }
       if (text.trim() !== '') return opts.client.sendText(to, text, m.signal);
       return {
         ok: false,

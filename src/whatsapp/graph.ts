@@ -1,4 +1,5 @@
 import type { ChannelFailure, ChannelSendResult } from '../channels/types.js';
+import { downloadLimited } from '../lib/download.js';
 import { redactBotToken, rememberSecret } from '../telegram/redact.js';
 import { whatsappErrorText } from './classify.js';
 
@@ -15,7 +16,44 @@ export interface TemplateSend {
   language: string;
   /** Body parameters in order ({{1}}, {{2}}…); none may be empty. */
   params: string[];
+  /** Payloads of the template's quick-reply buttons, in order (at most as many as it has). */
+  buttonPayloads?: string[];
 }
+
+/** Interactive reply buttons (free-form: inside the 24 h window only). Meta: 1–3, titles ≤ 20. */
+export interface InteractiveButtons {
+  body: string;
+  buttons: { id: string; title: string }[];
+}
+
+/** An interactive list (free-form): one section of at most 10 rows, titles ≤ 24. */
+export interface InteractiveList {
+  body: string;
+  /** The button that opens the list (≤ 20 characters). */
+  button: string;
+  rows: { id: string; title: string; description?: string }[];
+}
+
+/** What `GET /{media-id}` answers: where to download a client's image or document. */
+export interface MediaInfo {
+  url: string;
+  mime_type?: string;
+  sha256?: string;
+  /** Meta's stated size in bytes (checked before downloading, then again while downloading). */
+  file_size?: number;
+  id?: string;
+}
+
+/** Meta's limits on interactive messages (the stand-in checks the same). */
+export const INTERACTIVE_LIMITS = {
+  buttons: 3,
+  buttonTitle: 20,
+  body: 1024,
+  listRows: 10,
+  rowTitle: 24,
+  rowDescription: 72,
+  listButton: 20,
+} as const;
 
 /** One template as `GET /{waba_id}/message_templates` lists it (the fields we ask for). */
 export interface GraphTemplate {
@@ -25,7 +63,12 @@ export interface GraphTemplate {
   status: string;
   category?: string;
   rejected_reason?: string;
-  components?: { type: string; text?: string; format?: string }[];
+  components?: {
+    type: string;
+    text?: string;
+    format?: string;
+    buttons?: { type?: string; text?: string }[];
+  }[];
 }
 
 export interface PhoneNumberInfo {
@@ -61,6 +104,19 @@ export interface WhatsAppClient {
   listTemplates(signal?: AbortSignal): Promise<GraphResult<GraphTemplate[]>>;
   /** The phone number's data: proves the token works (Ajustes, resuming after a stop). */
   phoneNumber(signal?: AbortSignal): Promise<GraphResult<PhoneNumberInfo>>;
+  /** Reply buttons or a list (free-form: only inside the client's 24 h window). */
+  sendInteractive(
+    to: string,
+    m: InteractiveButtons | InteractiveList,
+    signal?: AbortSignal,
+  ): Promise<ChannelSendResult>;
+  /** Where to download a media a client sent (`GET /{media-id}`). */
+  mediaInfo(mediaId: string, signal?: AbortSignal): Promise<GraphResult<MediaInfo>>;
+  /**
+   * Downloads a media URL from `mediaInfo` with the token, at most `maxBytes` (throws
+   * FileTooLargeError beyond it, Error otherwise; never with the token or the URL).
+   */
+  downloadMedia(url: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
 }
 
 /** The body of `POST /messages` for a template (exported for the stand-in's tests and the preview). */
@@ -73,10 +129,44 @@ export function templatePayload(to: string, t: TemplateSend) {
     template: {
       name: t.name,
       language: { code: t.language },
-      ...(t.params.length > 0 && {
-        components: [{ type: 'body', parameters: t.params.map((text) => ({ type: 'text', text })) }],
+      ...((t.params.length > 0 || (t.buttonPayloads?.length ?? 0) > 0) && {
+        components: [
+          ...(t.params.length > 0
+            ? [{ type: 'body', parameters: t.params.map((text) => ({ type: 'text', text })) }]
+            : []),
+          // One component per quick-reply button: the payload comes back when the client presses it.
+          ...(t.buttonPayloads ?? []).map((payload, i) => ({
+            type: 'button',
+            sub_type: 'quick_reply',
+            index: String(i),
+            parameters: [{ type: 'payload', payload }],
+          })),
+        ],
       }),
     },
+  };
+}
+
+export function interactivePayload(to: string, m: InteractiveButtons | InteractiveList) {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'interactive',
+    interactive:
+      'buttons' in m
+        ? {
+            type: 'button',
+            body: { text: m.body },
+            action: {
+              buttons: m.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })),
+            },
+          }
+        : {
+            type: 'list',
+            body: { text: m.body },
+            action: { button: m.button, sections: [{ rows: m.rows }] },
+          },
   };
 }
 
@@ -226,6 +316,23 @@ export function createWhatsAppClient(opts: WhatsAppClientOptions): WhatsAppClien
         if (!after) break;
       }
       return { ok: true, value: all };
+    },
+    sendInteractive: (to, m, signal) => send(interactivePayload(to, m), signal),
+    mediaInfo(mediaId, signal) {
+      if (!/^[A-Za-z0-9_.-]{1,128}$/.test(mediaId)) {
+        return Promise.resolve({
+          ok: false,
+          failure: { code: '100', message: 'Identificador de archivo de WhatsApp no válido' },
+        });
+      }
+      return call<MediaInfo>('GET', `/${mediaId}`, undefined, signal);
+    },
+    downloadMedia(url, maxBytes, signal) {
+      // Meta's media URLs are on its own hosts and want the same Bearer token.
+      return downloadLimited(url, maxBytes, {
+        headers: { authorization: headers.authorization },
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000),
+      });
     },
     phoneNumber(signal) {
       return call<PhoneNumberInfo>(

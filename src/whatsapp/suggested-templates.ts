@@ -11,7 +11,15 @@ export interface SuggestedTemplate {
   body: string;
   /** What each {{n}} holds, for the submission form (Meta asks for sample values). */
   examples: string[];
+  /**
+   * Quick-reply buttons, in this order (payment notices, issue 13 §1): the service fills each
+   * button's payload with the notice it belongs to and checks it when the client presses it.
+   */
+  buttons?: readonly string[];
 }
+
+/** The payment notices' quick-reply buttons, in the order the service sends their payloads. */
+export const PAYMENT_QUICK_REPLIES = ['Ya pagué', 'Pagaré el…', 'Cómo pagar'] as const;
 
 export const suggestedTemplates: readonly SuggestedTemplate[] = [
   {
@@ -20,8 +28,9 @@ export const suggestedTemplates: readonly SuggestedTemplate[] = [
     category: 'UTILITY',
     body:
       'Hola {{1}}, le recordamos que el pago de su servicio de internet por {{2}} vence el {{3}}. ' +
-      'Días restantes: {{4}}. Si ya realizó el pago, ignore este mensaje.',
+      'Días restantes: {{4}}. Si ya realizó el pago, toque «Ya pagué» y envíenos el comprobante.',
     examples: ['María Pérez', '$25,00', '30/11/2026', '5'],
+    buttons: PAYMENT_QUICK_REPLIES,
   },
   {
     name: 'pago_vencido',
@@ -29,8 +38,36 @@ export const suggestedTemplates: readonly SuggestedTemplate[] = [
     category: 'UTILITY',
     body:
       'Hola {{1}}, el pago de su servicio de internet por {{2}} venció el {{3}}. Días de atraso: {{4}}. ' +
-      'Regularice su pago para evitar la suspensión del servicio. Si ya pagó, ignore este mensaje.',
+      'Regularice su pago para evitar la suspensión del servicio. Si ya pagó, toque «Ya pagué» y ' +
+      'envíenos el comprobante.',
     examples: ['María Pérez', '$25,00', '30/11/2026', '3'],
+    buttons: PAYMENT_QUICK_REPLIES,
+  },
+  {
+    name: 'aviso_suspension',
+    language: 'es',
+    category: 'UTILITY',
+    body:
+      'Hola {{1}}, el pago de su servicio de internet por {{2}} venció el {{3}}. Si no lo registramos, ' +
+      'su servicio será suspendido el {{4}}. Si ya pagó, toque «Ya pagué» y envíenos el comprobante.',
+    examples: ['María Pérez', '$25,00', '30/11/2026', '10/12/2026'],
+    buttons: PAYMENT_QUICK_REPLIES,
+  },
+  {
+    name: 'servicio_suspendido',
+    language: 'es',
+    category: 'UTILITY',
+    body:
+      'Hola {{1}}, su servicio de internet con {{2}} fue suspendido por falta de pago. Para ' +
+      'reactivarlo, pague {{3}} y envíenos el comprobante por este chat.',
+    examples: ['María Pérez', 'TelTec', '$25,00'],
+  },
+  {
+    name: 'servicio_reactivado',
+    language: 'es',
+    category: 'UTILITY',
+    body: 'Hola {{1}}, su servicio de internet con {{2}} fue reactivado. Su próximo vencimiento es el {{3}}. Gracias.',
+    examples: ['María Pérez', 'TelTec', '30/12/2026'],
   },
   {
     name: 'pago_recibido',

@@ -33,13 +33,15 @@ export interface RegistryTemplate {
   categoria: string | null;
   /** Body parameters of the approved text; null = not synced yet. */
   parametros: number | null;
+  /** Its quick-reply buttons (payment notices' payloads ride on them); null = not known. */
+  botones?: number | null;
   cuerpo: string | null;
   motivo: string | null;
   sincronizada_at: Date;
 }
 
 export type TemplateResolution =
-  | { ok: true; template: TemplateSend; categoria: string | null }
+  | { ok: true; template: TemplateSend & { quickReplies?: number }; categoria: string | null }
   /**
    * hold: the notice waits — staff or Meta must act (approve, fix the mapping); never the client's
    * fault. `motivo` is a `notificationReasons` value, `detalle` the Spanish sentence staff read.
@@ -67,6 +69,24 @@ export const defaultTemplateMappings: readonly TemplateMapping[] = [
     plantilla: 'pago_recibido',
     idioma: 'es',
     parametros: ['nombre', 'monto', 'fecha_pago'],
+  },
+  {
+    tipo: 'aviso_suspension',
+    plantilla: 'aviso_suspension',
+    idioma: 'es',
+    parametros: ['nombre', 'monto', 'fecha_vencimiento', 'fecha_suspension'],
+  },
+  {
+    tipo: 'servicio_suspendido',
+    plantilla: 'servicio_suspendido',
+    idioma: 'es',
+    parametros: ['nombre', 'empresa', 'monto'],
+  },
+  {
+    tipo: 'servicio_reactivado',
+    plantilla: 'servicio_reactivado',
+    idioma: 'es',
+    parametros: ['nombre', 'empresa', 'fecha_vencimiento'],
   },
   { tipo: 'bienvenida', plantilla: 'bienvenida', idioma: 'es', parametros: ['nombre', 'empresa'] },
   { tipo: 'mantenimiento', plantilla: 'mantenimiento', idioma: 'es', parametros: ['nombre', 'mensaje'] },
@@ -167,7 +187,12 @@ export function checkTemplate(
   }
   return {
     ok: true,
-    template: { name: mapping.plantilla, language: mapping.idioma, params },
+    template: {
+      name: mapping.plantilla,
+      language: mapping.idioma,
+      params,
+      ...(registry.botones ? { quickReplies: registry.botones } : {}),
+    },
     categoria: registry.categoria,
   };
 }
@@ -205,7 +230,7 @@ export async function resolveTemplate(
   >(
     `SELECT m.tipo, m.plantilla, m.idioma, m.parametros, m.actualizado_por, m.updated_at,
             t.nombre AS r_nombre, t.estado, t.categoria, t.parametros AS r_parametros, t.cuerpo, t.motivo,
-            t.sincronizada_at
+            t.sincronizada_at, t.botones
        FROM whatsapp_template_map m
        LEFT JOIN whatsapp_templates t ON t.nombre = m.plantilla AND t.idioma = m.idioma
       WHERE m.tipo = $1`,
@@ -224,6 +249,7 @@ export async function resolveTemplate(
           cuerpo: r.cuerpo,
           motivo: r.motivo,
           sincronizada_at: r.sincronizada_at,
+          botones: r.botones ?? null,
         }
       : undefined;
   return checkTemplate(mapping, registry, values, tipo);
@@ -338,6 +364,12 @@ function bodyOf(t: GraphTemplate): string | null {
   return t.components?.find((c) => c.type?.toUpperCase() === 'BODY')?.text ?? null;
 }
 
+/** Quick-reply buttons of a template (Meta's BUTTONS component); 0 when it has none. */
+export function quickReplyCount(t: GraphTemplate): number {
+  const b = t.components?.find((c) => c.type?.toUpperCase() === 'BUTTONS')?.buttons ?? [];
+  return b.filter((x) => String(x?.type ?? '').toUpperCase() === 'QUICK_REPLY').length;
+}
+
 /**
  * Replaces the registry with Meta's list, in one statement per sync (set-based): upserts every
  * listed template, deletes the ones Meta no longer lists.
@@ -352,21 +384,22 @@ export async function storeTemplates(db: Queryable, templates: GraphTemplate[], 
     cuerpo: bodyOf(t),
     meta_id: t.id ?? null,
     motivo: t.rejected_reason ?? null,
+    botones: quickReplyCount(t),
   }));
   await db.query(
     `WITH incoming AS (
        SELECT DISTINCT ON (nombre, idioma) *
          FROM jsonb_to_recordset($1::jsonb) AS x(nombre text, idioma text, estado text, categoria text,
-              parametros integer, cuerpo text, meta_id text, motivo text)
+              parametros integer, cuerpo text, meta_id text, motivo text, botones integer)
      ), gone AS (
        DELETE FROM whatsapp_templates w
         WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.nombre = w.nombre AND i.idioma = w.idioma)
      )
      INSERT INTO whatsapp_templates (nombre, idioma, estado, categoria, parametros, cuerpo, meta_id, motivo,
-                                     sincronizada_at)
-     SELECT nombre, idioma, estado, categoria, parametros, cuerpo, meta_id, motivo, $2 FROM incoming
+                                     sincronizada_at, botones)
+     SELECT nombre, idioma, estado, categoria, parametros, cuerpo, meta_id, motivo, $2, botones FROM incoming
      ON CONFLICT (nombre, idioma) DO UPDATE SET estado = EXCLUDED.estado, categoria = EXCLUDED.categoria,
-       parametros = EXCLUDED.parametros, cuerpo = EXCLUDED.cuerpo, meta_id = EXCLUDED.meta_id,
+       parametros = EXCLUDED.parametros, cuerpo = EXCLUDED.cuerpo, meta_id = EXCLUDED.meta_id, botones = EXCLUDED.botones,
        motivo = EXCLUDED.motivo, sincronizada_at = EXCLUDED.sincronizada_at`,
     [JSON.stringify(rows), now],
   );

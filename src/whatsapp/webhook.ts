@@ -38,10 +38,20 @@ export interface InboundMessage {
   tipo: string;
   /** The text, the button's text or payload, or the interactive reply's title; null for media. */
   texto: string | null;
-  /** A button's payload / interactive reply id (opt-in answers). */
+  /** A button's payload / interactive reply id (opt-in answers, payment buttons). */
   payload: string | null;
   at: Date;
   name: string | null;
+  /** An image or document the client sent (a receipt, maybe): download it by id (`GET /{media-id}`). */
+  media?: InboundMedia;
+}
+
+export interface InboundMedia {
+  kind: 'image' | 'document';
+  id: string;
+  /** What the client's phone claims; never trusted (the type comes from the bytes). */
+  mime: string | null;
+  filename: string | null;
 }
 
 export interface ParsedWebhook {
@@ -174,6 +184,13 @@ function parseMessagesValue(value: Record<string, unknown>, now: Date, out: Pars
       texto = str(reply?.title, 1024);
       payload = str(reply?.id, 1024);
     }
+    let media: InboundMedia | undefined;
+    if (tipo === 'image' || tipo === 'document') {
+      const c = obj(m[tipo]);
+      const id = str(c?.id, 128);
+      texto = str(c?.caption, 1024);
+      if (id) media = { kind: tipo, id, mime: str(c?.mime_type, 100), filename: str(c?.filename, 240) };
+    }
     out.messages.push({
       wamid,
       from,
@@ -182,6 +199,7 @@ function parseMessagesValue(value: Record<string, unknown>, now: Date, out: Pars
       payload,
       at: when(m.timestamp, now),
       name: names.get(from) ?? null,
+      ...(media && { media }),
     });
   }
 }

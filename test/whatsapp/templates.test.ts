@@ -95,9 +95,17 @@ describeEachDb('WhatsApp template registry and mapping (issue 10 §3)', (ctx) =>
         name: 'recordatorio_pago',
         language: 'es',
         params: ['Ana Pérez', '$25,00', '30/11/2026', '5'],
+        // Its quick replies (Ya pagué, Pagaré el…, Cómo pagar), learnt from the BUTTONS component.
+        quickReplies: 3,
       },
       categoria: 'UTILITY',
     });
+    const plain = await resolveTemplate(ctx.db, 'pago_recibido', {
+      nombre: 'Ana',
+      monto: '$25,00',
+      fecha_pago: '30/11/2026',
+    });
+    expect(plain.ok && plain.template.quickReplies).toBeUndefined();
   });
 
   it('an empty name gets a wording; another missing value fails the notice (not held)', async () => {

@@ -7,8 +7,15 @@
  *   POST /{version}/{phone_number_id}/messages       text (24 h window) or template
  *   GET  /{version}/{waba_id}/message_templates      its own registry (paging cursors)
  *   GET  /{version}/{phone_number_id}                number data (token check)
+ *   GET  /{version}/{media_id}                       a client's image/document: url, type, sha256, size
+ *   GET  /whatsapp_business/attachments/?mid=…       the media itself (Bearer token required)
+ *
+ * It checks what Meta checks on the shapes we send: template name, language, body parameters and
+ * quick-reply button parameters against its registry; interactive messages (1–3 reply buttons,
+ * titles ≤ 20 characters, body ≤ 1024; lists of ≤ 10 rows, titles ≤ 24). A test acts as the
+ * client: text, a template's quick reply (`button`), an interactive reply, an image or document.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signWebhookBody } from '../signature.js';
@@ -23,6 +30,8 @@ export interface StandinTemplate {
   category: string;
   body: string;
   id?: string;
+  /** Quick-reply buttons (their texts), in order. */
+  buttons?: string[];
 }
 
 export interface WhatsAppStandinOptions {
@@ -75,9 +84,13 @@ export interface InjectedError {
 export interface StandinMessage {
   wamid: string;
   to: string;
-  type: 'text' | 'template';
+  type: 'text' | 'template' | 'interactive';
   text?: string;
   template?: { name: string; language: string; params: string[] };
+  /** Interactive reply buttons or list rows the client sees. */
+  interactive?: { type: 'button' | 'list'; options: { id: string; title: string }[] };
+  /** A template's quick replies as the client sees them, with the payload each sends back. */
+  quickReplies?: { text: string; payload: string }[];
   /** Body as the client would see it (template parameters substituted). */
   rendered: string;
   at: number;
@@ -130,6 +143,31 @@ export interface WhatsAppStandin {
   clientSends(from: string, text: string, opts?: { name?: string }): Promise<string>;
   /** The client presses a quick-reply button of a template (`button`) or interactive reply. */
   clientPresses(from: string, button: { payload: string; text: string }): Promise<string>;
+  /** The client answers an interactive message (`interactive.button_reply` / `list_reply`), as given. */
+  clientTaps(from: string, reply: { id: string; title: string }, kind?: 'button' | 'list'): Promise<string>;
+  /**
+   * The client presses the button titled `title` of the message `wamid` it received: a template's
+   * quick reply (`button` with its payload) or an interactive reply. Throws if there is no such button.
+   */
+  clientChooses(wamid: string, title: string): Promise<string>;
+  /**
+   * The client sends an image or a document. `statedSize` is the size `GET /{media-id}` states
+   * (default the real one); when it differs the download carries no Content-Length, as a lying
+   * or streaming server would.
+   */
+  clientSendsMedia(
+    from: string,
+    m: {
+      kind: 'image' | 'document';
+      bytes: Buffer;
+      mime: string;
+      filename?: string;
+      caption?: string;
+      statedSize?: number;
+    },
+  ): Promise<{ wamid: string; mediaId: string }>;
+  /** Downloads of media served (with the right token), by media id. */
+  readonly mediaDownloads: string[];
   /** Open window until (ms), or undefined. */
   windowUntil(number: string): number | undefined;
   /** Messages in and out of one number, oldest first (the sandbox phone). */
@@ -144,6 +182,7 @@ export interface WhatsAppStandin {
 }
 
 const API_VERSION_PATH = /^\/(v\d+\.\d+)\/([^/?]+)(?:\/([a-z_]+))?\/?$/;
+const MEDIA_PATH = '/whatsapp_business/attachments/';
 const MAX_BODY = 256 * 1024;
 
 class GraphError extends Error {
@@ -214,6 +253,11 @@ class Standin implements WhatsAppStandin {
   readonly calls: StandinCall[] = [];
   readonly webhooks: WebhookRecord[] = [];
   readonly errorCounts = new Map<number, number>();
+  readonly mediaDownloads: string[] = [];
+  private readonly media = new Map<
+    string,
+    { bytes: Buffer; mime: string; sha256: string; statedSize: number | undefined }
+  >();
   private address = '';
   private readonly server: Server;
   private webhookUrl: string | undefined;
@@ -260,6 +304,7 @@ class Standin implements WhatsAppStandin {
         status: 'APPROVED',
         category: t.category,
         body: t.body,
+        ...(t.buttons && { buttons: [...t.buttons] }),
       }));
     for (const t of initial) this.registry.set(`${t.name}:${t.language}`, { id: this.nextId('tpl'), ...t });
     this.server = createServer((req, res) => {
@@ -380,6 +425,79 @@ class Standin implements WhatsAppStandin {
     return this.inboundMessage(from, { type: 'button', button }, button.text);
   }
 
+  async clientTaps(
+    from: string,
+    reply: { id: string; title: string },
+    kind: 'button' | 'list' = 'button',
+  ): Promise<string> {
+    const key = kind === 'button' ? 'button_reply' : 'list_reply';
+    return this.inboundMessage(
+      from,
+      { type: 'interactive', interactive: { type: key, [key]: reply } },
+      reply.title,
+    );
+  }
+
+  async clientChooses(wamid: string, title: string): Promise<string> {
+    const msg = this.byWamid.get(wamid);
+    if (!msg) throw new Error(`stand-in: no message ${wamid}`);
+    const context = { from: '593990000000', id: wamid };
+    const quick = msg.quickReplies?.find((q) => q.text === title);
+    if (quick) {
+      return this.inboundMessage(
+        msg.to,
+        { type: 'button', button: { payload: quick.payload, text: quick.text }, context },
+        quick.text,
+      );
+    }
+    const option = msg.interactive?.options.find((o) => o.title === title);
+    if (option && msg.interactive) {
+      const key = msg.interactive.type === 'button' ? 'button_reply' : 'list_reply';
+      return this.inboundMessage(
+        msg.to,
+        { type: 'interactive', interactive: { type: key, [key]: option }, context },
+        option.title,
+      );
+    }
+    const titles = [
+      ...(msg.quickReplies ?? []).map((q) => q.text),
+      ...(msg.interactive?.options ?? []).map((o) => o.title),
+    ];
+    throw new Error(
+      `stand-in: message ${wamid} has no button «${title}» (it has: ${titles.join(', ') || 'none'})`,
+    );
+  }
+
+  async clientSendsMedia(
+    from: string,
+    m: {
+      kind: 'image' | 'document';
+      bytes: Buffer;
+      mime: string;
+      filename?: string;
+      caption?: string;
+      statedSize?: number;
+    },
+  ): Promise<{ wamid: string; mediaId: string }> {
+    this.seq += 1;
+    const mediaId = `${Date.now()}${String(this.seq).padStart(6, '0')}`;
+    const sha256 = createHash('sha256').update(m.bytes).digest('base64');
+    this.media.set(mediaId, { bytes: m.bytes, mime: m.mime, sha256, statedSize: m.statedSize });
+    const content = {
+      id: mediaId,
+      mime_type: m.mime,
+      sha256,
+      ...(m.caption && { caption: m.caption }),
+      ...(m.kind === 'document' && m.filename && { filename: m.filename }),
+    };
+    const wamid = await this.inboundMessage(
+      from,
+      { type: m.kind, [m.kind]: content },
+      m.caption ?? (m.kind === 'image' ? '[imagen]' : `[documento${m.filename ? `: ${m.filename}` : ''}]`),
+    );
+    return { wamid, mediaId };
+  }
+
   private async inboundMessage(from: string, content: Record<string, unknown>, text: string, name?: string) {
     const at = this.now();
     const wamid = this.newWamid();
@@ -428,6 +546,33 @@ class Standin implements WhatsAppStandin {
       const raw = await readBody(req);
       if (this.opts.latencyMs) await new Promise((r) => setTimeout(r, this.opts.latencyMs));
       const auth = req.headers.authorization ?? '';
+      if (url.pathname === MEDIA_PATH && method === 'GET') {
+        if (auth !== `Bearer ${this.token}`) {
+          throw new GraphError(401, 190, 'Invalid OAuth access token - Cannot parse access token');
+        }
+        const id = url.searchParams.get('mid') ?? '';
+        const media = this.media.get(id);
+        if (!media) throw new GraphError(404, 100, 'Media not found');
+        this.mediaDownloads.push(id);
+        this.calls.push({ method, path: url.pathname, status: 200, at });
+        if (res.destroyed) return;
+        // A stated size that is not the real one: no Content-Length, the reader must count.
+        const honest = media.statedSize === undefined || media.statedSize === media.bytes.length;
+        res.writeHead(200, {
+          'content-type': media.mime,
+          ...(honest && { 'content-length': media.bytes.length }),
+        });
+        for (let i = 0; i < media.bytes.length && !res.destroyed; i += 256 * 1024) {
+          if (!res.write(media.bytes.subarray(i, i + 256 * 1024))) {
+            await new Promise<void>((resolve) => {
+              res.once('drain', resolve);
+              res.once('close', resolve);
+            });
+          }
+        }
+        res.end();
+        return;
+      }
       const m = API_VERSION_PATH.exec(url.pathname);
       if (!m) throw new GraphError(404, 100, 'Unknown path components');
       if (auth !== `Bearer ${this.token}`) {
@@ -438,6 +583,16 @@ class Standin implements WhatsAppStandin {
         body = this.sendMessage(parseJson(raw));
       } else if (method === 'GET' && edge === 'message_templates' && object === this.businessAccountId) {
         body = this.listTemplates(url.searchParams);
+      } else if (method === 'GET' && !edge && object !== undefined && this.media.has(object)) {
+        const media = this.media.get(object)!;
+        body = {
+          messaging_product: 'whatsapp',
+          url: `${this.address}${MEDIA_PATH}?mid=${object}&ext=${Date.now()}`,
+          mime_type: media.mime,
+          sha256: media.sha256,
+          file_size: media.statedSize ?? media.bytes.length,
+          id: object,
+        };
       } else if (method === 'GET' && !edge && object === this.phoneNumberId) {
         body = {
           id: this.phoneNumberId,
@@ -498,7 +653,12 @@ class Standin implements WhatsAppStandin {
         language: t.language,
         status: t.status,
         category: t.category,
-        components: [{ type: 'BODY', text: t.body }],
+        components: [
+          { type: 'BODY', text: t.body },
+          ...(t.buttons?.length
+            ? [{ type: 'BUTTONS', buttons: t.buttons.map((text) => ({ type: 'QUICK_REPLY', text })) }]
+            : []),
+        ],
       })),
       paging: {
         cursors: { before: Buffer.from(String(start)).toString('base64url'), after: next ?? '' },
@@ -528,6 +688,8 @@ class Standin implements WhatsAppStandin {
     const type = p.type ?? 'text';
     let rendered: string;
     let template: StandinMessage['template'];
+    let interactive: StandinMessage['interactive'];
+    let quickReplies: StandinMessage['quickReplies'];
     let text: string | undefined;
     if (type === 'text') {
       const body = (p.text as { body?: unknown } | undefined)?.body;
@@ -542,7 +704,12 @@ class Standin implements WhatsAppStandin {
         | {
             name?: unknown;
             language?: { code?: unknown };
-            components?: { type?: string; parameters?: { type?: string; text?: unknown }[] }[];
+            components?: {
+              type?: string;
+              sub_type?: unknown;
+              index?: unknown;
+              parameters?: { type?: string; text?: unknown; payload?: unknown }[];
+            }[];
           }
         | undefined;
       const name = typeof t?.name === 'string' ? t.name : '';
@@ -584,8 +751,61 @@ class Standin implements WhatsAppStandin {
       if (values.length !== expected) {
         throw new GraphError(400, 132000, TITLES[132000]!, `expected ${expected}, received ${values.length}`);
       }
+      const quick = reg.buttons ?? [];
+      const payloads = new Map<number, string>();
+      for (const c of t?.components ?? []) {
+        if (c.type === 'body' || c.type === 'header') continue;
+        if (c.type !== 'button') {
+          throw new GraphError(
+            400,
+            100,
+            'Invalid parameter',
+            `component type ${String(c.type)} is not valid`,
+          );
+        }
+        if (c.sub_type !== 'quick_reply') {
+          throw new GraphError(
+            400,
+            131009,
+            TITLES[131009]!,
+            `button sub_type ${String(c.sub_type)} is not valid`,
+          );
+        }
+        const index = typeof c.index === 'string' || typeof c.index === 'number' ? String(c.index) : '';
+        if (!/^\d{1,2}$/.test(index) || Number(index) >= quick.length) {
+          throw new GraphError(
+            400,
+            132000,
+            TITLES[132000]!,
+            `button at index ${index || '?'} does not exist in template (${name}), which has ${quick.length} quick replies`,
+          );
+        }
+        if (payloads.has(Number(index))) {
+          throw new GraphError(400, 131009, TITLES[131009]!, `button index ${index} is repeated`);
+        }
+        const prm = c.parameters ?? [];
+        const payload = prm[0]?.payload;
+        if (prm.length !== 1 || prm[0]?.type !== 'payload' || typeof payload !== 'string' || payload === '') {
+          throw new GraphError(
+            400,
+            131008,
+            TITLES[131008]!,
+            `button ${index} needs exactly one payload parameter`,
+          );
+        }
+        if (payload.length > 1000) {
+          throw new GraphError(400, 131009, TITLES[131009]!, `button ${index} payload is too long`);
+        }
+        payloads.set(Number(index), payload);
+      }
       template = { name, language, params: values };
+      // Without a payload, Meta sends the button's text back.
+      quickReplies = quick.map((text, i) => ({ text, payload: payloads.get(i) ?? text }));
       rendered = reg.body.replace(/\{\{\s*(\d+)\s*\}\}/g, (_, n: string) => values[Number(n) - 1] ?? '');
+    } else if (type === 'interactive') {
+      interactive = checkInteractive(p.interactive);
+      const body = (p.interactive as { body: { text: string } }).body.text;
+      rendered = `${body}\n${interactive.options.map((o) => `[${o.title}]`).join(' ')}`;
     } else {
       throw new GraphError(
         400,
@@ -647,9 +867,11 @@ class Standin implements WhatsAppStandin {
     const msg: StandinMessage = {
       wamid,
       to,
-      type: type as 'text' | 'template',
+      type: type as StandinMessage['type'],
       ...(text !== undefined && { text }),
       ...(template && { template }),
+      ...(interactive && { interactive }),
+      ...(quickReplies && quickReplies.length > 0 && { quickReplies }),
       rendered,
       at: now,
       status: 'accepted',
@@ -658,7 +880,7 @@ class Standin implements WhatsAppStandin {
     this.byWamid.set(wamid, msg);
     this.emit({ type: 'out', number: to, wamid });
     // Free text outside the window is accepted and fails by webhook, as on the real API.
-    if (type === 'text' && !inWindow) statusFault = 131047;
+    if ((type === 'text' || type === 'interactive') && !inWindow) statusFault = 131047;
     this.scheduleStatuses(msg, statusFault);
     return {
       messaging_product: 'whatsapp',
@@ -844,4 +1066,90 @@ function parseJson(raw: Buffer): Record<string, unknown> {
     // falls through
   }
   throw new GraphError(400, 100, 'Invalid JSON body');
+}
+
+/** Unicode characters, as Meta counts a title's length. */
+const chars = (v: string) => [...v].length;
+
+/**
+ * Meta's checks on an interactive message: reply buttons (1–3, unique ids and titles, title
+ * 1–20 characters, id ≤ 256) or a list (button ≤ 20, 1–10 sections, 1–10 rows in all, row title
+ * ≤ 24, description ≤ 72, id ≤ 200, unique); body text 1–1024. Throws Meta's error otherwise.
+ */
+function checkInteractive(raw: unknown): NonNullable<StandinMessage['interactive']> {
+  const bad = (details: string) => new GraphError(400, 131009, 'Parameter value is not valid', details);
+  const i = raw as
+    | {
+        type?: unknown;
+        body?: { text?: unknown };
+        action?: {
+          buttons?: { type?: unknown; reply?: { id?: unknown; title?: unknown } }[];
+          button?: unknown;
+          sections?: { title?: unknown; rows?: { id?: unknown; title?: unknown; description?: unknown }[] }[];
+        };
+      }
+    | undefined;
+  if (!i || typeof i !== 'object') {
+    throw new GraphError(400, 131008, 'Required parameter is missing', 'interactive is required');
+  }
+  const body = i.body?.text;
+  if (typeof body !== 'string' || body.trim() === '') {
+    throw new GraphError(400, 131008, 'Required parameter is missing', 'interactive.body.text is required');
+  }
+  if (chars(body) > 1024) throw bad('Body text length invalid. Max length: 1024');
+  const options: { id: string; title: string }[] = [];
+  if (i.type === 'button') {
+    const buttons = Array.isArray(i.action?.buttons) ? i.action.buttons : [];
+    if (buttons.length < 1 || buttons.length > 3) {
+      throw bad(
+        `Invalid buttons count. Min allowed buttons: 1, Max allowed buttons: 3 (got ${buttons.length})`,
+      );
+    }
+    for (const b of buttons) {
+      const id = b?.reply?.id;
+      const title = b?.reply?.title;
+      if (b?.type !== 'reply') throw bad('Button type must be reply');
+      if (typeof id !== 'string' || id === '' || chars(id) > 256)
+        throw bad('Button id length invalid. Max length: 256');
+      if (typeof title !== 'string' || title.trim() === '' || chars(title) > 20) {
+        throw bad(`Button title length invalid. Min length: 1, Max length: 20 («${String(title)}»)`);
+      }
+      options.push({ id, title });
+    }
+  } else if (i.type === 'list') {
+    const button = i.action?.button;
+    if (typeof button !== 'string' || button.trim() === '' || chars(button) > 20) {
+      throw bad('Button label length invalid. Min length: 1, Max length: 20');
+    }
+    const sections = Array.isArray(i.action?.sections) ? i.action.sections : [];
+    if (sections.length < 1 || sections.length > 10) throw bad('Invalid sections count. Min: 1, Max: 10');
+    for (const sec of sections) {
+      if (sections.length > 1 && (typeof sec?.title !== 'string' || chars(sec.title) > 24)) {
+        throw bad('Section title is required with more than one section (max length 24)');
+      }
+      for (const r of Array.isArray(sec?.rows) ? sec.rows : []) {
+        if (typeof r?.id !== 'string' || r.id === '' || chars(r.id) > 200)
+          throw bad('Row id length invalid. Max length: 200');
+        if (typeof r.title !== 'string' || r.title.trim() === '' || chars(r.title) > 24) {
+          throw bad(`Row title length invalid. Min length: 1, Max length: 24 («${String(r.title)}»)`);
+        }
+        if (r.description !== undefined && (typeof r.description !== 'string' || chars(r.description) > 72)) {
+          throw bad('Row description length invalid. Max length: 72');
+        }
+        options.push({ id: r.id, title: r.title });
+      }
+    }
+    if (options.length < 1 || options.length > 10)
+      throw bad(`Invalid rows count. Min: 1, Max: 10 (got ${options.length})`);
+  } else {
+    throw new GraphError(
+      400,
+      100,
+      'Invalid parameter',
+      `interactive type ${String(i.type)} is not supported`,
+    );
+  }
+  if (new Set(options.map((o) => o.id)).size !== options.length) throw bad('Reply ids must be unique');
+  if (new Set(options.map((o) => o.title)).size !== options.length) throw bad('Reply titles must be unique');
+  return { type: i.type, options };
 }
