@@ -12,8 +12,7 @@ import { tryOrder } from './fallback-policy.js';
  * found no reason against it AND this process has an adapter for it.
  *
  * Fallback: `exclude` lists the channels already tried and failed permanently for this notice;
- * `chooseChannel` then answers the next usable one. (The dispatcher fails the notice on a permanent
- * failure today; the SMS/e-mail issue turns that into "next channel" through `exclude`.)
+ * `chooseChannel` then answers the next usable one (fallback-policy.ts says when a notice may).
  */
 
 /** The default order when the client has no (usable) preference. */

@@ -1,8 +1,16 @@
+import type { ChannelFailure, ChannelName, ChannelVerdict } from '../channels/types.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import type { QueuedRow } from './dispatcher-types.js';
-import { type AttemptRow, beginAttempts, type Completion, completeMany } from './outbox.js';
+import {
+  type AttemptRow,
+  beginAttempts,
+  type Completion,
+  completeMany,
+  type FailedEnvio,
+  settleAsyncFailures,
+} from './outbox.js';
 import type { EngineSettings } from './types.js';
 
 /**
@@ -18,7 +26,32 @@ export function createCompletionWriter(deps: {
   worker: string;
   log: Logger;
   isStopping: () => boolean;
+  clock: Clock;
+  /** The channel's classifier (adapter.classify) for statuses that overtook a send's commit. */
+  classify: (canal: ChannelName, f: ChannelFailure) => ChannelVerdict | undefined;
 }) {
+  /**
+   * A `failed` status that arrived before the send was recorded (parked) is applied by
+   * completeMany; its notice is settled here as the webhook would have (next channel, retry…).
+   */
+  async function settleOvertaken(failed: readonly FailedEnvio[]): Promise<void> {
+    const classified = failed.flatMap((f) => {
+      const verdict = deps.classify(f.canal, {
+        code: f.errorCodigo ?? 'desconocido',
+        message: f.error ?? '',
+      });
+      return verdict ? [{ ...f, verdict }] : [];
+    });
+    if (classified.length === 0) return;
+    try {
+      await deps.db.transaction((tx) => settleAsyncFailures(tx, classified, deps.clock.now()));
+    } catch (err) {
+      deps.log.error(
+        { err, filas: classified.length },
+        'no se pudo resolver un fallo informado antes del envío',
+      );
+    }
+  }
   const buffer: { c: Completion; done: () => void }[] = [];
   let flushing: Promise<void> | undefined;
 
@@ -28,11 +61,12 @@ export function createCompletionWriter(deps: {
     while (buffer.length) {
       const batch = buffer.splice(0, 1000);
       try {
-        await completeMany(
+        const overtaken = await completeMany(
           deps.db,
           deps.worker,
           batch.map((b) => b.c),
         );
+        if (overtaken.length) await settleOvertaken(overtaken);
         failures = 0;
         for (const b of batch) b.done();
       } catch (err) {

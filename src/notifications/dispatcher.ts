@@ -162,7 +162,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const publishState = () => setDispatcherState(metrics, currentState());
 
   // Group commits of re-checks and outcomes, and one attempt (see attempt.ts: the table of outcomes).
-  const completions = createCompletionWriter({ db, worker, log, isStopping: () => stopping });
+  const completions = createCompletionWriter({
+    db,
+    worker,
+    log,
+    isStopping: () => stopping,
+    clock,
+    classify: (canal, f) => channels.get(canal)?.classify(f),
+  });
   const record = completions.record;
   const begin = createAttemptBeginner({
     db,

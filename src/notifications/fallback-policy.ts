@@ -15,6 +15,11 @@ import { createCalendar } from './window.js';
  *
  * The channels a notice already tried and lost are kept in its `datos.canales_descartados`, so a
  * later claim (after a retry wait) does not go back to them.
+ *
+ * Two doors apply it, with the same functions: the attempt (a synchronous failure: the next
+ * channel within the same claim) and `outbox.settleAsyncFailures` (a LATE failure — a WhatsApp
+ * `failed` status, an SMS report `fallido`, or a status that overtook the send's commit: the
+ * notice goes back to the queue with the lost channel added, and the dispatcher takes the next).
  */
 
 export type FallbackRule = 'must_deliver' | 'one_fallback' | 'no_fallback';

@@ -1,6 +1,8 @@
-import type { ChannelName, ChannelVerdict } from '../channels/types.js';
+import { CHANNEL_NAMES, type ChannelName, type ChannelVerdict } from '../channels/types.js';
 import { recordConsent } from '../clients/consents.js';
 import type { Db, Queryable } from '../db/index.js';
+import { channelOrder } from './channel-policy.js';
+import { fallbackRule, lostChannels, mayFallBack } from './fallback-policy.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
 /**
@@ -451,10 +453,15 @@ export type Completion =
  * Records many completions in one statement (group commit), with their attempts' rows. A sent row
  * is recorded whatever happened meanwhile (it was sent: that is the truth); every other outcome
  * only applies while the row is still this worker's and pending. A notice sent on a channel takes
- * that channel (`canal`).
+ * that channel (`canal`). Statuses that overtook the commit are applied now; the attempts they
+ * closed as failed are returned for the caller to settle.
  */
-export async function completeMany(db: Queryable, worker: string, items: readonly Completion[]) {
-  if (items.length === 0) return;
+export async function completeMany(
+  db: Queryable,
+  worker: string,
+  items: readonly Completion[],
+): Promise<FailedEnvio[]> {
+  if (items.length === 0) return [];
   const col = <T>(f: (c: Completion) => T | null | undefined) => items.map((c) => f(c) ?? null);
   await db.query(
     `WITH v AS (
@@ -479,6 +486,9 @@ export async function completeMany(db: Queryable, worker: string, items: readonl
          telegram_message_id = CASE WHEN v.kind = 'sent' THEN v.message_id ELSE n.telegram_message_id END,
          sent_at = CASE WHEN v.kind = 'sent' THEN v.at ELSE n.sent_at END,
          mensaje = CASE WHEN v.kind = 'sent' THEN v.texto ELSE n.mensaje END,
+         -- A text composed from a template at send time: a requeue (template, fallback) composes again.
+         datos = CASE WHEN v.kind = 'sent' AND n.mensaje IS NULL AND NOT n.datos @> '{"mensaje_de_plantilla": true}'
+                      THEN n.datos || '{"mensaje_de_plantilla": true}'::jsonb ELSE n.datos END,
          chat_id = COALESCE(v.chat_id, n.chat_id),
          motivo = CASE v.kind WHEN 'fail' THEN v.motivo WHEN 'sent' THEN NULL ELSE n.motivo END,
          ultimo_error = CASE WHEN v.kind IN ('fail', 'retry') OR (v.kind = 'release' AND v.error IS NOT NULL)
@@ -512,7 +522,11 @@ export async function completeMany(db: Queryable, worker: string, items: readonl
     ],
   );
   // A delivery status may have overtaken this commit (webhooks are fast): apply the parked ones.
-  if (items.some((c) => c.kind === 'sent' && c.envio?.reportsDelivery)) await applyParkedStatuses(db);
+  // Returns the attempts a parked `failed` status closed: the caller classifies them and settles
+  // them (`settleAsyncFailures`), as the webhook would have.
+  if (items.some((c) => c.kind === 'sent' && c.envio?.reportsDelivery))
+    return (await applyParkedStatuses(db)).failed;
+  return [];
 }
 
 /** Telegram said this chat is closed: later notices to this client are skipped, not attempted. */
@@ -989,8 +1003,14 @@ const ASYNC_RETRY_MS = 5 * 60_000;
  *   (at least `minDelayMs` / `waitMs`, 5 min by default); after 6 attempts it fails
  *   (`reintentos_agotados`);
  * - template: back to the queue now, to be composed as a template (`datos.forzar_plantilla`);
- * - fail: the notice fails with the verdict's reason; `unreachable` marks the client on that
- *   channel (expiring after `days`); `optOut` adds a revocation to the consent ledger.
+ * - fail: `unreachable` marks the client on that channel (expiring after `days`); `optOut` adds a
+ *   revocation to the consent ledger; then the fallback policy decides (issue 11 §3, the same
+ *   `fallbackRule` / `mayFallBack` / `channelOrder` as a synchronous failure): when the notice's
+ *   kind may try another channel and one can reach the client (`teltec_channel_reasons`), the
+ *   notice goes back to the queue now with the channel added to `datos.canales_descartados` — the
+ *   dispatcher sends it by the next channel; otherwise it fails with the verdict's reason.
+ * A notice requeued to be composed again gets its queued text back (`mensaje` NULL when it was
+ * composed from a template at send time: `datos.mensaje_de_plantilla`).
  * Only a notice still `enviado` whose latest attempt is the failed one is touched: a delivered
  * notice, or one already tried again, stays as it is. Wakes the dispatchers when rows return.
  */
@@ -1000,6 +1020,41 @@ export async function settleAsyncFailures(
   now: Date,
 ): Promise<void> {
   if (failures.length === 0) return;
+  // The notices these failures still decide, locked for the decision.
+  const { rows: open } = await tx.query<{
+    id: number;
+    envio_id: number;
+    tipo: string;
+    urgente: boolean;
+    datos: Record<string, unknown> | null;
+    client_id: number | null;
+    canales: Partial<Record<ChannelName, string | null>> | null;
+  }>(
+    `SELECT n.id, v.envio_id, n.tipo, n.urgente, n.datos, n.client_id,
+            CASE WHEN c.id IS NULL THEN NULL ELSE teltec_channel_reasons(c, $3, false) END AS canales
+       FROM unnest($1::bigint[], $2::bigint[]) AS v(notification_id, envio_id)
+       JOIN notifications n ON n.id = v.notification_id
+       LEFT JOIN clients c ON c.id = n.client_id
+      WHERE n.estado = 'enviado'
+        AND NOT EXISTS (SELECT 1 FROM notification_envios e WHERE e.notification_id = n.id AND e.id > v.envio_id)
+      ORDER BY n.id
+        FOR UPDATE OF n`,
+    [failures.map((f) => f.notificationId), failures.map((f) => f.envioId), now],
+  );
+  if (open.length === 0) return;
+  const failureOf = new Map(failures.map((f) => [`${f.notificationId}:${f.envioId}`, f]));
+  const decided = open.map((n) => {
+    const f = failureOf.get(`${Number(n.id)}:${Number(n.envio_id)}`)!;
+    const v = f.verdict;
+    let action: ChannelVerdict['action'] | 'fallback' = v.action;
+    let lost: ChannelName[] = [];
+    if (v.action === 'fail' && n.client_id !== null) {
+      lost = [...new Set([...lostChannels(n.datos), f.canal])];
+      const next = channelOrder({ reasons: n.canales ?? {}, preferred: null }, CHANNEL_NAMES, lost);
+      if (mayFallBack(fallbackRule(n.tipo, n.urgente), lost) && next.length > 0) action = 'fallback';
+    }
+    return { n, f, action, lost };
+  });
   const delay = (v: ChannelVerdict) =>
     v.action === 'retry'
       ? Math.max(v.minDelayMs ?? 0, ASYNC_RETRY_MS)
@@ -1010,47 +1065,18 @@ export async function settleAsyncFailures(
           : 0;
   const errorOf = (f: ClassifiedFailure) =>
     (f.error ?? (f.errorCodigo ? `${f.errorCodigo}` : f.verdict.reason)).slice(0, 500);
-  const { rows } = await tx.query<{ id: number; estado: string }>(
-    `WITH v AS (
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
-              AS v(notification_id, envio_id, action, motivo, error, delay_ms)
-     )
-     UPDATE notifications n SET
-         estado = CASE WHEN v.action = 'fail' OR (v.action <> 'template' AND n.intentos >= $8) THEN 'fallido'
-                       ELSE 'pendiente' END,
-         motivo = CASE WHEN v.action = 'fail' THEN v.motivo
-                       WHEN v.action <> 'template' AND n.intentos >= $8 THEN 'reintentos_agotados' END,
-         ultimo_error = v.error,
-         proximo_intento = $7::timestamptz + v.delay_ms * interval '1 millisecond',
-         datos = CASE WHEN v.action = 'template' THEN n.datos || '{"forzar_plantilla": true}'::jsonb ELSE n.datos END,
-         locked_by = NULL, locked_until = NULL, updated_at = $7
-       FROM v
-      WHERE n.id = v.notification_id AND n.estado = 'enviado'
-        AND NOT EXISTS (SELECT 1 FROM notification_envios e WHERE e.notification_id = n.id AND e.id > v.envio_id)
-     RETURNING n.id, n.estado`,
-    [
-      failures.map((f) => f.notificationId),
-      failures.map((f) => f.envioId),
-      failures.map((f) => f.verdict.action),
-      failures.map((f) => (f.verdict.action === 'fail' ? f.verdict.reason : null)),
-      failures.map(errorOf),
-      failures.map((f) => delay(f.verdict)),
-      now,
-      ASYNC_MAX_ATTEMPTS,
-    ],
-  );
-  const settled = new Set(rows.map((r) => Number(r.id)));
-  for (const f of failures) {
-    if (f.verdict.action !== 'fail' || f.clientId === null || !settled.has(f.notificationId)) continue;
+  // The marks first (the client may not be reached there again), for every decided failure.
+  for (const { n, f } of decided) {
     const v = f.verdict;
+    if (v.action !== 'fail' || n.client_id === null) continue;
     if (v.unreachable) {
       const until =
         v.unreachable.days === undefined ? null : new Date(now.getTime() + v.unreachable.days * 86_400_000);
-      await markClientUnreachableOn(tx, f.canal, f.clientId, v.unreachable.reason, until, now);
+      await markClientUnreachableOn(tx, f.canal, n.client_id, v.unreachable.reason, until, now);
     }
     if (v.optOut) {
       await recordConsent(tx, {
-        clientId: f.clientId,
+        clientId: n.client_id,
         canal: f.canal,
         categoria: v.optOut,
         otorgado: false,
@@ -1061,6 +1087,43 @@ export async function settleAsyncFailures(
       });
     }
   }
+  const { rows } = await tx.query<{ id: number; estado: string }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[],
+                            $9::bigint[])
+              AS v(notification_id, action, motivo, error, delay_ms, descartados, envio_id)
+     )
+     UPDATE notifications n SET
+         estado = CASE WHEN v.action = 'fail'
+                         OR (v.action NOT IN ('template', 'fallback') AND n.intentos >= $8) THEN 'fallido'
+                       ELSE 'pendiente' END,
+         motivo = CASE WHEN v.action = 'fail' THEN v.motivo
+                       WHEN v.action NOT IN ('template', 'fallback') AND n.intentos >= $8 THEN 'reintentos_agotados' END,
+         ultimo_error = v.error,
+         proximo_intento = $7::timestamptz + v.delay_ms * interval '1 millisecond',
+         mensaje = CASE WHEN v.action IN ('template', 'fallback') AND n.datos @> '{"mensaje_de_plantilla": true}'
+                        THEN NULL ELSE n.mensaje END,
+         datos = CASE WHEN v.action = 'template' THEN n.datos || '{"forzar_plantilla": true}'::jsonb
+                      WHEN v.action = 'fallback'
+                        THEN jsonb_set(n.datos, '{canales_descartados}', v.descartados)
+                      ELSE n.datos END,
+         locked_by = NULL, locked_until = NULL, updated_at = $7
+       FROM v
+      WHERE n.id = v.notification_id AND n.estado = 'enviado'
+        AND NOT EXISTS (SELECT 1 FROM notification_envios e WHERE e.notification_id = n.id AND e.id > v.envio_id)
+     RETURNING n.id, n.estado`,
+    [
+      decided.map((d) => d.n.id),
+      decided.map((d) => d.action),
+      decided.map((d) => (d.f.verdict.action === 'fail' ? d.f.verdict.reason : null)),
+      decided.map((d) => errorOf(d.f)),
+      decided.map((d) => delay(d.f.verdict)),
+      decided.map((d) => JSON.stringify(d.lost)),
+      now,
+      ASYNC_MAX_ATTEMPTS,
+      decided.map((d) => d.f.envioId),
+    ],
+  );
   if (rows.some((r) => r.estado === 'pendiente')) await notifyQueued(tx);
 }
 

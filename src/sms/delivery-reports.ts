@@ -1,6 +1,11 @@
 import type { ChannelVerdict } from '../channels/types.js';
 import type { Db, Queryable } from '../db/index.js';
-import { applyDeliveryStatuses, type DeliveryStatus, type FailedEnvio } from '../notifications/outbox.js';
+import {
+  applyDeliveryStatuses,
+  type DeliveryStatus,
+  type FailedEnvio,
+  settleAsyncFailures,
+} from '../notifications/outbox.js';
 import { classifySmsFailure, SMS_DLR_FAILED } from './channel.js';
 
 /**
@@ -8,7 +13,7 @@ import { classifySmsFailure, SMS_DLR_FAILED } from './channel.js';
  * our delivery state, applied through the outbox's one door (`applyDeliveryStatuses`: forward
  * only, idempotent, parked when it overtakes the send's own commit). An attempt a report closes
  * as failed is classified (SMS classifier) and handed to the outbox to settle (next channel for a
- * must-deliver notice) in the same transaction.
+ * must-deliver notice) in the same transaction: `outbox.settleAsyncFailures` unless a test passes another.
  */
 
 export type SettleSmsFailures = (
@@ -76,7 +81,7 @@ export async function ingestSmsReport(
       ...f,
       verdict: classifySmsFailure({ code: f.errorCodigo ?? SMS_DLR_FAILED, message: f.error ?? '' }),
     }));
-    if (failed.length && deps.settleAsyncFailures) await deps.settleAsyncFailures(tx, failed, now);
+    if (failed.length) await (deps.settleAsyncFailures ?? settleAsyncFailures)(tx, failed, now);
     return report.unknown.length > 0 ? 'pendiente' : report.applied > 0 ? 'aplicado' : 'repetido';
   });
 }
