@@ -44,6 +44,7 @@ export const notificationTypes = vocabulary({
   aviso_suspension: 'Aviso de suspensión',
   servicio_suspendido: 'Servicio suspendido',
   servicio_reactivado: 'Servicio reactivado',
+  invitacion: 'Invitación al bot',
 });
 
 /** `notifications.estado`: where a notice is in the outbox. */
@@ -133,6 +134,9 @@ export const notificationReasons = vocabulary({
   sin_email: 'Sin correo electrónico',
   canal_no_configurado: 'Canal no configurado en este servicio',
   email_inalcanzable: 'El correo rebotó (dirección inexistente o rechazada)',
+  sin_whatsapp: 'Sin número de WhatsApp',
+  ya_vinculado: 'Cancelada: el cliente ya está vinculado a Telegram',
+  invitacion_no_disponible: 'Cancelada: la invitación ya se usó, venció o fue revocada',
 });
 
 /** Why Telegram cannot reach a client (the call list): same words as the notice reasons. */

@@ -35,6 +35,8 @@ import { describeEachDb } from './support/db.js';
 const columns: Record<string, { values: readonly string[] }> = {
   'clients.estado': clientStates,
   'campaigns.estado': campaignStates,
+  'campaigns.canal': channelNames,
+  'invitation_links.canal': channelNames,
   'notifications.tipo': notificationTypes,
   'notifications.estado': notificationStates,
   'notifications.canal': channelNames,

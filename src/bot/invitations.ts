@@ -47,6 +47,11 @@ interface Row {
 }
 
 const columns = 'id, client_id, token, created_at, expires_at, opened_at, used_at, revoked_at';
+const prefixed = (alias: string) =>
+  columns
+    .split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
 
 function toInvitation(r: Row): Invitation {
   return {
@@ -125,16 +130,32 @@ export function createInvitationsStore(db: Queryable, opts: { ttlDays: number })
       return rows[0] ? toInvitation(rows[0]) : null;
     },
 
-    async byToken(token: string): Promise<Invitation | null> {
+    /**
+     * The invitation a /start payload names: its own token, or the token of one of its channel
+     * links (an SMS, e-mail or WhatsApp invitation; `linkId` then says which).
+     */
+    async byToken(token: string): Promise<(Invitation & { linkId: number | null }) | null> {
       if (!TOKEN_PATTERN.test(token)) return null;
-      const { rows } = await db.query<Row>(`SELECT ${columns} FROM bot_invitations WHERE token = $1`, [
-        token,
-      ]);
-      return rows[0] ? toInvitation(rows[0]) : null;
+      const { rows } = await db.query<Row & { link_id: string | null }>(
+        `SELECT ${columns}, NULL::bigint AS link_id FROM bot_invitations WHERE token = $1
+         UNION ALL
+         SELECT ${prefixed('i')}, l.id AS link_id
+           FROM invitation_links l JOIN bot_invitations i ON i.id = l.invitation_id WHERE l.token = $1`,
+        [token],
+      );
+      const r = rows[0];
+      return r ? { ...toInvitation(r), linkId: r.link_id === null ? null : Number(r.link_id) } : null;
     },
 
     /** The funnel's "opened the bot": the first /start carrying the token. */
-    async markOpened(id: number, chatId: number, now: Date): Promise<boolean> {
+    async markOpened(id: number, chatId: number, now: Date, linkId?: number | null): Promise<boolean> {
+      if (linkId) {
+        // The channel link's own first open: the per-channel funnel (invitation-sends.ts).
+        await db.query(
+          'UPDATE invitation_links SET opened_at = $2, opened_chat_id = $3 WHERE id = $1 AND opened_at IS NULL',
+          [linkId, now, chatId],
+        );
+      }
       const res = await db.query(
         'UPDATE bot_invitations SET opened_at = $2, opened_chat_id = $3 WHERE id = $1 AND opened_at IS NULL',
         [id, now, chatId],

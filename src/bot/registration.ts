@@ -154,7 +154,7 @@ export function createRegistration(d: ConversationDeps): Composer<BotContext> {
       });
       return;
     }
-    if (await invitations.markOpened(inv.id, chatId, now)) {
+    if (await invitations.markOpened(inv.id, chatId, now, inv.linkId)) {
       await recordEvent(db, { tipo: 'invitacion_abierta', at: now, chatId, clientId: inv.clientId });
     }
     const client = await links.byId(inv.clientId);

@@ -48,6 +48,8 @@ export const PERMISSIONS: readonly Rule[] = [
   ['W', '/api/bandeja*', OPERATOR],
   ['W', '/api/mensajes*', OPERATOR],
   ['W', '/api/promesas*', OPERATOR],
+  // Invitations by SMS, e-mail or WhatsApp are a mass send (they cost): admins, like campaigns.
+  ['W', '/api/invitaciones/envios*', ADMIN],
   ['W', '/api/invitaciones*', OPERATOR],
   ['W', '/api/sandbox*', OPERATOR],
   // WhatsApp (issue 10): every role reads the templates; only admins map or sync them.

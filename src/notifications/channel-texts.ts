@@ -40,6 +40,7 @@ export const defaultSmsTemplates: Record<NotificationType, string> = {
     '{empresa}: su servicio fue suspendido por falta de pago. Para reactivarlo, pague {monto}.',
   servicio_reactivado:
     '{empresa}: su servicio fue reactivado. Gracias. Proximo vencimiento: {fecha_vencimiento}.',
+  invitacion: '{empresa}: reciba sus avisos de pago por Telegram. Su enlace personal: {enlace}',
 };
 
 export const defaultEmailSubjects: Record<NotificationType, string> = {
@@ -53,6 +54,7 @@ export const defaultEmailSubjects: Record<NotificationType, string> = {
   aviso_suspension: 'Aviso de suspensión del servicio — {empresa}',
   servicio_suspendido: 'Servicio suspendido — {empresa}',
   servicio_reactivado: 'Servicio reactivado — {empresa}',
+  invitacion: 'Reciba sus avisos de {empresa} por Telegram',
 };
 
 const defaults: Record<ChannelTextField, Record<NotificationType, string>> = {

@@ -470,6 +470,7 @@ export const defaultTemplateParameters: Partial<Record<NotificationType, readonl
   mantenimiento: ['nombre', 'mensaje'],
   oferta: ['nombre', 'mensaje'],
   manual: ['nombre', 'mensaje'],
+  invitacion: ['nombre', 'empresa', 'enlace'],
 };
 
 /** Placeholder mapping: template = the type's name, language 'es', parameters from the table above. */

@@ -34,6 +34,7 @@ export const templateVariables = {
     'Cómo pagar: cuentas bancarias, puntos de pago y enlace de pago (Ajustes). Si no hay datos, la línea desaparece',
   fecha_suspension:
     'Fecha en que se suspendería el servicio (vencimiento + días de mora de Ajustes), dd/mm/aaaa',
+  enlace: 'Enlace personal de un solo uso para vincularse al bot de Telegram (invitaciones)',
 } as const;
 export type TemplateVariable = keyof typeof templateVariables;
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
@@ -71,6 +72,13 @@ export const defaultTemplates: Record<NotificationType, string> = {
   servicio_reactivado:
     '✅ Hola {nombre}, su servicio de internet con {empresa} fue reactivado. ¡Gracias!\n' +
     'Su próximo vencimiento es el <b>{fecha_vencimiento}</b>.\n\n{contacto}',
+  // Sent by SMS, e-mail (this text is the body) or WhatsApp to a client without Telegram.
+  invitacion:
+    'Hola {nombre}:\n' +
+    'Reciba por Telegram, gratis, sus recordatorios de pago, confirmaciones y avisos de mantenimiento de {empresa}.\n\n' +
+    'Abra este enlace personal y toque «Iniciar»; quedará vinculado sin escribir su cédula:\n' +
+    '<a href="{enlace}">{enlace}</a>\n\n' +
+    'El enlace es solo para usted y sirve una vez.\n\n{contacto}\n— {empresa}',
 };
 
 const VARIABLE = /\{([a-z_]+)\}/g;
@@ -172,8 +180,12 @@ export function worstCaseValues(settings: EngineSettings, mensaje = ''): Templat
     mensaje,
     como_pagar: howToPayText(settings.howToPay),
     fecha_suspension: '28/02/2026',
+    enlace: WORST_CASE_LINK,
   };
 }
+
+/** The longest invitation link: t.me, a 32-character bot username, a 22-character token. */
+export const WORST_CASE_LINK = `https://t.me/${'b'.repeat(32)}?start=${'t'.repeat(22)}`;
 
 /** Refuses a template staff cannot save: bad markup, unknown variables, too long with real data. */
 export function validateTemplate(html: string, settings: EngineSettings): void {
@@ -262,6 +274,7 @@ export function templateValues(input: RenderInput, settings: EngineSettings): Te
     mensaje: input.mensaje ?? '',
     como_pagar: howToPayText(settings.howToPay),
     fecha_suspension: due === null ? '' : formatDate(addDays(due, settings.suspension.days)),
+    enlace: typeof datos['enlace'] === 'string' ? (datos['enlace'] as string) : '',
   };
 }
 

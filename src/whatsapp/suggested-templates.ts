@@ -100,6 +100,15 @@ export const suggestedTemplates: readonly SuggestedTemplate[] = [
     body: 'Hola {{1}}, {{2}}\n\nSi no desea recibir promociones, responda BAJA.',
     examples: ['María Pérez', 'este mes duplique su velocidad por el mismo precio.'],
   },
+  {
+    name: 'invitacion_bot',
+    language: 'es',
+    category: 'UTILITY',
+    body:
+      'Hola {{1}}, {{2}} le envía sus avisos de pago y de mantenimiento por Telegram. Para recibirlos, ' +
+      'abra su enlace personal y toque Iniciar: {{3}}\n\nEl enlace es solo para usted y sirve una vez.',
+    examples: ['María Pérez', 'TelTec', 'https://t.me/TelTecAvisosBot?start=Ab3dE5fG7hJ9kL1mN3pQ5r'],
+  },
 ];
 
 /** Words that make a template promotional: never in a UTILITY one (test/whatsapp checks). */

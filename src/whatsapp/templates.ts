@@ -91,6 +91,12 @@ export const defaultTemplateMappings: readonly TemplateMapping[] = [
   { tipo: 'bienvenida', plantilla: 'bienvenida', idioma: 'es', parametros: ['nombre', 'empresa'] },
   { tipo: 'mantenimiento', plantilla: 'mantenimiento', idioma: 'es', parametros: ['nombre', 'mensaje'] },
   { tipo: 'oferta', plantilla: 'oferta', idioma: 'es', parametros: ['nombre', 'mensaje'] },
+  {
+    tipo: 'invitacion',
+    plantilla: 'invitacion_bot',
+    idioma: 'es',
+    parametros: ['nombre', 'empresa', 'enlace'],
+  },
 ];
 
 /** Meta's template states in Spanish. */

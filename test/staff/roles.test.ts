@@ -40,6 +40,8 @@ function expectedAllowed(role: Role, method: string, url: string): boolean {
   if (role === 'admin' || OWN_ACCOUNT.test(url)) return true;
   // Backups (issue 15) hold every client's data: admins only.
   if (SAFE.has(method)) return !ADMIN_ONLY_READS.has(key) && !url.startsWith('/api/respaldo');
+  // Invitations by SMS, e-mail or WhatsApp (issue 11 §5) are a mass send: admins, like campaigns.
+  if (url.startsWith('/api/invitaciones/envios')) return false;
   // Routes other issues add for operators (receipts, inbox, sandbox chat…): by prefix.
   const operatorPrefix =
     /^\/api\/(comprobantes|bandeja|mensajes|promesas|invitaciones|sandbox)(\/|$)|^\/api\/clientes\/:id\/(pagos|invitacion|consentimientos|mensajes)/;

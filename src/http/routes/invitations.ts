@@ -11,12 +11,22 @@ import {
   qrSvg,
   verifyLinkByStaff,
 } from '../../bot/index.js';
+import {
+  createInvitationSend,
+  getInvitationSend,
+  invitationChannels,
+  invitationFunnel,
+  listInvitationSends,
+  previewInvitationSend,
+} from '../../bot/invitation-sends.js';
 import { AppError } from '../../errors/index.js';
 import { toCsvCell } from '../../lib/index.js';
+import { cancelCampaign, fingerprintOf, withIdempotencyKey } from '../../notifications/index.js';
 import { localDate } from '../../time.js';
 import { audit } from '../audit.js';
 import { errorResponses, errorSchema, idParams } from '../schemas.js';
 import type { ApiDeps } from '../types.js';
+import { campaignSchema } from '../views.js';
 
 const tags = ['invitaciones'];
 
@@ -42,6 +52,63 @@ const unlinkedQuery = z.object({
 });
 
 const botErrors = { 503: errorSchema };
+
+const canalSchema = z.enum(invitationChannels);
+
+const sendBody = z.object({
+  canal: canalSchema.describe('Canal de la invitación: sms, email o whatsapp (plantilla aprobada)'),
+  sector: z.string().trim().min(1).max(100).optional(),
+  plan_id: z.number().int().positive().optional(),
+  estado: z.enum(['activo', 'suspendido', 'retirado']).optional(),
+  cliente_ids: z
+    .array(z.number().int().positive())
+    .min(1)
+    .max(20_000)
+    .optional()
+    .describe('Solo estos clientes (de los que no tienen Telegram); sin él, todos los del filtro'),
+  nombre: z.string().trim().min(1).max(200).optional(),
+});
+
+const sampleSchema = z.object({
+  cliente_id: z.number(),
+  nombre: z.string(),
+  canal: canalSchema,
+  enlace: z.string(),
+  enlace_de_ejemplo: z.boolean(),
+  motivo: z.string().nullable(),
+  texto: z.string(),
+  longitud: z.number().optional(),
+  asunto: z.string().optional(),
+  html: z.string().optional(),
+  plantilla: z.string().nullable().optional(),
+  parametros: z.array(z.string()).optional(),
+});
+
+const previewSchema = z.object({
+  canal: canalSchema,
+  sin_telegram: z.number(),
+  audiencia: z.number(),
+  excluidos: z.record(z.string(), z.number()),
+  por_canal: z.object({ sms: z.number(), email: z.number(), whatsapp: z.number() }),
+  muestra: z.array(sampleSchema),
+});
+
+const funnelSchema = z.array(
+  z.object({
+    canal: canalSchema,
+    enviadas: z.number(),
+    abrieron_el_bot: z.number(),
+    vinculados: z.number(),
+    tasa_apertura: z.number().nullable(),
+    tasa_vinculacion: z.number().nullable(),
+  }),
+);
+
+const sendSchema = campaignSchema.extend({ canal: canalSchema });
+
+const idempotencyHeader = z.looseObject({
+  'idempotency-key': z.string().trim().min(1).max(200).optional(),
+});
 
 /**
  * The bot's @username (needed in every link), answered at once — never waiting on Telegram: what
@@ -310,5 +377,171 @@ ${cards.join('\n')}
         .header('content-security-policy', ADMIN_CSP)
         .send(html);
     },
+  );
+
+  // ------------------------------------------------------------------ invitations by SMS, e-mail, WhatsApp
+
+  const sendInput = (b: z.infer<typeof sendBody>) => ({
+    canal: b.canal,
+    filtros: {
+      ...(b.sector && { sector: b.sector }),
+      ...(b.plan_id !== undefined && { plan_id: b.plan_id }),
+      ...(b.estado && { estado: b.estado }),
+    },
+    clienteIds: b.cliente_ids,
+    nombre: b.nombre,
+  });
+
+  app.post(
+    '/api/invitaciones/envios/vista-previa',
+    {
+      schema: {
+        tags,
+        summary: 'Vista previa de un envío de invitaciones: a cuántos llega por el canal y cómo se lee',
+        description:
+          'No crea nada. `audiencia`: clientes sin Telegram de la selección que el canal alcanza ahora; ' +
+          '`excluidos`: los demás por motivo (sin_celular, sin_email, sin_whatsapp, sin_consentimiento, ' +
+          'canal_no_configurado, ya_en_cola…); `por_canal`: a cuántos llegaría cada canal; `muestra`: ' +
+          'el mensaje de los primeros clientes tal como lo recibirán.',
+        body: sendBody,
+        response: { 200: previewSchema, ...errorResponses, ...botErrors },
+      },
+    },
+    async (request) => {
+      const username = await botUsername(deps);
+      const now = deps.clock.now();
+      const preview = await previewInvitationSend(deps.db, sendInput(request.body), {
+        botUsername: username,
+        settings: await deps.settings!.engine(),
+        today: localDate(now, deps.config.timeZone),
+        now,
+      });
+      return preview;
+    },
+  );
+
+  app.post(
+    '/api/invitaciones/envios',
+    {
+      schema: {
+        tags,
+        summary: 'Enviar a los clientes sin Telegram su enlace de invitación por SMS, correo o WhatsApp',
+        description:
+          'Un envío masivo ligado a un canal: cada cliente de la audiencia recibe una sola vez su enlace ' +
+          'personal de un solo uso (el de su invitación activa, o una nueva). Al enviarse se comprueba de ' +
+          'nuevo: si el cliente ya se vinculó o la invitación se usó, venció o fue revocada, no sale. ' +
+          'Progreso en GET /api/invitaciones/envios/{id}; cancelar con POST …/cancelar. ' +
+          'Con Idempotency-Key, repetir la solicitud devuelve el primer resultado.',
+        headers: idempotencyHeader,
+        body: sendBody,
+        response: { 201: sendSchema, ...errorResponses, ...botErrors },
+      },
+    },
+    async (request, reply) => {
+      const username = await botUsername(deps);
+      const now = deps.clock.now();
+      const b = request.body;
+      const key = request.headers['idempotency-key'];
+      const answer = await withIdempotencyKey(
+        deps.db,
+        key ? { scope: 'invitaciones', key, fingerprint: fingerprintOf(b) } : undefined,
+        async (tx) => {
+          const envio = await createInvitationSend(tx, sendInput(b), {
+            now,
+            today: localDate(now, deps.config.timeZone),
+            botUsername: username,
+            ttlDays,
+            actor: request.actor,
+            idempotencyKey: key,
+          });
+          await audit(tx, {
+            actor: request.actor,
+            accion: 'invitacion.envio',
+            objeto: `campana:${envio.id}`,
+            detalles: { canal: b.canal, total: envio.total },
+          });
+          return { status: 201, body: envio };
+        },
+      );
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(201).send(answer.body);
+    },
+  );
+
+  app.get(
+    '/api/invitaciones/envios',
+    {
+      schema: {
+        tags,
+        summary: 'Envíos de invitaciones, del más reciente al más antiguo, con su progreso',
+        querystring: z.object({ limite: z.coerce.number().int().min(1).max(100).default(20) }),
+        response: { 200: z.object({ envios: z.array(sendSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ envios: await listInvitationSends(deps.db, request.query.limite) }),
+  );
+
+  app.get(
+    '/api/invitaciones/envios/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Progreso de un envío de invitaciones y su embudo (enviadas → abrieron el bot → vinculados)',
+        params: idParams,
+        response: { 200: sendSchema.extend({ embudo: funnelSchema }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const envio = await getInvitationSend(deps.db, request.params.id);
+      if (!envio) {
+        throw new AppError('NO_ENCONTRADO', `No existe el envío de invitaciones ${request.params.id}.`);
+      }
+      const embudo = (await invitationFunnel(deps.db, envio.id)).filter((f) => f.canal === envio.canal);
+      return { ...envio, embudo };
+    },
+  );
+
+  app.post(
+    '/api/invitaciones/envios/:id/cancelar',
+    {
+      schema: {
+        tags,
+        summary: 'Cancelar un envío de invitaciones en curso: lo que no salió aún ya no sale',
+        params: idParams,
+        response: { 200: sendSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      return deps.db.transaction(async (tx) => {
+        const envio = await getInvitationSend(tx, id);
+        if (!envio) throw new AppError('NO_ENCONTRADO', `No existe el envío de invitaciones ${id}.`);
+        const view = await cancelCampaign(tx, id, deps.clock.now());
+        await audit(tx, {
+          actor: request.actor,
+          accion: 'invitacion.envio_cancelar',
+          objeto: `campana:${id}`,
+          detalles: { canceladas: view.progreso.canceladas, enviadas: view.progreso.enviadas },
+        });
+        return { ...view, canal: envio.canal };
+      });
+    },
+  );
+
+  app.get(
+    '/api/invitaciones/embudo',
+    {
+      schema: {
+        tags,
+        summary: 'Embudo de las invitaciones por canal: enviadas → abrieron el bot → vinculados',
+        description:
+          'Enviadas: invitaciones que salieron por el canal. Abrieron el bot: enlaces de ese canal abiertos ' +
+          'con /start. Vinculados: la invitación se usó desde el chat que abrió el enlace de ese canal. ' +
+          'Con `campana_id`, solo ese envío.',
+        querystring: z.object({ campana_id: z.coerce.number().int().positive().optional() }),
+        response: { 200: z.object({ canales: funnelSchema }), ...errorResponses },
+      },
+    },
+    async (request) => ({ canales: await invitationFunnel(deps.db, request.query.campana_id) }),
   );
 };

@@ -53,6 +53,13 @@ const templateSchema = z.object({
 });
 
 /** Message templates: read, edit (per type, optionally per plan), reset and preview with a real client. */
+/** The row data a preview needs: a payment for pago_recibido, an example link for an invitation. */
+function previewDatos(tipo: string, precio: number | null, today: string) {
+  if (tipo === 'pago_recibido') return { datos: { monto: precio ?? 0, fecha: today } };
+  if (tipo === 'invitacion') return { datos: { enlace: 'https://t.me/SuBot?start=EnlaceDeEjemplo0000000' } };
+  return {};
+}
+
 export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   /** Why an SMS text being edited cannot be saved (too long with long data…), or null. */
   const smsProblemOf = (text: string, settings: EngineSettings): string | null => {
@@ -369,7 +376,7 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
           tipo,
           texto: b.mensaje?.trim() || '<i>(aquí va el texto del envío)</i>',
           plantilla: tipo,
-          ...(tipo === 'pago_recibido' && { datos: { monto: c.precio ?? 0, fecha: today } }),
+          ...previewDatos(tipo, c.precio, today),
         },
         c,
         { templates, today, settings },
@@ -388,7 +395,7 @@ export const templatesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
         tipo,
         texto: b.mensaje?.trim() || '(aquí va el texto del envío)',
         plantilla: tipo,
-        ...(tipo === 'pago_recibido' && { datos: { monto: c.precio ?? 0, fecha: today } }),
+        ...previewDatos(tipo, c.precio, today),
       };
       const sms = compose(channelNotice, c, { templates, channelTexts, today, settings }, 'sms');
       const smsProblem = b.sms === undefined ? null : smsProblemOf(b.sms, settings);
