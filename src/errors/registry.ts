@@ -189,6 +189,11 @@ export const errorRegistry = {
       'WHATSAPP_BUSINESS_ACCOUNT_ID y WHATSAPP_APP_SECRET y reinicie el servicio.',
   },
   WHATSAPP_NO_DISPONIBLE: { status: 502, message: 'No se pudo consultar a WhatsApp (Meta); reintente.' },
+  WHATSAPP_VENTANA_CERRADA: {
+    status: 409,
+    message:
+      'La ventana de 24 horas de WhatsApp de este cliente está cerrada: fuera de ella solo se admiten plantillas aprobadas.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorRegistry;

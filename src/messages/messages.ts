@@ -1,6 +1,9 @@
+import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
+import { formatDateTime } from '../notifications/format.js';
 import { enqueue } from '../notifications/outbox.js';
+import { notificationReasons } from '../vocabulary.js';
 
 /**
  * The "Mensajes" inbox (issue 13 §8): free text a client writes that no command or flow took
@@ -9,9 +12,9 @@ import { enqueue } from '../notifications/outbox.js';
  * archived; an answer is an outgoing row plus one outbox row (the outbox is the only door to
  * `notifications`), so it is paced, retried and shown like any other notice.
  *
- * Channels: Telegram today. A message that came by WhatsApp (stored by the WhatsApp inbound hook
- * with `canal = 'whatsapp'`) is answered through `replyChannel` below — the one place that decides
- * how an answer travels — once the channel-aware outbox can send it inside the 24-hour window.
+ * Channels: a message that came by Telegram is answered on Telegram; one that came by WhatsApp
+ * (stored by the WhatsApp inbound hook with `canal = 'whatsapp'`) on WhatsApp inside the 24-hour
+ * window. `replyChannel` below is the one place that decides how an answer travels.
  */
 
 /** After this long without writing, the next message of a chat is acknowledged again. */
@@ -183,19 +186,55 @@ interface ReplyTarget {
 }
 
 /**
- * How an answer travels: the hook for the next channels. Telegram goes through the outbox as a
- * plain-text manual message. WhatsApp (inside the 24-hour window) waits for the channel-aware
- * outbox (CHANNELS.md): until then the answer is refused with a clear 409, never lost silently.
+ * How an answer travels — the one place that decides it. Telegram: through the outbox as a
+ * plain-text manual message. WhatsApp: through the outbox on WhatsApp alone, as free text, only
+ * inside the client's 24-hour window (the client wrote in the last 24 h); outside it WhatsApp only
+ * takes approved templates, so the answer is refused with the time the window closed. Returns the
+ * outbox row's channel data (the channels the row must not take).
  */
-function replyChannel(t: ReplyTarget): 'telegram' {
-  if (t.canal !== 'telegram') {
+async function replyChannel(
+  tx: Queryable,
+  t: ReplyTarget,
+  now: Date,
+  timeZone: string,
+): Promise<{ canales_descartados?: ChannelName[] }> {
+  if (t.canal === 'telegram') return {};
+  if (t.canal !== 'whatsapp' || t.clientId === null) {
     throw new AppError(
       'CANAL_NO_DISPONIBLE',
       `Este mensaje llegó por ${t.canal}: todavía no se puede responder por ese canal desde la página. ` +
         'Responda por Telegram (POST /api/clientes/{id}/mensajes) o por teléfono.',
     );
   }
-  return 'telegram';
+  const { rows } = await tx.query<{ hasta: Date | null; why: string | null }>(
+    `SELECT c.whatsapp_ventana_hasta AS hasta, teltec_channel_reasons(c, $2::timestamptz, false)->>'whatsapp' AS why
+       FROM clients c WHERE c.id = $1`,
+    [t.clientId, now],
+  );
+  const c = rows[0];
+  if (!c) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${t.clientId}.`);
+  if (c.why !== null) {
+    throw new AppError(
+      'CANAL_NO_DISPONIBLE',
+      `No se puede responder por WhatsApp: ${
+        c.why === 'sin_whatsapp'
+          ? 'el cliente no tiene número de WhatsApp registrado'
+          : notificationReasons.label(c.why).toLowerCase()
+      }. ` + 'Responda por otro canal o por teléfono.',
+    );
+  }
+  if (c.hasta === null || new Date(c.hasta).getTime() <= now.getTime()) {
+    const when = c.hasta
+      ? `se cerró el ${formatDateTime(new Date(c.hasta), timeZone)} (24 horas después del último mensaje del cliente)`
+      : 'no está abierta (el cliente no ha escrito por WhatsApp)';
+    throw new AppError(
+      'WHATSAPP_VENTANA_CERRADA',
+      `La ventana de 24 horas de WhatsApp de este cliente ${when}: fuera de ella WhatsApp solo admite ` +
+        'plantillas aprobadas. Llámelo, o responda cuando vuelva a escribir.',
+    );
+  }
+  // The answer goes on WhatsApp or not at all: every other channel is ruled out for this row.
+  return { canales_descartados: CHANNEL_NAMES.filter((x) => x !== 'whatsapp') };
 }
 
 /**
@@ -205,7 +244,15 @@ function replyChannel(t: ReplyTarget): 'telegram' {
  */
 export async function replyToMessage(
   tx: Queryable,
-  r: { messageId?: number; clientId?: number; texto: string; autor: string | null; now: Date },
+  r: {
+    messageId?: number;
+    clientId?: number;
+    texto: string;
+    autor: string | null;
+    now: Date;
+    /** The provider's zone (the closed window's time in the error); default America/Guayaquil. */
+    timeZone?: string;
+  },
 ): Promise<{ id: number; notificacion_id: number }> {
   let target: ReplyTarget;
   let answers: number | null = null;
@@ -221,8 +268,10 @@ export async function replyToMessage(
   } else {
     target = { canal: 'telegram', clientId: r.clientId ?? null, chatId: null };
   }
-  replyChannel(target);
-  if (target.clientId !== null) {
+  const channel = await replyChannel(tx, target, r.now, r.timeZone ?? 'America/Guayaquil');
+  if (target.canal === 'whatsapp') {
+    // Checked by replyChannel: the number, the consent and the open window.
+  } else if (target.clientId !== null) {
     const { rows } = await tx.query<{ chat_id: string | null; telegram_blocked: boolean }>(
       'SELECT chat_id, telegram_blocked FROM clients WHERE id = $1',
       [target.clientId],
@@ -250,7 +299,7 @@ export async function replyToMessage(
         mensaje: r.texto,
         urgente: true,
         dedupe_key: `respuesta:${id}`,
-        datos: { origen: 'mensajes', mensaje_id: id },
+        datos: { origen: 'mensajes', mensaje_id: id, ...channel },
       },
     ],
     r.now,

@@ -149,7 +149,7 @@ describeEachDb('Mensajes inbox (issue 13 §8)', (ctx) => {
     expect(list.mensajes[0].vinculo_verificado).toBe(false);
   });
 
-  it('WhatsApp free text goes to the same inbox (acknowledged once); answering it by WhatsApp waits for the channel', async () => {
+  it('WhatsApp free text goes to the same inbox (acknowledged once); answering it outside the 24-hour window is a clear 409 (test/whatsapp/payments.test.ts answers inside it)', async () => {
     const { cedula } = fresh();
     const c = await seedClient(ctx.db, cedula, { nombre: 'Elena Vera' });
     await ctx.db.transaction((tx) =>
@@ -184,7 +184,9 @@ describeEachDb('Mensajes inbox (issue 13 §8)', (ctx) => {
       payload: { texto: 'Ya revisamos su línea.' },
     });
     expect(answer.statusCode).toBe(409);
-    expect(answer.json().error.code).toBe('CANAL_NO_DISPONIBLE');
+    // The client never wrote through the webhook here: no window was opened.
+    expect(answer.json().error.code).toBe('WHATSAPP_VENTANA_CERRADA');
+    expect(answer.json().error.mensaje).toContain('no está abierta');
   });
 
   it('refuses clear 4xx: empty text, unknown message, client without Telegram', async () => {

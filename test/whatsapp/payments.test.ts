@@ -159,7 +159,8 @@ describeEachDb('Payment loop on WhatsApp (issue 13 §1–§2)', (ctx) => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'teltec-wa-comprobantes-'));
-    standin = await startWhatsAppStandin({ pairIntervalMs: 0 });
+    // The stand-in's clock is the test's: message times and windows follow it.
+    standin = await startWhatsAppStandin({ pairIntervalMs: 0, now: () => clock.now().getTime() });
     const config = testConfig({
       DATA_DIR: dataDir,
       WHATSAPP_TOKEN: standin.token,
@@ -437,5 +438,54 @@ describeEachDb('Payment loop on WhatsApp (issue 13 §1–§2)', (ctx) => {
     );
     expect(ok.rendered).toContain('Recibimos su comprobante');
     expect(await receipts(c.id)).toHaveLength(1);
+  });
+
+  it('an inbox reply to a WhatsApp message goes out on WhatsApp inside the window; after it, a clear 409 with when it closed', async () => {
+    const c = await client('2026-04-10');
+    clock.set('2026-03-10T15:00:00Z');
+    const ack = await act(c.number, () => standin.clientSends(c.number, 'No tengo internet desde ayer'));
+    expect(ack.rendered).toContain('Recibimos su mensaje');
+    const list = (await app.inject({ url: `/api/mensajes?cliente_id=${c.id}`, headers: auth })).json() as {
+      mensajes: { id: number; canal: string; texto: string }[];
+    };
+    expect(list.mensajes.map((m) => [m.canal, m.texto])).toEqual([
+      ['whatsapp', 'No tengo internet desde ayer'],
+    ]);
+    const answer = (texto: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/mensajes/${list.mensajes[0]!.id}/responder`,
+        headers: auth,
+        payload: { texto },
+      });
+
+    clock.advance(2 * 3600_000);
+    const ok = await answer('Ya revisamos su línea: reinicie el equipo, por favor.');
+    expect(ok.statusCode).toBe(201);
+    const before = outTo(c.number).length;
+    await dispatcher.runOnce();
+    const sent = outTo(c.number).slice(before);
+    expect(sent.map((m) => [m.type, m.text])).toEqual([
+      ['text', 'Ya revisamos su línea: reinicie el equipo, por favor.'],
+    ]);
+    const envio = await ctx.db.query<{ canal: string; estado: string }>(
+      `SELECT e.canal, n.estado FROM notification_envios e JOIN notifications n ON n.id = e.notification_id
+        WHERE n.id = $1`,
+      [ok.json().notificacion_id],
+    );
+    expect(envio.rows).toEqual([
+      { canal: 'whatsapp', estado: expect.stringMatching(/enviado|entregado|leido/) },
+    ]);
+
+    // 25 hours after the client wrote: the window is closed, said with its time; nothing queued.
+    clock.set('2026-03-11T16:00:00Z');
+    const rows = async () =>
+      (await ctx.db.query('SELECT id FROM notifications WHERE client_id = $1', [c.id])).rows.length;
+    const queued = await rows();
+    const late = await answer('¿Pudo conectarse?');
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error.code).toBe('WHATSAPP_VENTANA_CERRADA');
+    expect(late.json().error.mensaje).toContain('se cerró el 11/03/2026 10:00');
+    expect(await rows()).toBe(queued);
   });
 });

@@ -91,6 +91,7 @@ export const mensajesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
           texto: request.body.texto,
           autor: request.actor ?? null,
           now,
+          timeZone: deps.config.timeZone,
         });
         await audit(tx, {
           actor: request.actor,
@@ -146,6 +147,7 @@ export const mensajesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
           texto: request.body.texto,
           autor: request.actor ?? null,
           now,
+          timeZone: deps.config.timeZone,
         });
         await audit(tx, {
           actor: request.actor,

@@ -84,7 +84,10 @@ function messageCard(m, reload) {
       h('p', null, a.texto),
     ),
   );
-  const canReply = m.canal === 'telegram' && (m.cliente_id !== null || m.chat_id !== null);
+  // WhatsApp: answered inside the client's 24-hour window; outside it the API says when it closed.
+  const canReply =
+    (m.canal === 'telegram' && (m.cliente_id !== null || m.chat_id !== null)) ||
+    (m.canal === 'whatsapp' && m.cliente_id !== null);
   const form = canReply
     ? h(
         'form',
@@ -98,7 +101,12 @@ function messageCard(m, reload) {
             button.disabled = true;
             try {
               await api(`/api/mensajes/${m.id}/responder`, { method: 'POST', body: { texto } });
-              toast('Respuesta enviada a la cola: llega al chat del cliente en segundos.', 'ok');
+              toast(
+                m.canal === 'whatsapp'
+                  ? 'Respuesta enviada a la cola: llega al WhatsApp del cliente en segundos.'
+                  : 'Respuesta enviada a la cola: llega al chat del cliente en segundos.',
+                'ok',
+              );
               reload();
             } catch (err) {
               if (!showFieldErrors(f, err)) f.append(errorBox(err));
