@@ -66,6 +66,11 @@ export interface PgliteOptions {
    * long-running service sets it; one-shot commands skip the extra start.
    */
   initialiseInChild?: boolean;
+  /**
+   * Starts from a copy made by `dumpDataDir` (tests clone one migrated database instead of running
+   * initdb and every migration for each file).
+   */
+  loadDataDir?: Blob;
 }
 
 /** PGlite's default start parameters (PGlite.defaultStartParams in 0.5) and ours after them. */
@@ -126,6 +131,7 @@ export async function createPgliteDb(dataDir?: string, opts: PgliteOptions = {})
     fs: dataDir ? new PrivateNodeFS(dataDir) : undefined,
     parsers: sharedParsers,
     startParams: startParams(opts),
+    loadDataDir: opts.loadDataDir,
   });
   const q = wrap(pg);
   return {
