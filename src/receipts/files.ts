@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -61,4 +61,14 @@ export function readReceiptFile(dataDir: string, rel: string): Buffer {
   const full = path.resolve(root, rel);
   if (!full.startsWith(root + path.sep)) throw new Error('ruta de comprobante fuera de su carpeta');
   return readFileSync(full);
+}
+
+/**
+ * Removes every stored receipt of a client (DATA_DIR/comprobantes/<client>/): called once the
+ * client's row is deleted (its receipt rows go with it, ON DELETE CASCADE), so no file outlives
+ * its client. Idempotent; a client without receipts has no folder.
+ */
+export function removeClientReceiptFiles(dataDir: string, clientId: number): void {
+  if (!Number.isSafeInteger(clientId) || clientId <= 0) throw new Error('cliente no válido');
+  rmSync(path.join(dataDir, RECEIPTS_FOLDER, String(clientId)), { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ export {
   type ReceiptMime,
   readReceiptFile,
   receiptTypes,
+  removeClientReceiptFiles,
   sha256Hex,
   sniffReceiptType,
   storeReceiptFile,

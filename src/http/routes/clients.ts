@@ -24,6 +24,7 @@ import {
   cancel,
   type EngineSettings,
 } from '../../notifications/index.js';
+import { removeClientReceiptFiles } from '../../receipts/index.js';
 import { localDate } from '../../time.js';
 import { importStates } from '../../vocabulary.js';
 import { audit } from '../audit.js';
@@ -302,6 +303,8 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       if (!(await clients.remove(request.params.id))) {
         throw new AppError('NO_ENCONTRADO', `No existe el cliente ${request.params.id}.`);
       }
+      // The row is gone (its receipts with it): their files under DATA_DIR go too.
+      removeClientReceiptFiles(deps.config.dataDir, request.params.id);
       await audit(deps.db, {
         actor: request.actor,
         accion: 'cliente.borrar',
