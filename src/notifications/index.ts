@@ -129,7 +129,9 @@ export {
 export { applyPaymentToOutbox, type PaymentEffect } from './payments.js';
 export {
   type ChannelCost,
+  type ClientChannel,
   channelReach,
+  clientChannels,
   MARKETING_TYPES,
   monthCostByChannel,
   type PriceCategory,

@@ -204,3 +204,107 @@ export async function monthCostByChannel(
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** One client's channel as staff see it (issue 11 §6): set up, reachable now, and why not. */
+export interface ClientChannel {
+  canal: ChannelName;
+  /** This deployment sends on it (settings 'canales.activos'). */
+  configurado: boolean;
+  /** The client's chat id, WhatsApp number, mobile or address; null = none on file. */
+  destino: string | null;
+  /** A service notice can go this way now (the re-check's rule). */
+  alcanzable: boolean;
+  /** Why not (the re-check's reason: sin_telegram, blocked, sin_consentimiento, sms_inalcanzable…). */
+  motivo: string | null;
+  /** An offer can go this way now (marketing consent, Telegram offers on…). */
+  marketing: boolean;
+  /** The channel said this destination does not work: its reason and until when (null = no end). */
+  inalcanzable: { motivo: string; hasta: string | null; vigente: boolean } | null;
+  /** The latest ledger row per category; null = none recorded (Telegram: the link is the consent). */
+  consentimiento: { servicio: boolean | null; marketing: boolean | null };
+  preferido: boolean;
+}
+
+/**
+ * A client's four channels with their state, from existing data: the link and unreachable marks on
+ * the client, the consent ledger and the re-check's reasons (service and marketing). Null when the
+ * client does not exist.
+ */
+export async function clientChannels(
+  db: Queryable,
+  clientId: number,
+  now: Date,
+): Promise<{ preferido: ChannelName | null; canales: ClientChannel[] } | null> {
+  const { rows } = await db.query<{
+    canal_preferido: ChannelName | null;
+    chat_id: string | null;
+    telegram_blocked: boolean;
+    telegram_unreachable: string | null;
+    whatsapp: string | null;
+    whatsapp_inalcanzable: string | null;
+    whatsapp_inalcanzable_hasta: Date | null;
+    telefono_norm: string | null;
+    sms_inalcanzable: string | null;
+    sms_inalcanzable_hasta: Date | null;
+    email: string | null;
+    email_inalcanzable: string | null;
+    email_inalcanzable_hasta: Date | null;
+    servicio: Record<string, string | null>;
+    mkt: Record<string, string | null>;
+    consents: Record<string, boolean> | null;
+    activos: string[] | null;
+  }>(
+    `SELECT c.canal_preferido, c.chat_id::text AS chat_id, c.telegram_blocked, c.telegram_unreachable,
+            c.whatsapp, c.whatsapp_inalcanzable, c.whatsapp_inalcanzable_hasta,
+            c.telefono_norm, c.sms_inalcanzable, c.sms_inalcanzable_hasta,
+            c.email, c.email_inalcanzable, c.email_inalcanzable_hasta,
+            teltec_channel_reasons(c, $2::timestamptz, false) AS servicio,
+            teltec_channel_reasons(c, $2::timestamptz, true) AS mkt,
+            (SELECT jsonb_object_agg(k.canal || ':' || k.categoria, k.otorgado)
+               FROM (SELECT DISTINCT ON (canal, categoria) canal, categoria, otorgado
+                       FROM consents WHERE client_id = c.id
+                      ORDER BY canal, categoria, created_at DESC, id DESC) k) AS consents,
+            (SELECT s.value FROM settings s WHERE s.key = 'canales.activos') AS activos
+       FROM clients c WHERE c.id = $1`,
+    [clientId, now],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const mark = (motivo: string | null, hasta: Date | null) =>
+    motivo === null
+      ? null
+      : {
+          motivo,
+          hasta: hasta ? new Date(hasta).toISOString() : null,
+          vigente: hasta === null || new Date(hasta) > now,
+        };
+  const facts: Record<ChannelName, { destino: string | null; inalcanzable: ClientChannel['inalcanzable'] }> =
+    {
+      telegram: {
+        destino: r.chat_id,
+        inalcanzable: r.telegram_blocked ? mark('blocked', null) : mark(r.telegram_unreachable, null),
+      },
+      whatsapp: {
+        destino: r.whatsapp,
+        inalcanzable: mark(r.whatsapp_inalcanzable, r.whatsapp_inalcanzable_hasta),
+      },
+      sms: { destino: r.telefono_norm, inalcanzable: mark(r.sms_inalcanzable, r.sms_inalcanzable_hasta) },
+      email: { destino: r.email, inalcanzable: mark(r.email_inalcanzable, r.email_inalcanzable_hasta) },
+    };
+  const consent = (canal: ChannelName, categoria: string): boolean | null =>
+    r.consents?.[`${canal}:${categoria}`] ?? null;
+  return {
+    preferido: r.canal_preferido,
+    canales: CHANNEL_NAMES.map((canal) => ({
+      canal,
+      configurado: r.activos === null || r.activos.includes(canal),
+      destino: facts[canal].destino,
+      alcanzable: r.servicio[canal] === null,
+      motivo: r.servicio[canal] ?? null,
+      marketing: r.mkt[canal] === null,
+      inalcanzable: facts[canal].inalcanzable,
+      consentimiento: { servicio: consent(canal, 'servicio'), marketing: consent(canal, 'marketing') },
+      preferido: r.canal_preferido === canal,
+    })),
+  };
+}

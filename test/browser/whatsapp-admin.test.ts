@@ -56,6 +56,12 @@ describeBrowser('admin page: WhatsApp consents and reach', () => {
     expect(await card.locator('#whatsapp-consentimiento').getAttribute('data-valor')).toBe('sin_registro');
     expect(await card.locator('#whatsapp-ventana').getAttribute('data-abierta')).toBe('no');
 
+    // Issue 11 §6: the Canales card says WhatsApp does not reach this client yet, and why.
+    const waRow = p.locator('#canales-cliente tr[data-canal=whatsapp]');
+    await waRow.waitFor();
+    expect(await waRow.getAttribute('data-alcanzable')).toBe('false');
+    expect(await waRow.textContent()).toContain('Sin consentimiento');
+
     // A grant without evidence: the field is marked with the API's Spanish reason, nothing recorded.
     await card.locator('select[name=canal]').selectOption('whatsapp');
     await card.locator('select[name=categoria]').selectOption('servicio');
@@ -90,6 +96,8 @@ describeBrowser('admin page: WhatsApp consents and reach', () => {
       evidencia: 'Contrato 2026-0042, firmado en oficina',
     });
     expect((await reach()).alcance.whatsapp).toBe(before.alcance.whatsapp + 1);
+    await p.reload();
+    await expect.poll(() => waRow.getAttribute('data-alcanzable'), POLL).toBe('true');
     // The refused grant is the only failed request: the browser logs its 422, nothing else.
     expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
   });

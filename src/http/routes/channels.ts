@@ -7,8 +7,14 @@ import {
   currentConsents,
   recordConsent,
 } from '../../clients/index.js';
-import { channelReach, MARKETING_TYPES, monthCostByChannel } from '../../notifications/index.js';
-import { channelNames, consentCategories, consentSources } from '../../vocabulary.js';
+import { AppError } from '../../errors/index.js';
+import {
+  channelReach,
+  clientChannels,
+  MARKETING_TYPES,
+  monthCostByChannel,
+} from '../../notifications/index.js';
+import { channelNames, consentCategories, consentSources, notificationReasons } from '../../vocabulary.js';
 import { audit } from '../audit.js';
 import { billingContext } from '../billing.js';
 import { errorResponses, idParams } from '../schemas.js';
@@ -156,6 +162,58 @@ export const channelsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) 
         return { actuales, row: historial.find((r) => r.id === consentId)! };
       });
       return reply.status(201).send({ consentimiento: toView(out.row), actuales: out.actuales.map(toView) });
+    },
+  );
+
+  app.get(
+    '/api/clientes/:id/canales',
+    {
+      schema: {
+        tags: ['clientes'],
+        summary:
+          'Canales de un cliente y su estado: destino, si un aviso de servicio u oferta llega hoy y por qué no, ' +
+          'marca de inalcanzable (motivo y hasta cuándo), consentimientos y canal preferido',
+        params: idParams,
+        response: {
+          200: z.object({
+            cliente_id: z.number(),
+            preferido: z.enum(channelNames.values).nullable(),
+            canales: z.array(
+              z.object({
+                canal: z.enum(channelNames.values),
+                configurado: z.boolean(),
+                destino: z.string().nullable(),
+                alcanzable: z.boolean(),
+                motivo: z.string().nullable(),
+                motivo_texto: z.string().nullable(),
+                marketing: z.boolean(),
+                inalcanzable: z
+                  .object({ motivo: z.string(), hasta: z.string().nullable(), vigente: z.boolean() })
+                  .nullable(),
+                consentimiento: z.object({
+                  servicio: z.boolean().nullable(),
+                  marketing: z.boolean().nullable(),
+                }),
+                preferido: z.boolean(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      const out = await clientChannels(deps.db, id, deps.clock.now());
+      if (!out) throw new AppError('NO_ENCONTRADO', `No existe el cliente ${id}.`);
+      return {
+        cliente_id: id,
+        preferido: out.preferido,
+        canales: out.canales.map((c) => ({
+          ...c,
+          motivo_texto: c.motivo === null ? null : notificationReasons.label(c.motivo),
+        })),
+      };
     },
   );
 

@@ -114,6 +114,7 @@ export async function render(root, { params, signal, go }) {
     );
   showDetails();
 
+  const channels = h('div', { class: 'card', id: 'canales-cliente' }, h('h2', null, 'Canales'), loading());
   const telegram = h('div', { class: 'card', id: 'telegram-cliente' });
   const whatsapp = h('div', { class: 'card', id: 'whatsapp-cliente' }, h('h2', null, 'WhatsApp'), loading());
   const payments = h('div', { class: 'card', id: 'pagos' }, h('h2', null, 'Pagos'), loading());
@@ -141,7 +142,7 @@ export async function render(root, { params, signal, go }) {
       'div',
       { class: 'grid-2' },
       details,
-      h('div', null, telegram, whatsapp, payments, clientReceiptsCard(cliente.id, signal)), // issue 13
+      h('div', null, channels, telegram, whatsapp, payments, clientReceiptsCard(cliente.id, signal)), // issue 13
     ),
     notifications,
     clientHistoryCard(cliente.id, signal), // issue 14: who changed what
@@ -177,6 +178,7 @@ export async function render(root, { params, signal, go }) {
   );
 
   await Promise.allSettled([
+    renderChannels(channels, cliente, signal),
     renderTelegram(telegram, cliente, reload, signal),
     renderWhatsApp(whatsapp, cliente, signal),
     renderPayments(payments, cliente, reload, signal),
@@ -185,6 +187,75 @@ export async function render(root, { params, signal, go }) {
 }
 
 const kv = (k, v) => [h('dt', null, k), h('dd', null, v)];
+
+const CONSENT_WORD = { true: 'sí', false: 'retirado', null: '—' };
+
+/**
+ * Issue 11 §6: every channel of the client with its state: where it goes, whether a service
+ * notice gets there today (and why not), an unreachable mark with until when, consents, preferred.
+ */
+async function renderChannels(el, c, signal) {
+  const head = h('h2', null, 'Canales');
+  try {
+    const r = await api(`/api/clientes/${c.id}/canales`, { signal });
+    const shown = r.canales.filter((x) => x.configurado || x.destino);
+    mount(
+      el,
+      head,
+      h(
+        'p',
+        { class: 'small muted' },
+        r.preferido
+          ? `Preferido: ${label('canal', r.preferido)}; si no llega, siguen los demás según la política de envío.`
+          : 'Sin canal preferido: el servicio elige el primero que llega.',
+      ),
+      dataTable(
+        ['Canal', 'Estado', 'Consentimiento'],
+        shown.map((x) =>
+          h(
+            'tr',
+            { dataset: { canal: x.canal, alcanzable: String(x.alcanzable) } },
+            h(
+              'td',
+              { 'data-label': 'Canal' },
+              h('strong', null, label('canal', x.canal)),
+              x.preferido ? h('span', { class: 'badge ok', title: 'Canal preferido' }, ' preferido') : null,
+              h('div', { class: 'small muted mono' }, x.destino ?? 'sin dato'),
+            ),
+            h(
+              'td',
+              { 'data-label': 'Estado' },
+              x.alcanzable
+                ? h('span', { class: 'badge ok' }, 'Llega')
+                : h('span', { class: `badge ${x.configurado ? 'bad' : ''}` }, x.motivo_texto ?? 'No llega'),
+              x.inalcanzable
+                ? h(
+                    'div',
+                    {
+                      class: 'small muted',
+                      dataset: { inalcanzable: x.inalcanzable.vigente ? 'vigente' : 'vencido' },
+                    },
+                    `${x.inalcanzable.vigente ? 'Marcado' : 'Estuvo marcado'}: ${x.inalcanzable.motivo}`,
+                    x.inalcanzable.hasta ? ` (hasta ${fmt.dateTime(x.inalcanzable.hasta)})` : '',
+                  )
+                : null,
+            ),
+            h(
+              'td',
+              { 'data-label': 'Consentimiento' },
+              x.canal === 'telegram'
+                ? 'el vínculo'
+                : `avisos ${x.consentimiento.servicio === null && x.canal !== 'whatsapp' ? 'sin registro (se asume sí)' : CONSENT_WORD[String(x.consentimiento.servicio)]} · ofertas ${CONSENT_WORD[String(x.consentimiento.marketing)]}`,
+              h('div', { class: 'small muted' }, x.marketing ? 'le llegan ofertas' : 'sin ofertas por aquí'),
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    mount(el, head, errorBox(err));
+  }
+}
 
 function clientForm(c, planes, sectores, save, cancel) {
   const listId = 'sectores-list';
