@@ -122,7 +122,6 @@ export const notificationReasons = vocabulary({
   sin_canal: 'Sin canal: ningún canal (Telegram, WhatsApp, SMS, correo) pudo llevarlo',
   sin_consentimiento: 'Sin consentimiento del cliente para este canal',
   whatsapp_inalcanzable: 'WhatsApp no llega a este número',
-  sin_whatsapp: 'Sin número de WhatsApp',
   rechazado: 'El canal rechazó el mensaje',
   plantilla_no_aprobada: 'Plantilla de WhatsApp no aprobada',
   plantilla_invalida: 'Plantilla o parámetros no válidos',
