@@ -9,7 +9,7 @@ import { createCalendar } from './window.js';
  *   then every other usable one in FALLBACK_ORDER, moving on after a permanent failure, retries
  *   run out, or no delivery report within FALLBACK_NO_DELIVERY_MINUTES; at most one success.
  * - **one fallback** (reminders, confirmations, manual notices): the preferred channel plus one.
- * - **no fallback** (offers, the welcome): one channel; an offer goes by the preferred channel if it
+ * - **no fallback** (offers, the welcome, invitations): one channel; an offer goes by the preferred channel if it
  *   carries marketing consent, else the first that does (the re-check's reasons say which), and
  *   never falls back after a failure.
  *
@@ -32,7 +32,8 @@ export const MUST_DELIVER_TYPES: ReadonlySet<string> = new Set([
 
 export function fallbackRule(tipo: string, urgente: boolean): FallbackRule {
   if (MUST_DELIVER_TYPES.has(tipo) || (tipo === 'mantenimiento' && urgente)) return 'must_deliver';
-  if (tipo === 'oferta' || tipo === 'bienvenida') return 'no_fallback';
+  // An invitation goes by the channel staff chose (its link token names that channel).
+  if (tipo === 'oferta' || tipo === 'bienvenida' || tipo === 'invitacion') return 'no_fallback';
   return 'one_fallback';
 }
 

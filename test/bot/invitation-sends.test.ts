@@ -278,22 +278,25 @@ describeEachDb('invitations through SMS, e-mail and WhatsApp (issue 11 §5)', (c
     });
   });
 
-  it('WhatsApp: the approved invitacion_bot template, only to clients with consent', async () => {
+  it('WhatsApp: the approved invitacion_bot template, only to clients with consent, never another channel', async () => {
     const sector = newSector();
     const consented = await client(sector);
     const noConsent = await client(sector);
-    await recordConsent(ctx.db, {
-      clientId: consented.id,
-      canal: 'whatsapp',
-      categoria: 'servicio',
-      otorgado: true,
-      fuente: 'contrato',
-      at: h.clock.now(),
-    });
+    const noWhatsApp = await client(sector);
+    for (const c of [consented, noWhatsApp]) {
+      await recordConsent(ctx.db, {
+        clientId: c.id,
+        canal: 'whatsapp',
+        categoria: 'servicio',
+        otorgado: true,
+        fuente: 'contrato',
+        at: h.clock.now(),
+      });
+    }
     const preview = (
       await post('/api/invitaciones/envios/vista-previa', { canal: 'whatsapp', sector })
     ).json();
-    expect(preview).toMatchObject({ audiencia: 1, excluidos: { sin_consentimiento: 1 } });
+    expect(preview).toMatchObject({ audiencia: 2, excluidos: { sin_consentimiento: 1 } });
     expect(preview.muestra[0]).toMatchObject({
       canal: 'whatsapp',
       plantilla: 'invitacion_bot',
@@ -301,8 +304,23 @@ describeEachDb('invitations through SMS, e-mail and WhatsApp (issue 11 §5)', (c
     });
     expect(preview.muestra[0].parametros).toEqual([consented.nombre, 'TelTec', preview.muestra[0].enlace]);
     const envio = (await post('/api/invitaciones/envios', { canal: 'whatsapp', sector })).json();
-    expect(envio.total).toBe(1);
+    expect(envio.total).toBe(2);
+    // The number has no WhatsApp (131026): the invitation never falls back to another channel.
+    wa.failRecipient(noWhatsApp.phone!, { code: 131026 });
     await dispatcher.runOnce();
+    h.clock.advance(60 * 60_000);
+    await dispatcher.runOnce();
+    expect((await notices(envio.id)).map((n) => [n.client_id, n.estado, n.motivo])).toEqual([
+      [consented.id, 'enviado', null],
+      [noWhatsApp.id, 'fallido', 'whatsapp_inalcanzable'],
+    ]);
+    const tries = await ctx.db.query<{ canal: string }>(
+      `SELECT e.canal FROM notification_envios e JOIN notifications n ON n.id = e.notification_id
+        WHERE n.campaign_id = $1 AND n.client_id = $2`,
+      [envio.id, noWhatsApp.id],
+    );
+    expect(tries.rows).toEqual([{ canal: 'whatsapp' }]);
+    expect(sms.inbox(noWhatsApp.phone!)).toHaveLength(0);
     const sent = wa.messages.filter((m) => m.to === consented.phone);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ type: 'template', template: { name: 'invitacion_bot', language: 'es' } });
