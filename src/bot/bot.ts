@@ -11,7 +11,7 @@ import { isDatabaseUnavailable } from './db-errors.js';
 import { createDeliveryControl } from './delivery.js';
 import { describe } from './describe.js';
 import { saveBotIdentity } from './identity.js';
-import { createInbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
+import { createInbox, type Inbox, type InboxRow, type IncomingUpdate, parseIncoming } from './inbox.js';
 import { createInvitationsStore } from './invitations.js';
 import { createKeyedQueue } from './keyed-queue.js';
 import { createLinksStore } from './links.js';
@@ -43,7 +43,9 @@ export function createBot(deps: BotDeps): BotService {
   const log = deps.logger.child({ component: 'bot' });
   const leaseMs = deps.leaseMs ?? 60_000;
   const maxAttempts = deps.maxAttempts ?? 5;
-  const concurrency = Math.max(1, deps.concurrency ?? 8);
+  // Handlers mostly wait (database, Telegram, the pacer's next slot): enough of them overlap that
+  // waiting, and the group commits (inbox, pacer, link reads) get batches worth sharing.
+  const concurrency = Math.max(1, deps.concurrency ?? 32);
   const maxQueued = Math.max(1, deps.maxQueued ?? 10_000);
   // Ajustes (issue 14): /contact and every "contáctenos" line follow the company data in effect.
   const company = deps.company ?? (() => deps.config.company);
@@ -66,11 +68,11 @@ export function createBot(deps: BotDeps): BotService {
     maxWaitMs: Math.max(1000, leaseMs - 10_000),
   });
   const inbox = createInbox(db, botId);
-  // Group commit: concurrent webhook deliveries share one INSERT, handled updates one UPDATE.
+  // Group commit: concurrent webhook deliveries share one INSERT, finished updates one UPDATE.
   const recorder = createBatcher<IncomingUpdate, boolean>((us) => inbox.recordMany(us, clock.now(), leaseMs));
-  const finisher = createBatcher<number, void>(async (ids) => {
-    await inbox.finishMany(ids, clock.now());
-    return ids.map(() => ({ ok: true, value: undefined }));
+  const finisher = createBatcher<Parameters<Inbox['finishMany']>[0][number], void>(async (outcomes) => {
+    await inbox.finishMany(outcomes, clock.now());
+    return outcomes.map(() => ({ ok: true, value: undefined }));
   });
   const links = createLinksStore(db);
   const metrics = createBotMetrics();
@@ -155,8 +157,7 @@ export function createBot(deps: BotDeps): BotService {
     try {
       const now = clock.now();
       if (outcome === 'reintentar') await inbox.retryLater(u.updateId, error ?? '', maxAttempts, now);
-      else if (outcome === 'fallido') await inbox.finish(u.updateId, outcome, error, now);
-      else await finisher.push(u.updateId);
+      else await finisher.push({ updateId: u.updateId, estado: outcome, error });
     } catch (err) {
       // The row stays 'pendiente'; the sweeper takes it again when its lease ends.
       scoped.warn({ err: describe(err) }, 'no se pudo registrar el resultado de la actualización');

@@ -195,13 +195,23 @@ export function createInbox(db: Queryable, botId: number) {
       });
     },
 
-    /** Marks handled updates done, in one statement. */
-    async finishMany(updateIds: number[], now: Date) {
+    /** Records how several updates ended (handled or failed for good), in one statement. */
+    async finishMany(
+      outcomes: Array<{ updateId: number; estado: 'procesado' | 'fallido'; error: string | null }>,
+      now: Date,
+    ) {
       await db.query(
-        `UPDATE bot_updates SET estado = 'procesado', ultimo_error = NULL, processed_at = $3,
-                intentos = intentos + 1, claimed_until = NULL
-          WHERE bot_id = $1 AND update_id = ANY($2::bigint[])`,
-        [botId, updateIds, now],
+        `UPDATE bot_updates b SET estado = t.estado, ultimo_error = t.error, processed_at = $2,
+                intentos = b.intentos + 1, claimed_until = NULL
+           FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(update_id, estado, error)
+          WHERE b.bot_id = $1 AND b.update_id = t.update_id`,
+        [
+          botId,
+          now,
+          outcomes.map((o) => o.updateId),
+          outcomes.map((o) => o.estado),
+          outcomes.map((o) => o.error),
+        ],
       );
     },
 

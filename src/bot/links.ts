@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../db/index.js';
+import { createBatcher } from '../lib/batch.js';
 import { enqueue } from '../notifications/index.js';
 import { recordEvent } from './events.js';
 
@@ -53,9 +54,28 @@ export type LinkResult =
 
 /** Client lookups and link changes, over a lent Queryable. Links are changed only here. */
 export function createLinksStore(db: Db) {
+  // Group read: the bot asks this for most updates; concurrent handlers asking while one read is
+  // under way share the next SELECT (chat_id is unique, so each chat gets exactly its own row).
+  const linkedReader = createBatcher<number, LinkedClient | null>(async (chatIds) => {
+    const { rows } = await db.query<LinkedClient & { chat_id: number }>(
+      `SELECT chat_id, id, nombre, pref_ofertas, pref_mantenimiento, link_verified
+         FROM clients WHERE chat_id = ANY($1::bigint[])`,
+      [[...new Set(chatIds)]],
+    );
+    const byChat = new Map(
+      rows.map(({ chat_id, ...client }): [number, LinkedClient] => [Number(chat_id), client]),
+    );
+    return chatIds.map((chatId) => {
+      const client = byChat.get(chatId);
+      return { ok: true, value: client ? { ...client } : null };
+    });
+  });
+
   return {
     /** The client this chat is linked to, if any. */
     async linkedClient(q: Queryable, chatId: number): Promise<LinkedClient | null> {
+      // Inside a transaction the read must see the transaction's own writes: not grouped.
+      if (q === db) return linkedReader.push(chatId);
       const { rows } = await q.query<LinkedClient>(
         'SELECT id, nombre, pref_ofertas, pref_mantenimiento, link_verified FROM clients WHERE chat_id = $1',
         [chatId],
