@@ -193,6 +193,7 @@ export interface ChannelStats {
   tasa_envio: number | null;
   /** Delivered / sent, in %, where the channel reports delivery. */
   tasa_entrega: number | null;
+  /** Read / sent, in %, where the channel reports reads (WhatsApp; not SMS or e-mail). */
   tasa_lectura: number | null;
 }
 
@@ -259,8 +260,9 @@ export async function notificationStats(
     range,
   );
   // By channel (the channel of the notice's latest attempt), over the notices sent or failed in
-  // the period. Delivery and read rates only where the channel reports delivery (some attempt on
-  // it in the period has a delivery time): elsewhere "enviado" never counts as delivered.
+  // the period. Delivery and read rates only where the channel reports them (some attempt on it in
+  // the period has a delivery / read time): elsewhere "enviado" never counts as delivered, and an
+  // SMS gateway's delivery reports never make a 0 % read rate.
   const byChannel = await db.query<{
     canal: string;
     enviadas: number;
@@ -268,6 +270,7 @@ export async function notificationStats(
     leidas: number;
     fallidas: number;
     informa_entrega: boolean;
+    informa_lectura: boolean;
   }>(
     `WITH n AS (
        SELECT n.id, n.canal, n.estado FROM notifications n
@@ -281,7 +284,10 @@ export async function notificationStats(
             count(*) FILTER (WHERE n.estado = 'fallido')::int AS fallidas,
             EXISTS (SELECT 1 FROM notification_envios e
                      WHERE e.canal = n.canal AND e.entregado_at IS NOT NULL
-                       AND e.created_at >= ${since} - interval '7 days' AND e.created_at < ${until}) AS informa_entrega
+                       AND e.created_at >= ${since} - interval '7 days' AND e.created_at < ${until}) AS informa_entrega,
+            EXISTS (SELECT 1 FROM notification_envios e
+                     WHERE e.canal = n.canal AND e.leido_at IS NOT NULL
+                       AND e.created_at >= ${since} - interval '7 days' AND e.created_at < ${until}) AS informa_lectura
        FROM n GROUP BY n.canal ORDER BY n.canal`,
     range,
   );
@@ -298,11 +304,11 @@ export async function notificationStats(
         {
           enviadas: r.enviadas,
           entregadas: r.informa_entrega ? r.entregadas : null,
-          leidas: r.informa_entrega ? r.leidas : null,
+          leidas: r.informa_lectura ? r.leidas : null,
           fallidas: r.fallidas,
           tasa_envio: pct(r.enviadas, r.enviadas + r.fallidas),
           tasa_entrega: r.informa_entrega ? pct(r.entregadas, r.enviadas) : null,
-          tasa_lectura: r.informa_entrega ? pct(r.leidas, r.enviadas) : null,
+          tasa_lectura: r.informa_lectura ? pct(r.leidas, r.enviadas) : null,
         },
       ]),
     ),

@@ -74,6 +74,53 @@ describeEachDb('statistics by channel and the attempts of a notice (issue 10 §1
     expect(body.notificaciones.enviadas).toBe(5);
   });
 
+  it('SMS with delivery reports has a delivery rate but no read rate; e-mail reports neither (issue 10 §11)', async () => {
+    const [c] = await seedClients(ctx.db, [{ nombre: 'Luis' }]);
+    const keys = ['sms1', 'sms2', 'mail1'];
+    const notices = await enqueue(
+      ctx.db,
+      keys.map((k) => ({ client_id: c!, tipo: 'manual' as const, mensaje: k, dedupe_key: k })),
+      T,
+    );
+    for (const [i, k] of keys.entries()) {
+      const canal = k.startsWith('sms') ? 'sms' : 'email';
+      await ctx.db.query(
+        `UPDATE notifications SET estado = 'enviado', canal = $2, sent_at = $3 WHERE id = $1`,
+        [notices[i], canal, T],
+      );
+      await ctx.db.query(
+        `INSERT INTO notification_envios (notification_id, canal, estado, destino, proveedor_id, created_at, enviado_at)
+         VALUES ($1, $2, 'enviado', 'x', $3, $4, $4)`,
+        [notices[i], canal, `p-${k}`, T],
+      );
+    }
+    await applyDeliveryStatuses(ctx.db, [
+      { canal: 'sms', proveedorId: 'p-sms1', estado: 'entregado', at: T },
+    ]);
+    const body = (
+      await app.inject({
+        url: '/api/notificaciones/estadisticas/?desde=2026-03-01&hasta=2026-03-31',
+        headers: auth,
+      })
+    ).json();
+    expect(body.por_canal.sms).toEqual({
+      enviadas: 2,
+      entregadas: 1,
+      leidas: null,
+      fallidas: 0,
+      tasa_envio: 100,
+      tasa_entrega: 50,
+      tasa_lectura: null,
+    });
+    expect(body.por_canal.email).toMatchObject({
+      enviadas: 1,
+      entregadas: null,
+      tasa_entrega: null,
+      tasa_lectura: null,
+    });
+    expect(body.por_canal.whatsapp).toMatchObject({ tasa_entrega: 50, tasa_lectura: 25 });
+  });
+
   it('GET /api/notificaciones/{id}/ lists the attempts (envios) with their times', async () => {
     const res = await app.inject({ method: 'GET', url: `/api/notificaciones/${ids['wa2']}/`, headers: auth });
     expect(res.statusCode).toBe(200);

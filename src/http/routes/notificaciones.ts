@@ -230,8 +230,9 @@ export const notificacionesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, 
                 }),
               )
               .describe(
-                'Por canal: enviadas (aceptadas por el proveedor), y entregadas/leídas con sus tasas solo donde el ' +
-                  'canal informa la entrega (WhatsApp); null donde no (Telegram)',
+                'Por canal: enviadas (aceptadas por el proveedor); entregadas y su tasa solo donde el canal ' +
+                  'informa la entrega (WhatsApp, SMS con reportes de entrega), leídas y su tasa solo donde informa ' +
+                  'la lectura (WhatsApp); null donde no (Telegram, correo)',
               ),
             fallos_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
             cancelaciones_por_motivo: z.array(z.object({ motivo: z.string(), total: z.number() })),
