@@ -164,13 +164,21 @@ async function renderSamples(
   s: EngineSettings,
   today: string,
   templates: TemplateSet,
+  /** The rows' own data (an invitation's link), by client. */
+  datos?: Map<number, Record<string, unknown>>,
 ) {
   const clients = await loadComposeClients(db, ids, s, today);
   return ids.flatMap((id) => {
     const c = clients.get(id);
     if (!c) return [];
+    const d = datos?.get(id);
     const r = compose(
-      { tipo: input.tipo, texto: input.mensaje?.trim() || null, plantilla: input.plantilla ?? null },
+      {
+        tipo: input.tipo as NotificationType,
+        texto: input.mensaje?.trim() || null,
+        plantilla: input.plantilla ?? null,
+        ...(d && { datos: d }),
+      },
       c,
       { templates, today, settings: s },
     );
@@ -219,8 +227,8 @@ export async function campaignSample(db: Queryable, id: number, s: EngineSetting
   }>('SELECT tipo, mensaje, plantilla FROM campaigns WHERE id = $1', [id]);
   const c = rows[0];
   if (!c) return [];
-  const ids = await db.query<{ client_id: number }>(
-    `SELECT client_id FROM notifications WHERE campaign_id = $1 AND client_id IS NOT NULL
+  const ids = await db.query<{ client_id: number; datos: Record<string, unknown> | null }>(
+    `SELECT client_id, datos FROM notifications WHERE campaign_id = $1 AND client_id IS NOT NULL
       ORDER BY id LIMIT ${PREVIEW_SAMPLES}`,
     [id],
   );
@@ -231,6 +239,8 @@ export async function campaignSample(db: Queryable, id: number, s: EngineSetting
     s,
     today,
     await loadTemplates(db),
+    // Invitation sends: each row carries its client's link.
+    new Map(ids.rows.flatMap((r) => (r.datos ? [[r.client_id, r.datos] as const] : []))),
   );
 }
 

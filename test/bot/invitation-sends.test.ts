@@ -170,6 +170,10 @@ describeEachDb('invitations through SMS, e-mail and WhatsApp (issue 11 §5)', (c
     expect(toBoth!.message.length).toBeLessThanOrEqual(160);
     const smsToken = startToken(toBoth!.message);
     expect(smsToken).toBeTruthy();
+    // The mass sends page shows the send with its clients' real links (not a missing {enlace}).
+    const asCampaign = (await h.app.inject({ url: `/api/campanas/${envio.id}`, headers: auth })).json();
+    expect(asCampaign.muestra[0]).toMatchObject({ cliente_id: both.id, motivo: null });
+    expect(asCampaign.muestra[0].texto).toContain(`https://t.me/TelTecTestBot?start=${smsToken}`);
 
     // The same invitation by e-mail: one mail, subject and link in both parts.
     const mailSend = await post('/api/invitaciones/envios', { canal: 'email', sector });
