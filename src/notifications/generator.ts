@@ -39,11 +39,17 @@ export interface GenerationReport {
 
 /**
  * Some channel can reach the client (alias `c` of clients): Telegram linked and not blocked, or
- * WhatsApp with a number, service consent and not marked unreachable. The rule lives in SQL
- * (`teltec_reachable` / `teltec_channel_reasons`, migrations/013), shared with the re-check.
+ * another enabled channel (WhatsApp, SMS, e-mail) that can reach it. The rule lives in SQL
+ * (`teltec_reachable` / `teltec_channel_reasons`, migrations/013, 017, 019, 025), shared with the
+ * re-check. `enabled` is the SQL of the enabled channels (a text[]): a set-based statement reads
+ * them once (`teltec_enabled_channels()` in a join) and passes them in.
  */
-export const REACHABLE_SQL =
-  '(teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL OR teltec_reachable(c, NULL, false))';
+export function reachableSql(enabled: string): string {
+  return `(teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL OR teltec_reachable(c, NULL, false, ${enabled}))`;
+}
+
+/** `reachableSql` reading the enabled channels itself (statements about one or a few clients). */
+export const REACHABLE_SQL = reachableSql('teltec_enabled_channels()');
 
 // Parameters shared by the rules:
 // $1 today (local date), $2 cycle days, $3 reminder days, $4 overdue repeat days,
@@ -55,8 +61,10 @@ export const REACHABLE_SQL =
 /**
  * Every client whose cycle calls for a payment notice today, in ONE scan of clients for every
  * rule: the reminder or overdue step, and the pre-suspension notice (active clients only; urgent,
- * so the must-deliver class; once per cycle). The due date is computed once per client (OFFSET 0 keeps the planner from copying the
- * expression into every use).
+ * so the must-deliver class; once per cycle). The due date is computed once per client (OFFSET 0
+ * keeps the planner from copying the expression into every use); reachability only for the
+ * clients in a notice window, with the enabled channels read once. The pause (migration 015) is
+ * asked only of the clients with a pause in force today: one hashed look-up per client otherwise.
  */
 const candidatesSql = `
   SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso, k.tipo = 'aviso_suspension' AS urgente,
@@ -71,12 +79,16 @@ const candidatesSql = `
       SELECT d.client_id, d.due, t.tipo, t.paso, d.reachable,
              CASE WHEN t.tipo = 'aviso_suspension' THEN d.estado = 'activo'
                   ELSE teltec_payment_eligible(d.estado, $6::boolean) END AS eligible,
-             teltec_notice_pause(d.client_id, d.due, $1::date) IS NULL AS unpaused
+             (d.client_id NOT IN (SELECT np.client_id FROM notice_pauses np
+                                   WHERE np.ended_at IS NULL AND np.hasta >= $1::date)
+              OR teltec_notice_pause(d.client_id, d.due, $1::date) IS NULL) AS unpaused
         FROM (
-          SELECT c.id AS client_id, c.estado, ${REACHABLE_SQL} AS reachable,
-                 teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due
+          SELECT c.id AS client_id, c.estado, w.due, ${reachableSql('ch.enabled')} AS reachable
             FROM clients c
-           WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL
+           CROSS JOIN LATERAL (
+             SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2::int) AS due OFFSET 0) w
+           CROSS JOIN (SELECT teltec_enabled_channels() AS enabled OFFSET 0) ch
+           WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL AND w.due - $3::int <= $1::date
           OFFSET 0
         ) d
        CROSS JOIN LATERAL (
@@ -85,7 +97,7 @@ const candidatesSql = `
                 (CASE WHEN teltec_suspension_notice_due(d.due, $1::date, $7::int, $8::int)
                       THEN 'aviso_suspension' END, NULL::int)
        ) t(tipo, paso)
-       WHERE d.due - $3::int <= $1::date AND t.tipo IS NOT NULL
+       WHERE t.tipo IS NOT NULL
     ) k`;
 
 const reportSql = `

@@ -1,5 +1,7 @@
 import { expect, it } from 'vitest';
 import { recordEnabledChannels } from '../../src/channels/index.js';
+import { generatePaymentNotices, toEngineSettings } from '../../src/notifications/index.js';
+import { testConfig } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 
@@ -37,5 +39,36 @@ describeEachDb('enabled channels in the reach rules', (ctx) => {
     expect(withSms.r.sms).toBeNull();
     expect(withSms.r.whatsapp).toBe('canal_no_configurado');
     expect(withSms.alcanzable).toBe(true);
+  });
+});
+
+// Generation reads the enabled channels once per statement and passes them in (migration 025):
+// the same verdicts as the per-client rule above, including "no channel enabled at all".
+describeEachDb('enabled channels in generation', (ctx) => {
+  it('a client reachable only by SMS gets its notice while SMS is enabled, and counts as sin_canal otherwise', async () => {
+    await ctx.db.exec('TRUNCATE notifications, clients RESTART IDENTITY CASCADE');
+    await ctx.db.exec("DELETE FROM settings WHERE key = 'canales.activos'");
+    await ctx.db.query(
+      `INSERT INTO clients (cedula, nombre, telefono, telefono_norm, fecha_ultimo_pago)
+       VALUES ($1, 'Rosa Vera', '0991234567', '593991234567', '2026-02-13')`, // due 2026-03-15
+      [cedulaFor(9401)],
+    );
+    const s = toEngineSettings(testConfig());
+    const generate = async (day: string) =>
+      (await generatePaymentNotices(ctx.db, s, { today: day, now: new Date(`${day}T13:00:00Z`) })).por_tipo
+        .recordatorio_pago;
+    const at = new Date('2026-03-10T12:00:00Z');
+    await recordEnabledChannels(ctx.db, [], at);
+    expect(await generate('2026-03-10')).toMatchObject({ creadas: 0, sin_canal: 1 });
+    await recordEnabledChannels(ctx.db, ['telegram', 'whatsapp', 'email'], at);
+    expect(await generate('2026-03-11')).toMatchObject({ creadas: 0, sin_canal: 1 });
+    await recordEnabledChannels(ctx.db, ['telegram', 'sms'], at);
+    expect(await generate('2026-03-12')).toMatchObject({ creadas: 1, sin_canal: 0 });
+    // The per-client rule (the re-check's) agrees with what generation used.
+    const { rows } = await ctx.db.query<{ a: boolean; b: boolean }>(
+      `SELECT teltec_reachable(c, NULL, false) AS a, teltec_reachable(c, NULL, false, ARRAY['telegram']) AS b
+         FROM clients c`,
+    );
+    expect(rows).toEqual([{ a: true, b: false }]);
   });
 });
