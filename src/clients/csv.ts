@@ -99,6 +99,19 @@ export interface ImportOptions {
   actor?: string;
   /** The injected clock (start and end times of the record). */
   clock?: { now(): Date };
+  /**
+   * Called in the import's transaction for each existing client whose `estado` the file changed
+   * (the caller tells the client — suspended, reactivated — through the same door as the staff
+   * route: notifications/service-state.ts `applyServiceStateToOutbox`).
+   */
+  onStateChange?: (tx: Queryable, c: ImportStateChange) => Promise<unknown>;
+}
+
+export interface ImportStateChange {
+  clientId: number;
+  from: string;
+  to: string;
+  importId: number;
 }
 
 /**
@@ -123,7 +136,7 @@ export async function importClientsCsv(
   );
   const importId = started.rows[0]!.id;
   try {
-    const report = await runImport(db, body, importId, codificacion);
+    const report = await runImport(db, body, importId, codificacion, opts.onStateChange);
     await db.query(
       `UPDATE client_imports SET estado = 'terminada', lineas = $2, creados = $3, actualizados = $4, errores = $5,
               terminada_en = $6 WHERE id = $1`,
@@ -199,6 +212,7 @@ async function runImport(
   body: string,
   importId: number,
   codificacion: CsvEncoding,
+  onStateChange?: ImportOptions['onStateChange'],
 ): Promise<ImportReport> {
   const firstLine = body.split(/\r?\n/, 1)[0] ?? '';
   const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
@@ -275,8 +289,17 @@ async function runImport(
       }
       const c = parsed.data;
       // Columns absent from the file keep their stored value on update.
-      const { rows } = await tx.query<{ inserted: boolean }>(
-        `INSERT INTO clients AS c (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
+      // `prev` reads the row as this statement's snapshot saw it, before the upsert (which locks
+      // it; a FOR UPDATE here would skip the row the same statement updates): a state the file
+      // changes is told to the client.
+      const { rows } = await tx.query<{
+        id: number;
+        estado: string;
+        antes: string | null;
+        inserted: boolean;
+      }>(
+        `WITH prev AS (SELECT estado FROM clients WHERE cedula = $1), up AS (
+         INSERT INTO clients AS c (cedula, nombre, telefono, telefono_norm, email, direccion, sector, plan_id, estado,
                                    fecha_ultimo_pago, dia_pago, whatsapp)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'activo'), $10, $11, $19)
          ON CONFLICT (cedula) DO UPDATE SET
@@ -292,7 +315,8 @@ async function runImport(
            dia_pago = CASE WHEN $18 THEN EXCLUDED.dia_pago ELSE c.dia_pago END,
            whatsapp = CASE WHEN $20 THEN EXCLUDED.whatsapp ELSE c.whatsapp END,
            updated_at = now()
-         RETURNING (xmax = 0) AS inserted`,
+         RETURNING c.id, c.estado, (xmax = 0) AS inserted)
+         SELECT up.id, up.estado, up.inserted, (SELECT estado FROM prev) AS antes FROM up`,
         [
           c.cedula,
           c.nombre,
@@ -317,8 +341,12 @@ async function runImport(
           columns.includes('whatsapp'),
         ],
       );
-      if (rows[0]?.inserted) report.creados++;
+      const row = rows[0];
+      if (row?.inserted) report.creados++;
       else report.actualizados++;
+      if (row && !row.inserted && row.antes !== null && row.antes !== row.estado && onStateChange) {
+        await onStateChange(tx, { clientId: row.id, from: row.antes, to: row.estado, importId });
+      }
     }
     return report;
   });

@@ -17,6 +17,7 @@ export {
   exportColumns,
   type ImportRecord,
   type ImportReport,
+  type ImportStateChange,
   importClientsCsv,
   listImports,
   normalizeHeader,

@@ -126,4 +126,43 @@ describeEachDb('CSV import from Excel and its record (issue 9, issue 12 §4 and 
       motivo: expect.stringContaining('interrumpida'),
     });
   });
+
+  it('a client the file suspends or reactivates is told once, as by the staff route (issue 13 §6)', async () => {
+    const cedula = cedulaFor(900);
+    const fresh = cedulaFor(901);
+    expect((await post(`cedula;nombre\r\n${cedula};Lucía Andrade\r\n`)).json()).toMatchObject({ creados: 1 });
+    // Reachable on Telegram (a verified chat), as the notices need.
+    await ctx.db.query(
+      `UPDATE clients SET chat_id = 9000901, link_verified = true, fecha_ultimo_pago = '2026-02-01' WHERE cedula = $1`,
+      [cedula],
+    );
+    const notices = async () =>
+      (
+        await ctx.db.query<{ tipo: string; estado: string }>(
+          `SELECT n.tipo, n.estado FROM notifications n JOIN clients c ON c.id = n.client_id
+            WHERE c.cedula = $1 AND n.tipo IN ('servicio_suspendido', 'servicio_reactivado') ORDER BY n.id`,
+          [cedula],
+        )
+      ).rows;
+    const suspend = `cedula;nombre;estado\r\n${cedula};Lucía Andrade;suspendido\r\n${fresh};Nuevo Suspendido;suspendido\r\n`;
+    expect((await post(suspend)).json()).toMatchObject({ errores: [] });
+    expect(await notices()).toEqual([{ tipo: 'servicio_suspendido', estado: 'pendiente' }]);
+    // The same file again changes no state: nothing new. A client the file creates is not told.
+    await post(suspend);
+    expect(await notices()).toHaveLength(1);
+    const created = await ctx.db.query(
+      `SELECT 1 FROM notifications n JOIN clients c ON c.id = n.client_id WHERE c.cedula = $1`,
+      [fresh],
+    );
+    expect(created.rows).toHaveLength(0);
+    // A file without the estado column keeps the state.
+    await post(`cedula;nombre\r\n${cedula};Lucía Andrade P.\r\n`);
+    expect(await notices()).toHaveLength(1);
+    // Back to activo: reactivated, and the pending suspension notice is cancelled (the route's door).
+    await post(`cedula;nombre;estado\r\n${cedula};Lucía Andrade;activo\r\n`);
+    expect(await notices()).toEqual([
+      { tipo: 'servicio_suspendido', estado: 'cancelado' },
+      { tipo: 'servicio_reactivado', estado: 'pendiente' },
+    ]);
+  });
 });

@@ -172,7 +172,19 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         throw new AppError('TIPO_CONTENIDO_NO_SOPORTADO', 'Envíe el archivo con Content-Type: text/csv.');
       }
       if (body.length === 0) throw new AppError('VALIDACION', 'El CSV está vacío.');
-      const report = await importClientsCsv(deps.db, body, { actor: request.actor, clock: deps.clock });
+      const settings = await engineSettings();
+      const report = await importClientsCsv(deps.db, body, {
+        actor: request.actor,
+        clock: deps.clock,
+        // Issue 13 §6: a client the file suspends or reactivates is told, as by PATCH /api/clientes/{id}.
+        onStateChange: (tx, c) =>
+          applyServiceStateToOutbox(
+            tx,
+            { clientId: c.clientId, from: c.from, to: c.to, changeKey: `importacion:${c.importId}` },
+            settings,
+            deps.clock.now(),
+          ),
+      });
       await audit(deps.db, {
         actor: request.actor,
         accion: 'cliente.importar',
