@@ -1,8 +1,15 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordConsent } from '../../src/clients/consents.js';
 import { parseConfig } from '../../src/config.js';
 import { createEmailChannel, createEmailSender, type EmailSender } from '../../src/email/index.js';
+import {
+  defaultSmsTemplates,
+  renderSms,
+  smsTemplateProblems,
+  smsWorstCaseValues,
+} from '../../src/notifications/channel-texts.js';
 import { createDispatcher, type Dispatcher } from '../../src/notifications/index.js';
+import { WORST_CASE_LINK } from '../../src/notifications/templates.js';
 import { smsChannelFromConfig } from '../../src/sms/index.js';
 import { type SmsGatewayStandin, startSmsGatewayStandin } from '../../src/sms/standin.js';
 import type { Standin } from '../../src/telegram/standin/index.js';
@@ -16,6 +23,19 @@ import { describeEachDb } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 import { type SmtpStandin, startSmtpStandin } from '../support/smtp-standin.js';
 import { type BotHarness, startBotHarness } from './support.js';
+
+describe('the invitation SMS', () => {
+  it('fits one 160-character GSM-7 SMS with the longest link; a longer text is refused in the editor', () => {
+    const settings = settingsFor();
+    expect(WORST_CASE_LINK.length).toBe(74);
+    const r = renderSms(defaultSmsTemplates.invitacion, smsWorstCaseValues(settings));
+    expect(r.text).toContain(WORST_CASE_LINK);
+    expect(r.length).toBeLessThanOrEqual(160);
+    expect(smsTemplateProblems(defaultSmsTemplates.invitacion, settings)).toEqual([]);
+    const wordy = `{empresa} le invita a recibir sus avisos de pago y de mantenimiento por Telegram, gratis: {enlace}`;
+    expect(smsTemplateProblems(wordy, settings).join()).toMatch(/tendría \d+ caracteres \(máximo 160\)/);
+  });
+});
 
 /**
  * Issue 11 §5: invitations by SMS, e-mail and WhatsApp, in bulk through the campaign machinery,
