@@ -17,6 +17,14 @@ export interface DispatcherOptions {
   ratePerSecond: number;
   /** Channel order after the client's preferred one (FALLBACK_ORDER; default telegram, whatsapp, sms, email). */
   fallbackOrder?: readonly ChannelName[];
+  /**
+   * FALLBACK_NO_DELIVERY_MINUTES: a must-deliver notice sent by a channel that reports delivery and
+   * not delivered within this many minutes moves on to the next channel (outbox.moveUndelivered).
+   * Absent: the dispatcher does not look.
+   */
+  noDeliveryMinutes?: number;
+  /** How often (by the injected clock) the dispatcher looks for such notices (default 60 s). */
+  noDeliveryCheckMs?: number;
   perChatPerSecond: number;
   /** Telegram calls in flight at most. */
   concurrency: number;

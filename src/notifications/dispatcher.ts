@@ -28,6 +28,7 @@ import {
   type ClaimedRow,
   claimDue,
   listenForQueued,
+  moveUndelivered,
   releaseOrphanedClaims,
   reserveChannelSlots,
   reserveSendSlots,
@@ -247,6 +248,41 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
   });
 
+  // ------------------------------------------------------------------ no delivery within N minutes
+  /** Clock time of the last look for undelivered must-deliver notices. */
+  let lastNoDeliveryCheck = Number.NEGATIVE_INFINITY;
+  /**
+   * Moves must-deliver notices a delivery-reporting channel did not deliver in time to their next
+   * channel (outbox.moveUndelivered), at most once per noDeliveryCheckMs of the injected clock,
+   * before claiming: the moved notices go in the same pass. A failure is logged, never thrown.
+   */
+  async function checkNoDelivery(now: Date): Promise<void> {
+    if (o.noDeliveryMinutes === undefined) return;
+    if (now.getTime() - lastNoDeliveryCheck < (o.noDeliveryCheckMs ?? 60_000)) return;
+    lastNoDeliveryCheck = now.getTime();
+    const canales = channels
+      .all()
+      .filter((a) => a.reportsDelivery)
+      .map((a) => a.name);
+    try {
+      const moved = await moveUndelivered(db, {
+        now,
+        afterMs: o.noDeliveryMinutes * 60_000,
+        canales,
+        configured: channels.names(),
+        isOpen: (c) => channels.get(c)?.isOpen?.(now) ?? true,
+      });
+      if (moved > 0) {
+        log.info(
+          { avisos: moved, minutos: o.noDeliveryMinutes },
+          'avisos sin confirmación de entrega: pasan al siguiente canal',
+        );
+      }
+    } catch (err) {
+      log.error({ err }, 'no se pudo revisar los avisos sin confirmación de entrega');
+    }
+  }
+
   // ------------------------------------------------------------------ a pass
   /**
    * The pump: claim → pick a row whose chat may receive → wait for a concurrency slot and a send
@@ -270,6 +306,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (deps.getSettings) settings = await deps.getSettings();
       report.en_ventana = isTimeInWindow(calendar.time(now), settings.sendWindow);
       if (!exhausted && queue.length < Math.ceil(claimSize / 2) && claimed < opts.limit) {
+        await checkNoDelivery(now);
         let rows: ClaimedRow[] = [];
         queuedSinceClaim = false;
         try {

@@ -70,6 +70,7 @@ export function dispatcherFromConfig(deps: {
     options: {
       ratePerSecond: config.engine.ratePerSecond,
       fallbackOrder: config.fallback.order,
+      noDeliveryMinutes: config.fallback.noDeliveryMinutes,
       perChatPerSecond: config.engine.perChatPerSecond,
       concurrency: config.engine.concurrency,
       maxAttempts: config.engine.maxAttempts,

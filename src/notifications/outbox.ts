@@ -1,6 +1,7 @@
 import { CHANNEL_NAMES, type ChannelName, type ChannelVerdict } from '../channels/types.js';
 import { recordConsent } from '../clients/consents.js';
 import type { Db, Queryable } from '../db/index.js';
+import { notificationTypes } from '../vocabulary.js';
 import { channelOrder } from './channel-policy.js';
 import { fallbackRule, lostChannels, mayFallBack } from './fallback-policy.js';
 import type { EngineSettings, NotificationType } from './types.js';
@@ -481,7 +482,9 @@ export async function completeMany(
        RETURNING 1
      )
      UPDATE notifications n SET
-         estado = CASE v.kind WHEN 'sent' THEN 'enviado' WHEN 'fail' THEN 'fallido' ELSE n.estado END,
+         -- A notice a delivery report closed meanwhile (delivered on a channel it gave up on) stays so.
+         estado = CASE WHEN v.kind = 'sent' AND n.estado IN ('entregado', 'leido') THEN n.estado
+                       WHEN v.kind = 'sent' THEN 'enviado' WHEN v.kind = 'fail' THEN 'fallido' ELSE n.estado END,
          canal = CASE WHEN v.kind = 'sent' AND v.canal IS NOT NULL THEN v.canal ELSE n.canal END,
          telegram_message_id = CASE WHEN v.kind = 'sent' THEN v.message_id ELSE n.telegram_message_id END,
          sent_at = CASE WHEN v.kind = 'sent' THEN v.at ELSE n.sent_at END,
@@ -817,18 +820,24 @@ export async function applyDeliveryStatuses(
                  e.error_codigo, e.error, (b.rank = 2) AS failed_now
      ), per_notice AS (
        SELECT notification_id, max(teltec_envio_rank(estado)) AS rank, min(entregado_at) AS entregado_at,
-              min(leido_at) AS leido_at
+              min(leido_at) AS leido_at, array_agg(DISTINCT canal) AS canales
          FROM upd WHERE estado IN ('entregado', 'leido') GROUP BY notification_id
      ), notice AS (
+       -- A notice waiting for its next channel (a channel it gave up on: canales_descartados) that
+       -- turns out delivered there is closed as delivered, not sent again.
        UPDATE notifications n SET
            estado = CASE WHEN p.rank > teltec_envio_rank(n.estado)
                          THEN (ARRAY['enviado', 'fallido', 'entregado', 'leido'])[p.rank] ELSE n.estado END,
            motivo = CASE WHEN n.estado = 'fallido' THEN NULL ELSE n.motivo END,
            entregado_at = COALESCE(n.entregado_at, p.entregado_at, p.leido_at),
            leido_at = COALESCE(n.leido_at, p.leido_at),
-           sent_at = COALESCE(n.sent_at, p.entregado_at, p.leido_at)
+           sent_at = COALESCE(n.sent_at, p.entregado_at, p.leido_at),
+           locked_by = CASE WHEN n.estado = 'pendiente' THEN NULL ELSE n.locked_by END,
+           locked_until = CASE WHEN n.estado = 'pendiente' THEN NULL ELSE n.locked_until END
          FROM per_notice p
-        WHERE n.id = p.notification_id AND n.estado IN ('enviado', 'entregado', 'leido', 'fallido')
+        WHERE n.id = p.notification_id
+          AND (n.estado IN ('enviado', 'entregado', 'leido', 'fallido')
+               OR (n.estado = 'pendiente' AND n.datos->'canales_descartados' ?| p.canales))
           AND (p.rank > teltec_envio_rank(n.estado)
                OR (n.entregado_at IS NULL) OR (n.leido_at IS NULL AND p.leido_at IS NOT NULL))
        RETURNING n.id
@@ -997,6 +1006,37 @@ const ASYNC_MAX_ATTEMPTS = 6;
 const ASYNC_RETRY_MS = 5 * 60_000;
 
 /**
+ * The fallback policy's answer for a notice whose attempt on `canal` was lost after it was sent:
+ * the channels it has then lost (to requeue it for the next one), or null when it may not fall back
+ * (its kind's budget — fallback-policy.ts — or no other channel can reach the client now, from
+ * `teltec_channel_reasons`). The same functions as the attempt's synchronous fallback.
+ */
+function lateFallback(
+  n: {
+    tipo: string;
+    urgente: boolean;
+    datos: Record<string, unknown> | null;
+    client_id: number | null;
+    canales: Partial<Record<ChannelName, string | null>> | null;
+  },
+  canal: ChannelName,
+  where: { configured?: readonly ChannelName[]; isOpen?: (c: ChannelName) => boolean } = {},
+): ChannelName[] | null {
+  if (n.client_id === null) return null;
+  const lost = [...new Set([...lostChannels(n.datos), canal])];
+  if (!mayFallBack(fallbackRule(n.tipo, n.urgente), lost)) return null;
+  const next = channelOrder(
+    { reasons: n.canales ?? {}, preferred: null },
+    where.configured ?? CHANNEL_NAMES,
+    lost,
+    {
+      isOpen: where.isOpen,
+    },
+  );
+  return next.length > 0 ? lost : null;
+}
+
+/**
  * What an asynchronous failure (a `failed` status webhook, an SMS delivery report) does to its
  * notice, in the caller's transaction — the same table of verdicts as a synchronous failure:
  * - retry / pause / stop: the notice goes back to the queue (`pendiente`) after the verdict's delay
@@ -1046,14 +1086,9 @@ export async function settleAsyncFailures(
   const decided = open.map((n) => {
     const f = failureOf.get(`${Number(n.id)}:${Number(n.envio_id)}`)!;
     const v = f.verdict;
-    let action: ChannelVerdict['action'] | 'fallback' = v.action;
-    let lost: ChannelName[] = [];
-    if (v.action === 'fail' && n.client_id !== null) {
-      lost = [...new Set([...lostChannels(n.datos), f.canal])];
-      const next = channelOrder({ reasons: n.canales ?? {}, preferred: null }, CHANNEL_NAMES, lost);
-      if (mayFallBack(fallbackRule(n.tipo, n.urgente), lost) && next.length > 0) action = 'fallback';
-    }
-    return { n, f, action, lost };
+    const lost = v.action === 'fail' ? lateFallback(n, f.canal) : null;
+    const action: ChannelVerdict['action'] | 'fallback' = lost ? 'fallback' : v.action;
+    return { n, f, action, lost: lost ?? [] };
   });
   const delay = (v: ChannelVerdict) =>
     v.action === 'retry'
@@ -1125,6 +1160,108 @@ export async function settleAsyncFailures(
     ],
   );
   if (rows.some((r) => r.estado === 'pendiente')) await notifyQueued(tx);
+}
+
+/** The notice types the "no delivery within N minutes" rule moves (must-deliver, urgent or not), from the policy. */
+function mustDeliverTypes(urgente: boolean): string[] {
+  return notificationTypes.values.filter((t) => fallbackRule(t, urgente) === 'must_deliver');
+}
+
+/** How far back the no-delivery sweep looks (older attempts are left as they are). */
+const NO_DELIVERY_HORIZON_MS = 2 * 86_400_000;
+
+/**
+ * "No delivery within N minutes" (issue 11 §3, FALLBACK_NO_DELIVERY_MINUTES): a must-deliver notice
+ * whose latest attempt went by a channel that reports delivery (`canales`: WhatsApp, SMS with
+ * reports) and is still `enviado` — no delivered, no failed — `afterMs` after it was sent moves on
+ * when another channel may take it now:
+ * the attempt closes as `fallido` (`sin_entrega`) and the notice goes through the same door as a
+ * late failure (`settleAsyncFailures`: the outbox requeues it for the next channel). Only notices
+ * the policy lets fall back and another channel can reach are moved; the others keep waiting for
+ * their report. A `delivered` that comes later for the old attempt moves that attempt on
+ * (`applyDeliveryStatuses`: forward only) and, while the notice still waits for its next channel,
+ * closes it as delivered instead of sending it again. Returns how many notices moved.
+ */
+export async function moveUndelivered(
+  db: Db,
+  o: {
+    now: Date;
+    afterMs: number;
+    canales: readonly ChannelName[];
+    /** The channels the dispatcher sends by, and whether each may send now (SMS_WINDOW). */
+    configured?: readonly ChannelName[];
+    isOpen?: (canal: ChannelName) => boolean;
+    limit?: number;
+  },
+): Promise<number> {
+  if (o.canales.length === 0) return 0;
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{
+      envio_id: number;
+      notification_id: number;
+      canal: ChannelName;
+      proveedor_id: string | null;
+      tipo: string;
+      urgente: boolean;
+      datos: Record<string, unknown> | null;
+      client_id: number;
+      canales: Partial<Record<ChannelName, string | null>> | null;
+    }>(
+      `SELECT e.id AS envio_id, e.notification_id, e.canal, e.proveedor_id, n.tipo, n.urgente, n.datos, n.client_id,
+              teltec_channel_reasons(c, $2, false) AS canales
+         FROM notification_envios e
+         JOIN notifications n ON n.id = e.notification_id
+         JOIN clients c ON c.id = n.client_id
+        WHERE e.canal = ANY($1::text[]) AND e.estado = 'enviado'
+          AND e.enviado_at <= $3 AND e.enviado_at > $4
+          AND n.estado = 'enviado'
+          AND n.tipo = ANY(CASE WHEN n.urgente THEN $5::text[] ELSE $6::text[] END)
+          AND NOT EXISTS (SELECT 1 FROM notification_envios l WHERE l.notification_id = n.id AND l.id > e.id)
+        ORDER BY e.enviado_at
+        LIMIT $7
+          FOR UPDATE OF n SKIP LOCKED`,
+      [
+        o.canales,
+        o.now,
+        new Date(o.now.getTime() - o.afterMs),
+        new Date(o.now.getTime() - NO_DELIVERY_HORIZON_MS),
+        mustDeliverTypes(true),
+        mustDeliverTypes(false),
+        o.limit ?? 500,
+      ],
+    );
+    // Not while no other channel may take it now (SMS outside its window): it waits for its report.
+    const where = {
+      ...(o.configured && { configured: o.configured }),
+      ...(o.isOpen && { isOpen: o.isOpen }),
+    };
+    const moving = rows.filter((r) => lateFallback(r, r.canal, where) !== null);
+    if (moving.length === 0) return 0;
+    const minutes = Math.round(o.afterMs / 60_000);
+    const error = (canal: ChannelName) =>
+      `Sin confirmación de entrega por ${canal} en ${minutes} minutos; se prueba el siguiente canal.`;
+    await tx.query(
+      `UPDATE notification_envios e SET estado = 'fallido', fallido_at = $3, error_codigo = 'sin_entrega', error = v.error
+         FROM unnest($1::bigint[], $2::text[]) AS v(id, error)
+        WHERE e.id = v.id AND e.estado = 'enviado'`,
+      [moving.map((r) => r.envio_id), moving.map((r) => error(r.canal)), o.now],
+    );
+    await settleAsyncFailures(
+      tx,
+      moving.map((r) => ({
+        envioId: Number(r.envio_id),
+        notificationId: Number(r.notification_id),
+        clientId: Number(r.client_id),
+        canal: r.canal,
+        proveedorId: r.proveedor_id ?? '',
+        errorCodigo: 'sin_entrega',
+        error: error(r.canal),
+        verdict: { action: 'fail', reason: 'sin_entrega' },
+      })),
+      o.now,
+    );
+    return moving.length;
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   generatePaymentNotices,
   notificationPath,
 } from '../../src/notifications/index.js';
-import { enqueue } from '../../src/notifications/outbox.js';
+import { enqueue, moveUndelivered } from '../../src/notifications/outbox.js';
 import { smsChannelFromConfig } from '../../src/sms/index.js';
 import { type SmsGatewayStandin, startSmsGatewayStandin } from '../../src/sms/standin.js';
 import { createWhatsAppAdapter } from '../../src/whatsapp/adapter.js';
@@ -20,6 +20,7 @@ import { createWhatsAppClient } from '../../src/whatsapp/graph.js';
 import { createWhatsAppService } from '../../src/whatsapp/service.js';
 import { startWhatsAppStandin, type WhatsAppStandin } from '../../src/whatsapp/standin/index.js';
 import { createTemplateSync, templateResolverFor } from '../../src/whatsapp/templates.js';
+import { ingestWebhook } from '../../src/whatsapp/webhook.js';
 import { createPlan, settingsFor, silent } from '../notifications/support.js';
 import { testConfig } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
@@ -94,7 +95,14 @@ describeEachDb('fallback after a late failure', (ctx) => {
       clock,
       logger: silent,
       settings: settingsFor(),
-      options: { ratePerSecond: 1000, perChatPerSecond: 50, concurrency: 4, maxAttempts: 6, idleMs: 20 },
+      options: {
+        ratePerSecond: 1000,
+        perChatPerSecond: 50,
+        concurrency: 4,
+        maxAttempts: 6,
+        idleMs: 20,
+        noDeliveryMinutes: 30,
+      },
     });
   });
   afterAll(async () => {
@@ -106,6 +114,7 @@ describeEachDb('fallback after a late failure', (ctx) => {
   });
   beforeEach(() => {
     wa.clearFaults();
+    wa.setWebhookUrl(`${address}/api/whatsapp/webhook`);
     clock.set('2026-03-10T15:00:00Z');
   });
 
@@ -254,5 +263,121 @@ describeEachDb('fallback after a late failure', (ctx) => {
     expect(mails(reminder.email)).toHaveLength(0);
     expect(sms.inbox(offer.phone)).toHaveLength(0);
     expect(mails(offer.email)).toHaveLength(0);
+  });
+
+  /** The WhatsApp message of a notice (its wamid), as our attempt recorded it. */
+  const wamidOf = async (notificationId: number) =>
+    (
+      await ctx.db.query<{ proveedor_id: string }>(
+        `SELECT proveedor_id FROM notification_envios WHERE notification_id = $1 AND canal = 'whatsapp'`,
+        [notificationId],
+      )
+    ).rows[0]!.proveedor_id;
+  /** A late `delivered` from Meta for one message, through the webhook's own door. */
+  const deliveredLate = (wamid: string, recipient: string) =>
+    ingestWebhook(
+      { db: ctx.db, clock },
+      {
+        statuses: [{ wamid, estado: 'entregado', at: clock.now(), recipient }],
+        messages: [],
+        templates: [],
+        ignored: 0,
+      },
+    );
+
+  it('no delivery report within 30 minutes: the overdue notice moves on to SMS once; a late delivered sends nothing more', async () => {
+    const c = await client();
+    wa.setWebhookUrl(undefined); // Meta never reports this message
+    await generate();
+    await pass();
+    const sent = await notice(c.id, 'pago_vencido');
+    expect(sent).toMatchObject({ estado: 'enviado', canal: 'whatsapp' });
+    clock.advance(29 * 60_000);
+    await pass();
+    expect(sms.inbox(c.phone)).toHaveLength(0);
+    expect((await notice(c.id, 'pago_vencido')).canal).toBe('whatsapp');
+
+    clock.advance(2 * 60_000);
+    await pass();
+    const n = await notice(c.id, 'pago_vencido');
+    expect(n).toMatchObject({
+      estado: 'enviado',
+      canal: 'sms',
+      datos: { canales_descartados: ['whatsapp'] },
+    });
+    expect(sms.inbox(c.phone)).toHaveLength(1);
+    expect(await notificationPath(ctx.db, n.id, 'America/Guayaquil')).toBe(
+      'WhatsApp: sin confirmación de entrega → SMS: enviado 10:31',
+    );
+    // The WhatsApp client was not marked: it may just have been offline.
+    const marked = await ctx.db.query<{ whatsapp_inalcanzable: string | null }>(
+      'SELECT whatsapp_inalcanzable FROM clients WHERE id = $1',
+      [c.id],
+    );
+    expect(marked.rows[0]!.whatsapp_inalcanzable).toBeNull();
+
+    // Meta's delivered for the old message arrives after the move: nothing goes again, nothing
+    // moves back (the notice was delivered after all; it keeps its SMS).
+    clock.advance(60_000);
+    await deliveredLate(await wamidOf(n.id), c.whatsapp);
+    clock.advance(60 * 60_000);
+    await pass();
+    expect(await notice(c.id, 'pago_vencido')).toMatchObject({ estado: 'entregado', canal: 'sms' });
+    expect(sms.inbox(c.phone)).toHaveLength(1);
+    expect(wa.messages.filter((m) => m.to === c.whatsapp)).toHaveLength(1);
+    expect(mails(c.email)).toHaveLength(0);
+  });
+
+  it('a notice moved for no delivery but not sent yet closes as delivered when the late delivered comes', async () => {
+    const c = await client();
+    wa.setWebhookUrl(undefined);
+    await generate();
+    await pass();
+    const { id } = await notice(c.id, 'pago_vencido');
+    clock.advance(31 * 60_000);
+    // The outbox's door alone (no dispatcher pass): the notice waits for its next channel.
+    expect(
+      await moveUndelivered(ctx.db, { now: clock.now(), afterMs: 30 * 60_000, canales: ['whatsapp'] }),
+    ).toBe(1);
+    expect(await notice(c.id, 'pago_vencido')).toMatchObject({ estado: 'pendiente' });
+    await deliveredLate(await wamidOf(id), c.whatsapp);
+    expect(await notice(c.id, 'pago_vencido')).toMatchObject({ estado: 'entregado', canal: 'whatsapp' });
+    await pass();
+    expect(sms.inbox(c.phone)).toHaveLength(0);
+    expect(mails(c.email)).toHaveLength(0);
+    expect(await notificationPath(ctx.db, id, 'America/Guayaquil')).toBe('WhatsApp: entregado 10:31');
+  });
+
+  it('only must-deliver notices move for no delivery, and not while no other channel may send', async () => {
+    const reminder = await client();
+    const night = await client();
+    wa.setWebhookUrl(undefined);
+    await enqueue(
+      ctx.db,
+      [{ client_id: reminder.id, tipo: 'mantenimiento', mensaje: 'Corte el jueves' }],
+      clock.now(),
+    );
+    await pass();
+    clock.advance(31 * 60_000);
+    await pass();
+    expect(await notice(reminder.id, 'mantenimiento')).toMatchObject({
+      estado: 'enviado',
+      canal: 'whatsapp',
+    });
+    expect(sms.inbox(reminder.phone)).toHaveLength(0);
+
+    // Tuesday 19:00: SMS is closed; without an e-mail the notice keeps waiting for WhatsApp's report.
+    clock.set('2026-03-11T00:00:00Z');
+    await ctx.db.query('UPDATE clients SET email = NULL WHERE id = $1', [night.id]);
+    await generate();
+    await pass();
+    clock.advance(31 * 60_000);
+    await pass();
+    expect(await notice(night.id, 'pago_vencido')).toMatchObject({ estado: 'enviado', canal: 'whatsapp' });
+    // Wednesday 09:01: the SMS window opens and it moves.
+    clock.set('2026-03-11T14:01:00Z');
+    await pass();
+    expect(await notice(night.id, 'pago_vencido')).toMatchObject({ estado: 'enviado', canal: 'sms' });
+    expect(sms.inbox(night.phone)).toHaveLength(1);
   });
 });
