@@ -134,7 +134,12 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
     await audience.waitFor();
     const shown = Number(await audience.getAttribute('data-valor'));
     expect(shown).toBeGreaterThan(0);
-    expect(shown).toBeLessThanOrEqual(linked.total);
+    // Issue 11: SMS and e-mail are simulated too, so the audience is every active client of the
+    // sector some channel reaches, not only the Telegram-linked ones.
+    const sector = await (
+      await fetch(`${svc.address}/api/clientes?sector=Cumbay%C3%A1&estado=activo&por_pagina=1`, { headers })
+    ).json();
+    expect(shown).toBeLessThanOrEqual(sector.total);
     await screenshot(p, 'campana-nueva');
     // A double click makes one campaign (Idempotency-Key), then the confirmation.
     await p.dblclick('#lanzar');
@@ -209,17 +214,21 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
     // Issue 11 §7: demo clients with neither Telegram nor WhatsApp got theirs by SMS or e-mail, and
     // the sandbox page shows that client's SMS inbox and mailbox.
     const list = (await (
-      await fetch(`${svc.address}/api/notificaciones/?estado=enviado&por_pagina=500`, { headers })
-    ).json()) as { notificaciones: { cliente_id: number; canal: string }[] };
-    const bySms = list.notificaciones.find((n) => n.canal === 'sms');
+      await fetch(`${svc.address}/api/notificaciones/?por_pagina=500`, { headers })
+    ).json()) as { notificaciones: { cliente_id: number; canal: string; tipo: string }[] };
+    const bySms = list.notificaciones.find(
+      (n) => n.canal === 'sms' && ['recordatorio_pago', 'pago_vencido'].includes(n.tipo),
+    );
     expect(bySms, 'a notice sent by SMS in the sandbox').toBeDefined();
     await p.evaluate(
       (id) => sessionStorage.setItem('teltec.sandbox.bandejas', String(id)),
       bySms!.cliente_id,
     );
     await p.goto(`${svc.address}/sandbox`);
-    await p.locator('#bandeja-sms .inbox-item').first().waitFor({ timeout: 15_000 });
-    expect(await p.locator('#bandeja-sms .inbox-text').first().textContent()).toMatch(/^TelTec: /);
+    await p
+      .locator('#bandeja-sms .inbox-text', { hasText: /^TelTec: / })
+      .first()
+      .waitFor({ timeout: 15_000 });
     await screenshot(p, 'sandbox-bandejas');
 
     await p.goto(`${svc.address}/#/`);

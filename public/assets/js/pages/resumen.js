@@ -260,7 +260,7 @@ async function renderReach(el, opt) {
           );
         return h(
           'li',
-          { id: 'costo-whatsapp', dataset: { canal: 'whatsapp' } },
+          { id: 'costo-whatsapp', class: 'block', dataset: { canal: 'whatsapp' } },
           h('strong', null, `WhatsApp este mes: ${fmt.money(x.costo)}`),
           h(
             'ul',
@@ -339,7 +339,7 @@ async function renderUnreachable(el, opt) {
         'p',
         { class: 'muted small' },
         h('strong', { dataset: { cifra: 'sin_telegram_deben', valor: r.total } }, fmt.n(r.total)),
-        ' clientes por vencer o vencidos sin Telegram ni WhatsApp que funcione: hay que llamarlos.',
+        ' clientes por vencer o vencidos a los que no llega ningún canal configurado: hay que llamarlos.',
       ),
       r.clientes.length
         ? h(
