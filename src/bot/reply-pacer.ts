@@ -1,6 +1,5 @@
 import type { Api } from 'grammy';
 import type { Queryable } from '../db/index.js';
-import { createBatcher } from '../lib/batch.js';
 import { sleep } from '../lib/sleep.js';
 import type { Logger } from '../logger.js';
 import { pauseSendSlots, reserveSendSlots } from '../notifications/outbox.js';
@@ -32,22 +31,10 @@ export function installReplyPacer(api: Api, o: ReplyPacerOptions): void {
   const clock = o.clock ?? realPaceClock;
   const maxWaitMs = o.maxWaitMs ?? 50_000;
   const chunk = Math.max(1, Math.ceil((Number.isFinite(o.ratePerSecond) ? o.ratePerSecond : 1000) / 4));
-  // Group commit of reservations: replies of concurrent handlers that need slots while one
-  // reservation is being written share the next UPDATE of the pacer row (one round trip and one
-  // row lock for all of them instead of one each). Each still gets slots of its own, never shared.
-  const reserver = createBatcher<{ n: number; interval: number; now: number }, number>(async (asks) => {
-    const total = asks.reduce((sum, a) => sum + a.n, 0);
-    const start = await reserveSendSlots(o.db, total, asks[0]!.interval, Math.max(...asks.map((a) => a.now)));
-    let offset = 0;
-    return asks.map((a) => {
-      const first = start + offset * a.interval;
-      offset += a.n;
-      return { ok: true, value: first };
-    });
-  });
+  // Replies of concurrent handlers asking together share one reservation (see SlotPacer).
   const slots = new SlotPacer(
     o.ratePerSecond,
-    (n, interval, now) => reserver.push({ n, interval, now }),
+    (n, interval, now) => reserveSendSlots(o.db, n, interval, now),
     chunk,
   );
 

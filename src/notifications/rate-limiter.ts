@@ -7,6 +7,8 @@
  * Times are wall-clock epoch milliseconds from a `PaceClock` (real time: Telegram counts real seconds).
  */
 
+import { createBatcher } from '../lib/batch.js';
+
 export interface PaceClock {
   now(): number;
 }
@@ -21,13 +23,15 @@ export class SlotPacer {
   // Invariant: slots ascending; every slot was reserved for this process and is used at most once.
   private slots: number[] = [];
   private pausedUntil = 0;
+  private readonly reserve: ReserveSlots | undefined;
 
   constructor(
     ratePerSecond: number,
-    private readonly reserve: ReserveSlots | undefined,
+    reserve: ReserveSlots | undefined,
     private readonly chunk: number,
   ) {
     this.intervalMs = Number.isFinite(ratePerSecond) ? 1000 / ratePerSecond : 0;
+    this.reserve = reserve && groupReservations(reserve);
   }
 
   get unlimited(): boolean {
@@ -129,4 +133,24 @@ export class ChannelGate {
     );
     this.concurrency = semaphore;
   }
+}
+
+/**
+ * Group commit of reservations: senders that need slots while one reservation is being written
+ * share the next one (one round trip and one lock of the shared row for all of them instead of
+ * one each). Each caller still gets slots of its own, never shared: the next `n` after the
+ * previous caller's.
+ */
+function groupReservations(reserve: ReserveSlots): ReserveSlots {
+  const batcher = createBatcher<{ n: number; intervalMs: number; nowMs: number }, number>(async (asks) => {
+    const total = asks.reduce((sum, a) => sum + a.n, 0);
+    const start = await reserve(total, asks[0]!.intervalMs, Math.max(...asks.map((a) => a.nowMs)));
+    let offset = 0;
+    return asks.map((a) => {
+      const first = start + offset * a.intervalMs;
+      offset += a.n;
+      return { ok: true, value: first };
+    });
+  });
+  return (n, intervalMs, nowMs) => batcher.push({ n, intervalMs, nowMs });
 }
