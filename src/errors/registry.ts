@@ -14,7 +14,7 @@ export const errorRegistry = {
   SMS_SECRETO_INVALIDO: {
     status: 401,
     message:
-      'El secreto del reporte de entrega no coincide (encabezado X-Sms-Secret o ?secreto=, igual a SMS_DLR_SECRET).',
+      'El secreto de la pasarela SMS no coincide (encabezado X-Sms-Secret o ?secreto=, igual a SMS_DLR_SECRET).',
   },
   NO_ENCONTRADO: { status: 404, message: 'El recurso no existe.' },
   RUTA_NO_ENCONTRADA: { status: 404, message: 'La ruta no existe. Consulte /api/docs.' },

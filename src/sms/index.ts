@@ -22,3 +22,10 @@ export {
   type SmsGatewayMessage,
   type SmsGatewayResult,
 } from './gateway.js';
+export {
+  type InboundSms,
+  type InboundSmsResult,
+  ingestInboundSms,
+  isSmsOptOut,
+  SMS_OPT_OUT_WORDS,
+} from './inbound.js';

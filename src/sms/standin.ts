@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
  * A stand-in SMS gateway: a real HTTP server on 127.0.0.1 that speaks the "gateway genérico"
  * (`to`, `message`, `id` in the query, a form body or a JSON body, on any path). It records every
  * message it accepts, can be told to fail the next requests (5xx, 4xx, 429, a body that says
- * "ERROR", or a dropped connection), and can post delivery reports to the service's
- * POST /api/sms/estado. Tests and the sandbox point SMS_GATEWAY_URL at it.
+ * "ERROR", or a dropped connection), can post delivery reports to the service's
+ * POST /api/sms/estado, and can forward a client's SMS (SALIR) to POST /api/sms/entrante. Tests and the sandbox point SMS_GATEWAY_URL at it.
  */
 
 export interface StandinSms {
@@ -47,6 +47,15 @@ export interface SmsGatewayStandin {
   reportDelivery(
     target: string,
     report: { id: string; estado: string; secret?: string; error?: string },
+  ): Promise<{ status: number; body: string }>;
+  /**
+   * A client's SMS to the provider's number, forwarded to `target` (the service's
+   * /api/sms/entrante) the way a generic gateway does: form fields `from`, `text` and the shared
+   * secret in `X-Sms-Secret`.
+   */
+  clientSends(
+    target: string,
+    m: { from: string; text: string; secret?: string },
   ): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
@@ -177,6 +186,17 @@ export async function startSmsGatewayStandin(
           estado: r.estado,
           ...(r.error && { error: r.error }),
         }).toString(),
+      });
+      return { status: res.status, body: await res.text() };
+    },
+    async clientSends(target, m) {
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(m.secret !== undefined && { 'x-sms-secret': m.secret }),
+        },
+        body: new URLSearchParams({ from: m.from, text: m.text }).toString(),
       });
       return { status: res.status, body: await res.text() };
     },

@@ -40,6 +40,7 @@ describeEachDb('API foundation', (ctx) => {
         'POST /api/sesion/primer-admin',
         // SMS delivery reports (shared secret) and the e-mail one-click unsubscribe (signed link): issue 11.
         'POST /api/sms/estado',
+        'POST /api/sms/entrante',
         'GET /baja/correo',
         'POST /baja/correo',
         // WhatsApp Cloud API webhook (verify token / signature): issue 10.
