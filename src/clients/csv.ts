@@ -357,8 +357,8 @@ export const exportColumns = [...csvColumns, 'estado_pago', 'fecha_vencimiento',
 type ExportColumn = (typeof exportColumns)[number];
 
 /**
- * Each exported column as SQL over `c` (clients) and `p` (plans); $1 today, $2 cycle days, $3
- * reminder days. Only these are read — no view object per client — so 100k clients stream fast.
+ * Each exported column as SQL over `c` (clients), `p` (plans) and `d.due` (the due date, computed
+ * once per row by the walk); $1 today, $2 cycle days, $3 reminder days. Only these are read — no view object per client — so 100k clients stream fast.
  */
 const exportSql: Record<ExportColumn, string> = {
   cedula: 'c.cedula',
@@ -372,8 +372,8 @@ const exportSql: Record<ExportColumn, string> = {
   fecha_ultimo_pago: "to_char(c.fecha_ultimo_pago, 'YYYY-MM-DD')",
   dia_pago: 'c.dia_pago',
   whatsapp: 'c.whatsapp',
-  estado_pago: 'teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3)',
-  fecha_vencimiento: "to_char(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), 'YYYY-MM-DD')",
+  estado_pago: 'teltec_payment_state(d.due, $1::date, $3)',
+  fecha_vencimiento: "to_char(d.due, 'YYYY-MM-DD')",
   telegram: "CASE WHEN c.chat_id IS NULL THEN 'no' ELSE 'si' END",
 };
 

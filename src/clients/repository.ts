@@ -245,20 +245,25 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     columns: string,
     pageSize: number,
   ): AsyncGenerator<T[]> {
-    let after: { key: string; id: number } | null = null;
+    // The page's last name and id; the next page starts after its sort key, computed once per
+    // page on the parameter side (the rows' keys come from the index order, never as output).
+    let after: { name: string; id: number } | null = null;
     for (;;) {
       const params: unknown[] = ctx();
       const conditions = filterConditions(f, params);
       if (after) {
-        params.push(after.key, after.id);
+        params.push(after.name, after.id);
         conditions.push(
-          `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > ($${params.length - 1}::text COLLATE "C", $${params.length}::int)`,
+          `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > (teltec_sort_key($${params.length - 1}::text) COLLATE "C", $${params.length}::int)`,
         );
       }
       params.push(pageSize);
-      const { rows } = await db.query<T & { sort_key__: string; id__: number }>(
-        `SELECT teltec_sort_key(c.nombre) AS sort_key__, c.id AS id__, ${columns}
+      // The due date once per client row (d.due; OFFSET 0 keeps it one evaluation, and equal
+      // (last payment, billing day) pairs share it), for the columns that derive from it.
+      const { rows } = await db.query<T & { name__: string; id__: number }>(
+        `SELECT c.nombre AS name__, c.id AS id__, ${columns}
            FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
+          CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due OFFSET 0) d
           ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
           ORDER BY teltec_sort_key(c.nombre) COLLATE "C", c.id LIMIT $${params.length}`,
         params,
@@ -266,7 +271,7 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
       if (rows.length > 0) yield rows;
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1]!;
-      after = { key: last.sort_key__, id: last.id__ };
+      after = { name: last.name__, id: last.id__ };
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -320,7 +325,8 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
 
     /**
      * Every client matching `f`, in name order, `pageSize` at a time, with only the columns in
-     * `columns` (SQL over `c` = clients, `p` = plans; $1 today, $2 cycle days, $3 reminder days).
+     * `columns` (SQL over `c` = clients, `p` = plans, `d.due` = the due date; $1 today, $2 cycle
+     * days, $3 reminder days).
      * Keyset pages on the name index: each page costs the same, memory stays flat, and the event
      * loop gets a turn between pages. Exports read this way (issue 16 §2).
      */
