@@ -28,6 +28,14 @@ export interface TemplateRef {
  * `text` is always there (Telegram HTML when `html`, plain text otherwise): WhatsApp free text,
  * SMS, the e-mail's plain part, and what staff see for a template.
  */
+/** An image carried in an e-mail and shown by its HTML as `<img src="cid:{cid}">`. */
+export interface InlineImage {
+  cid: string;
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
 export interface ComposedForChannel {
   text: string;
   /** `text` is Telegram HTML (values escaped). */
@@ -36,6 +44,8 @@ export interface ComposedForChannel {
   subject?: string;
   /** E-mail HTML body. */
   htmlBody?: string;
+  /** E-mail: images the HTML body shows inline (`cid:`), e.g. an invitation's QR code. */
+  inlineImages?: InlineImage[];
   /** WhatsApp outside the 24 h window: send this template instead of `text`. */
   template?: TemplateRef;
   /**

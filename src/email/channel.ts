@@ -81,6 +81,7 @@ export function createEmailChannel(o: EmailChannelOptions): ChannelAdapter {
         text: url ? `${c.text}\n\nPara dejar de recibir novedades: ${url}` : c.text,
         html,
         ...(url && { headers }),
+        ...(c.inlineImages?.length && { inlineImages: c.inlineImages }),
         id,
         signal: m.signal,
       });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
+import type { InlineImage } from '../channels/types.js';
 import type { EmailConfig } from '../config.js';
 import { redactBotToken, rememberSecret } from '../telegram/redact.js';
 
@@ -41,6 +42,8 @@ export interface EmailMessage {
   headers?: Record<string, string>;
   /** Our id, put in the Message-ID so a bounce can be matched. */
   id: string;
+  /** Images the HTML shows inline (`<img src="cid:…">`). */
+  inlineImages?: InlineImage[];
   signal?: AbortSignal;
 }
 
@@ -143,6 +146,14 @@ export function createEmailSender(o: EmailSenderOptions): EmailSender {
           html: m.html,
           messageId: `<teltec-${m.id}@${domain}>`,
           ...(m.headers && { headers: m.headers }),
+          ...(m.inlineImages?.length && {
+            attachments: m.inlineImages.map((a) => ({
+              filename: a.filename,
+              content: a.content,
+              contentType: a.contentType,
+              cid: a.cid,
+            })),
+          }),
         });
         const rejected = (info.rejected ?? []) as unknown[];
         if (rejected.length > 0) {

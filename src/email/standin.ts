@@ -24,6 +24,8 @@ export interface ReceivedMail {
   messageId: string;
   /** When the server accepted it. */
   at: Date;
+  /** Attached files (an invitation's inline QR: `cid` is its Content-ID without brackets). */
+  attachments: { filename: string; contentType: string; cid: string | null; content: Buffer }[];
 }
 
 export interface SmtpStandin {
@@ -91,6 +93,12 @@ export async function startSmtpStandin(
               raw: raw.toString('utf8'),
               messageId: parsed.messageId ?? '',
               at: opts.clock?.now() ?? new Date(),
+              attachments: parsed.attachments.map((a) => ({
+                filename: a.filename ?? '',
+                contentType: a.contentType,
+                cid: a.cid ?? null,
+                content: a.content,
+              })),
             });
             for (const w of waiters) w();
             cb();

@@ -17,6 +17,7 @@ import {
   substitutePlain,
   toGsm7,
 } from './channel-texts.js';
+import { invitationQrImage, withInvitationQr } from './invitation-email.js';
 import type { AttemptRow } from './outbox.js';
 import {
   hasPaymentButtons,
@@ -549,7 +550,12 @@ export async function composeForChannel(
     const r = compose(notice, client, ctx, 'email');
     if (!r.ok) return refused(r);
     if (r.channel !== 'email') throw new Error('unreachable');
-    return { ok: true, content: { text: r.text, html: false, subject: r.subject, htmlBody: r.html } };
+    const qr = await invitationQrImage(a.tipo, a.datos);
+    const htmlBody = qr ? withInvitationQr(r.html) : r.html;
+    return {
+      ok: true,
+      content: { text: r.text, html: false, subject: r.subject, htmlBody, ...(qr && { inlineImages: [qr] }) },
+    };
   }
   const plain = compose(notice, client, ctx, 'texto');
   if (!plain.ok) return refused(plain);

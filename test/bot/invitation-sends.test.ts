@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordConsent } from '../../src/clients/consents.js';
 import { parseConfig } from '../../src/config.js';
 import { createEmailChannel, createEmailSender, type EmailSender } from '../../src/email/index.js';
+import { qrPng } from '../../src/lib/qr.js';
 import {
   defaultSmsTemplates,
   renderSms,
@@ -207,7 +208,14 @@ describeEachDb('invitations through SMS, e-mail and WhatsApp (issue 11 §5)', (c
     expect(mailToken).toBeTruthy();
     expect(mails[0]!.html).toContain(`href="https://t.me/TelTecTestBot?start=${mailToken}"`);
     expect(mailToken).not.toBe(smsToken); // one link per channel: the funnel knows which one opened
-
+    // The QR of the same link, inline (for a mail read on a computer).
+    // (mailparser turns the cid: reference into a data: URI once it resolved the attachment.)
+    expect(mails[0]!.html).toMatch(
+      /<img src="(cid:qr-invitacion@teltec|data:image\/png;base64,[^"]+)" alt="Código QR/,
+    );
+    const [qr] = mails[0]!.attachments;
+    expect(qr).toMatchObject({ cid: 'qr-invitacion@teltec', contentType: 'image/png' });
+    expect(qr!.content.equals(await qrPng(`https://t.me/TelTecTestBot?start=${mailToken}`, 240))).toBe(true);
     expect(await funnel('sms', envio.id)).toMatchObject({ enviadas: 2, abrieron_el_bot: 0, vinculados: 0 });
 
     // The client opens the SMS link on Telegram: linked at once (verified), funnel moves on SMS only.
