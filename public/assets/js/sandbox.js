@@ -329,6 +329,13 @@ function renderPage(bot, initialChat, withWhatsApp, withInboxes) {
           null,
           'En el teléfono de WhatsApp (si está), escriba Hola desde el número de un cliente: SI acepta los avisos por WhatsApp; ESTADO, MIS DATOS y BAJA también funcionan.',
         ),
+        withInboxes
+          ? h(
+              'li',
+              null,
+              'Quien no tiene Telegram ni WhatsApp recibe sus avisos por SMS o por correo: vea lo que le llegó en «SMS y correo del cliente».',
+            )
+          : null,
       ),
       h(
         'div',
