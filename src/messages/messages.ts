@@ -266,7 +266,15 @@ export async function replyToMessage(
     target = { canal: m.canal, clientId: m.client_id, chatId: m.chat_id === null ? null : Number(m.chat_id) };
     answers = r.messageId;
   } else {
-    target = { canal: 'telegram', clientId: r.clientId ?? null, chatId: null };
+    // Writing to a client: their Telegram chat; a client without one who has written to us on
+    // WhatsApp gets it there (inside the window; outside it, the 409 says when it closed).
+    const { rows } = await tx.query<{ wa: boolean }>(
+      `SELECT chat_id IS NULL AND whatsapp IS NOT NULL AND whatsapp_ventana_hasta IS NOT NULL AS wa
+         FROM clients WHERE id = $1`,
+      [r.clientId ?? null],
+    );
+    const canal = rows[0]?.wa ? 'whatsapp' : 'telegram';
+    target = { canal, clientId: r.clientId ?? null, chatId: null };
   }
   const channel = await replyChannel(tx, target, r.now, r.timeZone ?? 'America/Guayaquil');
   if (target.canal === 'whatsapp') {
