@@ -245,9 +245,10 @@ export function createAttempt(d: AttemptDeps) {
         ? CHAT_ONLY_FACTS
         : { reasons: a.canales ?? { telegram: null }, preferred: a.canal_preferido ?? null };
     // Fallback (issue 11 §3): not the channels this notice lost, not a channel closed right now
-    // (SMS outside SMS_WINDOW), in FALLBACK_ORDER after the client's preferred one.
+    // (SMS outside SMS_WINDOW), in the order of Ajustes (default FALLBACK_ORDER) after the client's
+    // preferred one.
     const choice = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), {
-      order: d.options.fallbackOrder,
+      order: d.settings().fallbackOrder ?? d.options.fallbackOrder,
       isOpen: (c) => d.channels.get(c)?.isOpen?.(now) ?? true,
     });
     const canal = choice.ok ? choice.canal : undefined;

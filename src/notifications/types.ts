@@ -1,3 +1,4 @@
+import type { ChannelName } from '../channels/types.js';
 import type { Config } from '../config.js';
 import * as vocabulary from '../vocabulary.js';
 
@@ -60,6 +61,8 @@ export interface EngineSettings {
   /** Where and how clients pay ({como_pagar}, /comopagar): Ajustes only, empty from the environment. */
   howToPay: HowToPay;
   company: Config['company'];
+  /** The channel order after the client's preferred one (issue 11 §3): Ajustes over FALLBACK_ORDER. */
+  fallbackOrder?: readonly ChannelName[];
 }
 
 export function toEngineSettings(config: Config): EngineSettings {
@@ -81,5 +84,6 @@ export function toEngineSettings(config: Config): EngineSettings {
     },
     howToPay: { cuentas: [], puntos: [], enlace: '' },
     company: config.company,
+    fallbackOrder: config.fallback.order,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/index.js';
@@ -74,6 +75,14 @@ export const editableSchema = z.strictObject({
   sesion: z.strictObject({
     horas_inactividad: z.number().min(0.25, 'al menos 0.25 (15 minutos)').max(720, 'como máximo 720'),
   }),
+  /** Fallback (issue 11 §3): the channel order after the client's preferred one (FALLBACK_ORDER). */
+  respaldo: z.strictObject({
+    orden: z
+      .array(z.enum(CHANNEL_NAMES as [ChannelName, ...ChannelName[]], 'telegram, whatsapp, sms o email'))
+      .min(1, 'al menos un canal')
+      .max(CHANNEL_NAMES.length, `como máximo ${CHANNEL_NAMES.length} canales`)
+      .refine((a) => new Set(a).size === a.length, 'cada canal puede aparecer una sola vez'),
+  }),
 });
 export type EditableSettings = z.infer<typeof editableSchema>;
 
@@ -84,6 +93,7 @@ export const settingsPatchSchema = z.strictObject({
   ciclo: editableSchema.shape.ciclo.partial().optional(),
   planificador: editableSchema.shape.planificador.partial().optional(),
   sesion: editableSchema.shape.sesion.partial().optional(),
+  respaldo: editableSchema.shape.respaldo.partial().optional(),
 });
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
@@ -104,6 +114,7 @@ export function defaultsFromConfig(config: Config): EditableSettings {
     },
     planificador: { hora_generacion: e.dailyRunAt },
     sesion: { horas_inactividad: config.sessionIdleHours },
+    respaldo: { orden: [...config.fallback.order] },
   };
 }
 
@@ -253,6 +264,7 @@ export function createSettingsProvider(deps: {
         },
         howToPay: { cuentas: cuentas_bancarias, puntos: puntos_pago, enlace: enlace_pago },
         company,
+        fallbackOrder: s.respaldo.orden,
       };
     },
     async update(tx, patch) {

@@ -87,6 +87,8 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
               reactivar_al_pagar: f.elements.namedItem('ciclo.reactivar_al_pagar').checked,
             },
             sesion: { horas_inactividad: Number(v('sesion.horas_inactividad')) },
+            // Issue 11 §3: the channel order after the client's preferred one (empty slots left out).
+            respaldo: { orden: [0, 1, 2, 3].map((i) => v(`respaldo.orden.${i}`)).filter(Boolean) },
           };
           const button = f.querySelector('button[type=submit]');
           button.disabled = true;
@@ -153,6 +155,32 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
           name: 'ciclo.reactivar_al_pagar',
           checked: s.ciclo.reactivar_al_pagar !== false,
         }),
+      ),
+      h('h3', null, 'Canales de respaldo'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Si el canal preferido del cliente falla (bloqueado, número sin WhatsApp, sin confirmación de entrega), ' +
+          'los avisos obligatorios prueban los siguientes en este orden; los recordatorios, solo uno más; las ' +
+          'ofertas, ninguno.',
+      ),
+      [0, 1, 2, 3].map((i) =>
+        field(
+          `${i + 1}.º canal`,
+          h(
+            'select',
+            { name: `respaldo.orden.${i}` },
+            [
+              ['', '(ninguno)'],
+              ['telegram', 'Telegram'],
+              ['whatsapp', 'WhatsApp'],
+              ['sms', 'SMS'],
+              ['email', 'Correo'],
+            ].map(([value, label]) =>
+              h('option', { value, selected: (s.respaldo?.orden ?? [])[i] === value || undefined }, label),
+            ),
+          ),
+        ),
       ),
       h('h3', null, 'Personal'),
       field(

@@ -57,6 +57,7 @@ export const ajustesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     ),
     hora_generacion: z.string(),
     sesion: editableSchema.shape.sesion,
+    respaldo: editableSchema.shape.respaldo,
     invitaciones_dias: z.number(),
     /** What a first run still lacks (Resumen's checklist). */
     pendientes: z.array(z.object({ campo: z.string(), mensaje: z.string() })),
@@ -119,6 +120,7 @@ export const ajustesRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       }),
       hora_generacion: s.planificador.hora_generacion,
       sesion: s.sesion,
+      respaldo: s.respaldo,
       invitaciones_dias: c.inviteTtlDays,
       pendientes: missingSettings(s),
     };
