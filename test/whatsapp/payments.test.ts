@@ -476,6 +476,20 @@ describeEachDb('Payment loop on WhatsApp (issue 13 §1–§2)', (ctx) => {
     expect(envio.rows).toEqual([
       { canal: 'whatsapp', estado: expect.stringMatching(/enviado|entregado|leido/) },
     ]);
+    // Writing to the client from their page takes the same way (no Telegram; wrote on WhatsApp).
+    clock.advance(60_000);
+    const direct = await app.inject({
+      method: 'POST',
+      url: `/api/clientes/${c.id}/mensajes`,
+      headers: auth,
+      payload: { texto: 'Le confirmamos que el técnico pasa mañana.' },
+    });
+    expect(direct.statusCode, direct.body).toBe(201);
+    await dispatcher.runOnce();
+    expect(outTo(c.number).at(-1)).toMatchObject({
+      type: 'text',
+      text: 'Le confirmamos que el técnico pasa mañana.',
+    });
 
     // 25 hours after the client wrote: the window is closed, said with its time; nothing queued.
     clock.set('2026-03-11T16:00:00Z');
