@@ -126,6 +126,11 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
     await p.fill('#cuentas [name=numero]', '2200456789');
     await p.fill('#cuentas [name=titular]', 'TelTec S.A.');
     await p.fill('#form-ajustes [name="envio.ventana.inicio"]', '09:00');
+    // Canales de respaldo (issue 11 §3): SMS first, Telegram second, nothing after.
+    await p.selectOption('#form-ajustes [name="respaldo.orden.0"]', 'sms');
+    await p.selectOption('#form-ajustes [name="respaldo.orden.1"]', 'telegram');
+    await p.selectOption('#form-ajustes [name="respaldo.orden.2"]', '');
+    await p.selectOption('#form-ajustes [name="respaldo.orden.3"]', '');
     await p.click('#form-ajustes button[type=submit]');
     await expect
       .poll(
@@ -135,6 +140,7 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
       .toBe('09:00');
     const a = (await running.app.inject({ url: '/api/ajustes', headers: auth })).json();
     expect(a.pendientes).toEqual([]);
+    expect(a.respaldo).toEqual({ orden: ['sms', 'telegram'] });
     expect(a.empresa.cuentas_bancarias).toEqual([
       { banco: 'Banco Pichincha', tipo: 'ahorros', numero: '2200456789', titular: 'TelTec S.A.' },
     ]);
