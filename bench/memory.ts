@@ -55,6 +55,8 @@ export async function run(): Promise<void> {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.mjs')], { stdio: 'inherit' });
   const kinds: ('pglite' | 'postgres')[] = ['pglite'];
   if (await postgresAvailable()) kinds.push('postgres');
+  const only = process.argv.find((a) => a.startsWith('--db='))?.slice('--db='.length);
+  if (only === 'pglite' || only === 'postgres') kinds.splice(0, kinds.length, only);
   const base = await bareFastifyMb();
   line('línea base: Fastify solo, una ruta, en reposo', `${fmt(base)} MB RSS`);
   // First start on an empty folder (PGlite): where it settles, against a normal start.
