@@ -53,6 +53,8 @@ export interface SandboxOptions {
 
 /** Sandbox SMS go out at any hour (a real gateway keeps SMS_WINDOW): the newcomer sees them now. */
 const SANDBOX_SMS_WINDOW = '00:00-24:00';
+/** The stand-ins are local: SMS and e-mail go faster than a real route (SMS_RATE, EMAIL_RATE = 5/s). */
+const SANDBOX_RATE = 20;
 const SANDBOX_EMAIL_FROM = 'TelTec (sandbox) <avisos@sandbox.teltec.invalid>';
 /** How long the simulated gateway takes to report a message delivered. */
 const SMS_REPORT_DELAY_MS = 800;
@@ -136,12 +138,12 @@ export async function startSandbox(
           okRegex: null,
           timeoutMs: 15_000,
           window: SANDBOX_SMS_WINDOW,
-          ratePerSecond: 5,
+          ratePerSecond: SANDBOX_RATE,
           dlrSecret: smsSecret,
         },
       }),
       ...(mail && {
-        email: { smtpUrl: mail.url, from: SANDBOX_EMAIL_FROM, ratePerSecond: 5, dkim: null },
+        email: { smtpUrl: mail.url, from: SANDBOX_EMAIL_FROM, ratePerSecond: SANDBOX_RATE, dkim: null },
       }),
     },
     bot: { username: standin.botInfo.username, nombre: standin.botInfo.first_name },
