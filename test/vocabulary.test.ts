@@ -50,13 +50,7 @@ const columns: Record<string, { values: readonly string[] }> = {
   'channel_recipients.canal': channelNames,
   'delivery_status_parked.canal': channelNames,
   'templates.tipo': notificationTypes,
-  // Migration 021 widened this CHECK to the issue 13 service notices, but 023 declared it again
-  // without them; saveChannelTexts refuses them until a later migration lists them.
-  'channel_templates.tipo': {
-    values: notificationTypes.values.filter(
-      (t) => !['aviso_suspension', 'servicio_suspendido', 'servicio_reactivado'].includes(t),
-    ),
-  },
+  'channel_templates.tipo': notificationTypes,
   'bot_updates.estado': botUpdateStates,
   'bot_chats.estado': chatStates,
   'client_imports.estado': importStates,

@@ -8,7 +8,7 @@ import {
   templateVariables,
   worstCaseValues,
 } from './templates.js';
-import { type EngineSettings, type NotificationType, serviceNoticeTypes } from './types.js';
+import type { EngineSettings, NotificationType } from './types.js';
 
 /**
  * The texts a notice has besides its Telegram template (issue 11): a short SMS text (GSM-7, at most
@@ -240,16 +240,6 @@ export async function saveChannelTexts(
   },
   settings: EngineSettings,
 ): Promise<ChannelTextRow> {
-  if ((serviceNoticeTypes as readonly string[]).includes(t.tipo)) {
-    // Migration 021 widened channel_templates' CHECK to these types (issue 13 §6), but 023 declared it
-    // again from 017's list (plus invitacion), so the database still refuses them: they keep their
-    // default SMS text and subject until a later migration lists them.
-    throw new AppError(
-      'VALIDACION',
-      'Los textos de SMS y el asunto de correo de los avisos de suspensión y reactivación todavía no se pueden personalizar: se usa el texto predeterminado.',
-      [{ campo: 'tipo', mensaje: 'tipo sin textos personalizables' }],
-    );
-  }
   if (t.sms) validateChannelText('sms', t.sms, settings);
   if (t.emailAsunto) validateChannelText('email_asunto', t.emailAsunto, settings);
   const { rows } = await db.query<ChannelTextRow>(

@@ -84,4 +84,38 @@ describeEachDb('SMS text and e-mail subject in the template editor', (ctx) => {
     });
     expect(reset.json()).toMatchObject({ sms_predeterminado: true, asunto_predeterminado: false });
   });
+
+  it('saves an SMS text for the pre-suspension notice (migration 021 widened the type check)', async () => {
+    const saved = await app.inject({
+      method: 'PUT',
+      url: '/api/plantillas/aviso_suspension/canales',
+      headers: auth,
+      payload: {
+        sms: '{empresa}: pague {monto} antes del {fecha_suspension} para evitar la suspension.',
+        email_asunto: 'Su servicio se suspende pronto — {empresa}',
+      },
+    });
+    expect(saved.statusCode).toBe(200);
+    expect(saved.json()).toMatchObject({ sms_predeterminado: false, asunto_predeterminado: false });
+    const listed = (await app.inject({ method: 'GET', url: '/api/plantillas', headers: auth }))
+      .json()
+      .canales.find((t: { tipo: string }) => t.tipo === 'aviso_suspension');
+    expect(listed).toMatchObject({ sms_predeterminado: false });
+    const shown = await app.inject({
+      method: 'POST',
+      url: '/api/plantillas/aviso_suspension/vista-previa',
+      headers: auth,
+      payload: { cliente_id: clientId },
+    });
+    expect(shown.json().sms.texto).toMatch(/^TelTec: pague \$\d/);
+    for (const tipo of ['servicio_suspendido', 'servicio_reactivado']) {
+      const res = await app.inject({
+        method: 'PUT',
+        url: `/api/plantillas/${tipo}/canales`,
+        headers: auth,
+        payload: { email_asunto: 'Aviso de {empresa}' },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+  });
 });
