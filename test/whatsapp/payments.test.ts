@@ -9,6 +9,7 @@ import { recordConsents } from '../../src/clients/consents.js';
 import { createManualClock } from '../../src/clock.js';
 import { buildApi } from '../../src/http/app.js';
 import type { App } from '../../src/http/types.js';
+import { compose } from '../../src/notifications/compose.js';
 import {
   createDispatcher,
   type Dispatcher,
@@ -16,6 +17,8 @@ import {
   generatePaymentNotices,
   toEngineSettings,
 } from '../../src/notifications/index.js';
+import { defaultTemplates } from '../../src/notifications/templates.js';
+import type { NotificationType } from '../../src/notifications/types.js';
 import { createWhatsAppService } from '../../src/whatsapp/service.js';
 import {
   type StandinMessage,
@@ -23,7 +26,7 @@ import {
   type WhatsAppStandin,
 } from '../../src/whatsapp/standin/index.js';
 import { templateResolverFor } from '../../src/whatsapp/templates.js';
-import { createPlan, seedClients, silent } from '../notifications/support.js';
+import { createPlan, seedClients, settingsFor, silent } from '../notifications/support.js';
 import { auth, TEST_ADMIN_TOKEN, testConfig } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
 
@@ -43,6 +46,36 @@ const JPEG = (seed: number) =>
   ]);
 const EXE = () => Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00'), Buffer.alloc(4000, 7)]);
 const BIG = () => Buffer.concat([JPEG(99), Buffer.alloc(12 * 1024 * 1024, 1)]);
+
+describe('Which notices carry the payment buttons', () => {
+  it('reminders, overdue notices and the pre-suspension notice; not the other service notices', () => {
+    const client = {
+      nombre: 'Ana',
+      plan_id: null,
+      plan: 'Hogar',
+      precio: 25,
+      velocidad: 50,
+      vencimiento: '2026-03-01',
+      monto_adeudado: 25,
+      link_verified: true,
+    };
+    const ctx = {
+      templates: { resolve: (t: NotificationType) => defaultTemplates[t] },
+      today: '2026-03-10',
+      settings: settingsFor(),
+    };
+    const buttonsOf = (tipo: NotificationType) => {
+      const r = compose({ id: 7, tipo }, client, ctx, 'telegram');
+      return r.ok && r.channel === 'telegram' ? (r.buttons?.flat().map((b) => b.data) ?? []) : null;
+    };
+    for (const tipo of ['recordatorio_pago', 'pago_vencido', 'aviso_suspension'] as const) {
+      expect(buttonsOf(tipo), tipo).toEqual(['pg:y:7', 'pg:p:7', 'pg:c:7']);
+    }
+    for (const tipo of ['servicio_suspendido', 'servicio_reactivado'] as const) {
+      expect(buttonsOf(tipo), tipo).toEqual([]);
+    }
+  });
+});
 
 describe('The stand-in checks the shapes Meta checks', () => {
   let s: WhatsAppStandin;
