@@ -339,7 +339,11 @@ export function createAttempt(d: AttemptDeps) {
     at: Date,
   ): Promise<{ a: AttemptRow; plan: Planned } | null> {
     const lost = [...new Set([...lostChannels(a.datos), canal])];
-    if (a.client_id === null || !mayFallBack(fallbackRule(a.tipo, a.urgente), lost)) return null;
+    if (
+      a.client_id === null ||
+      !mayFallBack(fallbackRule(a.tipo, a.urgente, d.settings().fallbackRules), lost)
+    )
+      return null;
     const next = await prepare(row, at, false, {
       ...a,
       datos: { ...(a.datos ?? {}), canales_descartados: lost },
@@ -516,7 +520,7 @@ export function createAttempt(d: AttemptDeps) {
           const nextAt = new Date(after.getTime() + delayMs);
           const exhausted =
             a.intentos >= d.maxAttempts || nextAt.getTime() - first.getTime() > d.retryHorizonMs;
-          if (exhausted && fallbackRule(a.tipo, a.urgente) === 'must_deliver') {
+          if (exhausted && fallbackRule(a.tipo, a.urgente, d.settings().fallbackRules) === 'must_deliver') {
             const next = await fallBack(row, a, canal, tried, after);
             if (next) {
               ready = next;

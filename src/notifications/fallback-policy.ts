@@ -1,4 +1,6 @@
 import { CHANNEL_NAMES, type ChannelName } from '../channels/types.js';
+import type { Queryable } from '../db/index.js';
+import { notificationTypes } from '../vocabulary.js';
 import { createCalendar } from './window.js';
 
 /**
@@ -22,7 +24,11 @@ import { createCalendar } from './window.js';
  * notice goes back to the queue with the lost channel added, and the dispatcher takes the next).
  */
 
-export type FallbackRule = 'must_deliver' | 'one_fallback' | 'no_fallback';
+export const FALLBACK_RULES = ['must_deliver', 'one_fallback', 'no_fallback'] as const;
+export type FallbackRule = (typeof FALLBACK_RULES)[number];
+
+/** The rule staff chose per kind of notice in Ajustes ("respaldo.reglas"); a missing kind takes its default. */
+export type FallbackRules = Readonly<Partial<Record<string, FallbackRule>>>;
 
 export const MUST_DELIVER_TYPES: ReadonlySet<string> = new Set([
   'pago_vencido',
@@ -30,11 +36,49 @@ export const MUST_DELIVER_TYPES: ReadonlySet<string> = new Set([
   'servicio_suspendido',
 ]);
 
-export function fallbackRule(tipo: string, urgente: boolean): FallbackRule {
-  if (MUST_DELIVER_TYPES.has(tipo) || (tipo === 'mantenimiento' && urgente)) return 'must_deliver';
-  // An invitation goes by the channel staff chose (its link token names that channel).
+/**
+ * The kinds whose rule staff may set. Not the invitation: its link token names the channel it went
+ * by, so it never goes by another one.
+ */
+export const RULE_TYPES: readonly string[] = notificationTypes.values.filter((t) => t !== 'invitacion');
+
+/** The issue's defaults, per kind (urgent maintenance aside). */
+export function defaultFallbackRule(tipo: string): FallbackRule {
+  if (MUST_DELIVER_TYPES.has(tipo)) return 'must_deliver';
   if (tipo === 'oferta' || tipo === 'bienvenida' || tipo === 'invitacion') return 'no_fallback';
   return 'one_fallback';
+}
+
+export function defaultFallbackRules(): Record<string, FallbackRule> {
+  return Object.fromEntries(RULE_TYPES.map((t) => [t, defaultFallbackRule(t)]));
+}
+
+/**
+ * The rule for one notice: urgent maintenance must always be delivered (staff marked it urgent when
+ * sending it); otherwise the kind's rule from Ajustes, or its default.
+ */
+export function fallbackRule(tipo: string, urgente: boolean, rules: FallbackRules = {}): FallbackRule {
+  if (tipo === 'invitacion') return 'no_fallback';
+  if (tipo === 'mantenimiento' && urgente) return 'must_deliver';
+  return rules[tipo] ?? defaultFallbackRule(tipo);
+}
+
+/**
+ * The rules stored by Ajustes, read inside the caller's transaction. The settings provider
+ * (src/settings) writes them as one row per kind, `ajustes.respaldo.reglas.<tipo>`; the late-failure
+ * paths (a webhook, a delivery report, the no-delivery sweep) have a transaction but no provider, so
+ * they read the rows here. An unknown value is ignored (the default applies).
+ */
+export async function storedFallbackRules(q: Queryable): Promise<FallbackRules> {
+  const { rows } = await q.query<{ key: string; value: unknown }>(
+    `SELECT key, value FROM settings WHERE key LIKE 'ajustes.respaldo.reglas.%'`,
+  );
+  const out: Record<string, FallbackRule> = {};
+  for (const r of rows) {
+    const tipo = r.key.slice('ajustes.respaldo.reglas.'.length);
+    if ((FALLBACK_RULES as readonly unknown[]).includes(r.value)) out[tipo] = r.value as FallbackRule;
+  }
+  return out;
 }
 
 /** How many channels a notice may try in all. */

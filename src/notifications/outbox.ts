@@ -3,7 +3,13 @@ import { recordConsent } from '../clients/consents.js';
 import type { Db, Queryable } from '../db/index.js';
 import { notificationTypes } from '../vocabulary.js';
 import { channelOrder } from './channel-policy.js';
-import { fallbackRule, lostChannels, mayFallBack } from './fallback-policy.js';
+import {
+  type FallbackRules,
+  fallbackRule,
+  lostChannels,
+  mayFallBack,
+  storedFallbackRules,
+} from './fallback-policy.js';
 import type { EngineSettings, NotificationType } from './types.js';
 
 /**
@@ -1020,11 +1026,15 @@ function lateFallback(
     canales: Partial<Record<ChannelName, string | null>> | null;
   },
   canal: ChannelName,
-  where: { configured?: readonly ChannelName[]; isOpen?: (c: ChannelName) => boolean } = {},
+  where: {
+    configured?: readonly ChannelName[];
+    isOpen?: (c: ChannelName) => boolean;
+    rules?: FallbackRules;
+  } = {},
 ): ChannelName[] | null {
   if (n.client_id === null) return null;
   const lost = [...new Set([...lostChannels(n.datos), canal])];
-  if (!mayFallBack(fallbackRule(n.tipo, n.urgente), lost)) return null;
+  if (!mayFallBack(fallbackRule(n.tipo, n.urgente, where.rules), lost)) return null;
   const next = channelOrder(
     { reasons: n.canales ?? {}, preferred: null },
     where.configured ?? CHANNEL_NAMES,
@@ -1083,10 +1093,11 @@ export async function settleAsyncFailures(
   );
   if (open.length === 0) return;
   const failureOf = new Map(failures.map((f) => [`${f.notificationId}:${f.envioId}`, f]));
+  const rules = await storedFallbackRules(tx);
   const decided = open.map((n) => {
     const f = failureOf.get(`${Number(n.id)}:${Number(n.envio_id)}`)!;
     const v = f.verdict;
-    const lost = v.action === 'fail' ? lateFallback(n, f.canal) : null;
+    const lost = v.action === 'fail' ? lateFallback(n, f.canal, { rules }) : null;
     const action: ChannelVerdict['action'] | 'fallback' = lost ? 'fallback' : v.action;
     return { n, f, action, lost: lost ?? [] };
   });
@@ -1163,8 +1174,8 @@ export async function settleAsyncFailures(
 }
 
 /** The notice types the "no delivery within N minutes" rule moves (must-deliver, urgent or not), from the policy. */
-function mustDeliverTypes(urgente: boolean): string[] {
-  return notificationTypes.values.filter((t) => fallbackRule(t, urgente) === 'must_deliver');
+function mustDeliverTypes(urgente: boolean, rules: FallbackRules): string[] {
+  return notificationTypes.values.filter((t) => fallbackRule(t, urgente, rules) === 'must_deliver');
 }
 
 /** How far back the no-delivery sweep looks (older attempts are left as they are). */
@@ -1196,6 +1207,7 @@ export async function moveUndelivered(
 ): Promise<number> {
   if (o.canales.length === 0) return 0;
   return db.transaction(async (tx) => {
+    const rules = await storedFallbackRules(tx);
     const { rows } = await tx.query<{
       envio_id: number;
       notification_id: number;
@@ -1225,8 +1237,8 @@ export async function moveUndelivered(
         o.now,
         new Date(o.now.getTime() - o.afterMs),
         new Date(o.now.getTime() - NO_DELIVERY_HORIZON_MS),
-        mustDeliverTypes(true),
-        mustDeliverTypes(false),
+        mustDeliverTypes(true, rules),
+        mustDeliverTypes(false, rules),
         o.limit ?? 500,
       ],
     );
@@ -1234,6 +1246,7 @@ export async function moveUndelivered(
     const where = {
       ...(o.configured && { configured: o.configured }),
       ...(o.isOpen && { isOpen: o.isOpen }),
+      rules,
     };
     const moving = rows.filter((r) => lateFallback(r, r.canal, where) !== null);
     if (moving.length === 0) return 0;

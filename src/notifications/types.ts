@@ -63,6 +63,8 @@ export interface EngineSettings {
   company: Config['company'];
   /** The channel order after the client's preferred one (issue 11 §3): Ajustes over FALLBACK_ORDER. */
   fallbackOrder?: readonly ChannelName[];
+  /** How hard each kind of notice tries (issue 11 §3): Ajustes over the defaults in fallback-policy.ts. */
+  fallbackRules?: Readonly<Partial<Record<string, 'must_deliver' | 'one_fallback' | 'no_fallback'>>>;
 }
 
 export function toEngineSettings(config: Config): EngineSettings {

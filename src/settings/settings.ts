@@ -8,6 +8,7 @@ import type { EngineSettings } from '../notifications/index.js';
 
 type Company = Config['company'];
 
+import { defaultFallbackRules, FALLBACK_RULES, RULE_TYPES } from '../notifications/fallback-policy.js';
 import { toEngineSettings } from '../notifications/index.js';
 
 /**
@@ -33,6 +34,11 @@ export const bankAccountSchema = z.strictObject({
 export type BankAccount = z.infer<typeof bankAccountSchema>;
 
 /** Everything editable, with its Spanish API name. Each top-level-and-nested leaf is one row. */
+const fallbackRuleSchema = z.enum(
+  FALLBACK_RULES,
+  'must_deliver (se prueban todos los canales), one_fallback (un canal de respaldo) o no_fallback (sin respaldo)',
+);
+
 export const editableSchema = z.strictObject({
   empresa: z.strictObject({
     nombre: text(80).min(1, 'el nombre de la empresa no puede quedar vacío'),
@@ -82,6 +88,8 @@ export const editableSchema = z.strictObject({
       .min(1, 'al menos un canal')
       .max(CHANNEL_NAMES.length, `como máximo ${CHANNEL_NAMES.length} canales`)
       .refine((a) => new Set(a).size === a.length, 'cada canal puede aparecer una sola vez'),
+    /** How hard each kind of notice tries: must_deliver, one_fallback or no_fallback. */
+    reglas: z.strictObject(Object.fromEntries(RULE_TYPES.map((t) => [t, fallbackRuleSchema]))),
   }),
 });
 export type EditableSettings = z.infer<typeof editableSchema>;
@@ -93,7 +101,12 @@ export const settingsPatchSchema = z.strictObject({
   ciclo: editableSchema.shape.ciclo.partial().optional(),
   planificador: editableSchema.shape.planificador.partial().optional(),
   sesion: editableSchema.shape.sesion.partial().optional(),
-  respaldo: editableSchema.shape.respaldo.partial().optional(),
+  respaldo: z
+    .strictObject({
+      orden: editableSchema.shape.respaldo.shape.orden.optional(),
+      reglas: editableSchema.shape.respaldo.shape.reglas.partial().optional(),
+    })
+    .optional(),
 });
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
@@ -114,7 +127,7 @@ export function defaultsFromConfig(config: Config): EditableSettings {
     },
     planificador: { hora_generacion: e.dailyRunAt },
     sesion: { horas_inactividad: config.sessionIdleHours },
-    respaldo: { orden: [...config.fallback.order] },
+    respaldo: { orden: [...config.fallback.order], reglas: defaultFallbackRules() },
   };
 }
 
@@ -265,6 +278,7 @@ export function createSettingsProvider(deps: {
         howToPay: { cuentas: cuentas_bancarias, puntos: puntos_pago, enlace: enlace_pago },
         company,
         fallbackOrder: s.respaldo.orden,
+        fallbackRules: s.respaldo.reglas,
       };
     },
     async update(tx, patch) {

@@ -3,6 +3,7 @@ import { createManualClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config.js';
 import { createEmailChannel, createEmailSender, type EmailSender } from '../../src/email/index.js';
 import type { App } from '../../src/http/types.js';
+import { fallbackRule, storedFallbackRules } from '../../src/notifications/fallback-policy.js';
 import { createDispatcher } from '../../src/notifications/index.js';
 import { enqueue } from '../../src/notifications/outbox.js';
 import { createSettingsProvider } from '../../src/settings/index.js';
@@ -48,7 +49,7 @@ describeEachDb('fallback order in Ajustes', (ctx) => {
 
   it('shows FALLBACK_ORDER as the default; refuses a repeated or unknown channel in Spanish and changes nothing', async () => {
     const shown = await app.inject({ url: '/api/ajustes', headers: admin.bearer });
-    expect(shown.json().respaldo).toEqual({ orden: ['telegram', 'whatsapp', 'sms', 'email'] });
+    expect(shown.json().respaldo.orden).toEqual(['telegram', 'whatsapp', 'sms', 'email']);
     for (const [orden, message] of [
       [['sms', 'email', 'sms'], /una sola vez/],
       [['fax'], /telegram, whatsapp, sms o email/],
@@ -111,7 +112,7 @@ describeEachDb('fallback order in Ajustes', (ctx) => {
 
       const res = await patch(['email', 'sms', 'telegram']);
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().respaldo).toEqual({ orden: ['email', 'sms', 'telegram'] });
+      expect(res.json().respaldo.orden).toEqual(['email', 'sms', 'telegram']);
       const audit = await ctx.db.query<{ detalles: { cambios: unknown[] } }>(
         `SELECT detalles FROM audit_log WHERE accion = 'ajustes.cambiar' ORDER BY id DESC LIMIT 1`,
       );
@@ -129,5 +130,53 @@ describeEachDb('fallback order in Ajustes', (ctx) => {
     } finally {
       await dispatcher.stop({ drainMs: 1000 });
     }
+  });
+
+  it("the rule per kind of notice: the issue's defaults, a bad value refused in Spanish, a change audited and read by the late-failure paths", async () => {
+    const shown = (await app.inject({ url: '/api/ajustes', headers: admin.bearer })).json();
+    expect(shown.respaldo.reglas).toMatchObject({
+      pago_vencido: 'must_deliver',
+      aviso_suspension: 'must_deliver',
+      servicio_suspendido: 'must_deliver',
+      recordatorio_pago: 'one_fallback',
+      pago_recibido: 'one_fallback',
+      mantenimiento: 'one_fallback',
+      oferta: 'no_fallback',
+    });
+    expect(shown.respaldo.reglas).not.toHaveProperty('invitacion');
+    const set = (reglas: unknown) =>
+      app.inject({
+        method: 'PATCH',
+        url: '/api/ajustes',
+        headers: admin.bearer,
+        payload: { respaldo: { reglas } },
+      });
+    for (const reglas of [{ pago_vencido: 'siempre' }, { invitacion: 'must_deliver' }]) {
+      const bad = await set(reglas);
+      expect(bad.statusCode, JSON.stringify(reglas)).toBe(422);
+      expect(bad.json().error.code).toBe('VALIDACION');
+    }
+    expect((await set({ pago_vencido: 'siempre' })).json().error.mensaje).toMatch(/must_deliver/);
+    expect(await storedFallbackRules(ctx.db)).toEqual({});
+
+    const ok = await set({ recordatorio_pago: 'must_deliver' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().respaldo.reglas).toMatchObject({
+      recordatorio_pago: 'must_deliver',
+      oferta: 'no_fallback',
+    });
+    const audit = await ctx.db.query<{ detalles: { cambios: unknown[] } }>(
+      `SELECT detalles FROM audit_log WHERE accion = 'ajustes.cambiar' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(audit.rows[0]!.detalles.cambios).toEqual([
+      { campo: 'respaldo.reglas.recordatorio_pago', antes: 'one_fallback', despues: 'must_deliver' },
+    ]);
+    // What the webhook and delivery-report paths read inside their transaction, and the engine's view.
+    const rules = await storedFallbackRules(ctx.db);
+    expect(rules).toEqual({ recordatorio_pago: 'must_deliver' });
+    expect(fallbackRule('recordatorio_pago', false, rules)).toBe('must_deliver');
+    expect(fallbackRule('oferta', false, rules)).toBe('no_fallback');
+    const provider = createSettingsProvider({ db: ctx.db, config: testConfig(), clock, ttlMs: 0 });
+    expect((await provider.engine()).fallbackRules).toMatchObject({ recordatorio_pago: 'must_deliver' });
   });
 });

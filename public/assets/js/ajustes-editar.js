@@ -1,4 +1,5 @@
 import { api } from './api.js';
+import { label, options } from './labels.js';
 import { errorBox, field, h, loading, mount, showFieldErrors, toast } from './ui.js';
 
 // Ajustes stored in the database (issue 14): company data and bank accounts, send window, daily
@@ -88,7 +89,12 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
             },
             sesion: { horas_inactividad: Number(v('sesion.horas_inactividad')) },
             // Issue 11 §3: the channel order after the client's preferred one (empty slots left out).
-            respaldo: { orden: [0, 1, 2, 3].map((i) => v(`respaldo.orden.${i}`)).filter(Boolean) },
+            respaldo: {
+              orden: [0, 1, 2, 3].map((i) => v(`respaldo.orden.${i}`)).filter(Boolean),
+              reglas: Object.fromEntries(
+                Object.keys(s.respaldo?.reglas ?? {}).map((t) => [t, v(`respaldo.reglas.${t}`)]),
+              ),
+            },
           };
           const button = f.querySelector('button[type=submit]');
           button.disabled = true;
@@ -161,8 +167,8 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
         'p',
         { class: 'hint' },
         'Si el canal preferido del cliente falla (bloqueado, número sin WhatsApp, sin confirmación de entrega), ' +
-          'los avisos obligatorios prueban los siguientes en este orden; los recordatorios, solo uno más; las ' +
-          'ofertas, ninguno.',
+          'el aviso prueba los siguientes en este orden, según la regla de su tipo (abajo): obligatorio, todos; ' +
+          'un respaldo, solo uno más; sin respaldo, ninguno.',
       ),
       [0, 1, 2, 3].map((i) =>
         field(
@@ -178,6 +184,23 @@ export function editableSettingsCard(initial, onSaved = () => {}) {
               ['email', 'Correo'],
             ].map(([value, label]) =>
               h('option', { value, selected: (s.respaldo?.orden ?? [])[i] === value || undefined }, label),
+            ),
+          ),
+        ),
+      ),
+      h(
+        'p',
+        { class: 'hint' },
+        'Cuánto insiste cada tipo de aviso (el mantenimiento urgente siempre es obligatorio):',
+      ),
+      Object.entries(s.respaldo?.reglas ?? {}).map(([tipo, regla]) =>
+        field(
+          label('tipo', tipo),
+          h(
+            'select',
+            { name: `respaldo.reglas.${tipo}` },
+            options('regla_respaldo').map(([value, text]) =>
+              h('option', { value, selected: regla === value || undefined }, text),
             ),
           ),
         ),

@@ -48,6 +48,12 @@ export const LABELS = {
     generacion_diaria: 'Avisos de pago del día',
     limpieza_idempotencia: 'Limpieza interna',
   },
+  /** How hard a kind of notice tries (Ajustes → Canales de respaldo). */
+  regla_respaldo: {
+    must_deliver: 'Obligatorio: todos los canales',
+    one_fallback: 'Un canal de respaldo',
+    no_fallback: 'Sin respaldo',
+  },
   modo_telegram: {
     sandbox: 'Sandbox: Telegram simulado dentro del servicio',
     webhook: 'Webhook (Telegram llama al servicio)',
