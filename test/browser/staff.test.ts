@@ -131,6 +131,9 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
     await p.selectOption('#form-ajustes [name="respaldo.orden.1"]', 'telegram');
     await p.selectOption('#form-ajustes [name="respaldo.orden.2"]', '');
     await p.selectOption('#form-ajustes [name="respaldo.orden.3"]', '');
+    // The rule per kind of notice: reminders become must-deliver; the label is the type's own word.
+    await expect.poll(() => p.locator('#form-ajustes').textContent()).toContain('Recordatorio de pago');
+    await p.selectOption('#form-ajustes [name="respaldo.reglas.recordatorio_pago"]', 'must_deliver');
     await p.click('#form-ajustes button[type=submit]');
     await expect
       .poll(
@@ -140,7 +143,12 @@ describeBrowser('staff accounts in Chromium (issue 14)', () => {
       .toBe('09:00');
     const a = (await running.app.inject({ url: '/api/ajustes', headers: auth })).json();
     expect(a.pendientes).toEqual([]);
-    expect(a.respaldo).toEqual({ orden: ['sms', 'telegram'] });
+    expect(a.respaldo.orden).toEqual(['sms', 'telegram']);
+    expect(a.respaldo.reglas).toMatchObject({
+      recordatorio_pago: 'must_deliver',
+      pago_vencido: 'must_deliver',
+      oferta: 'no_fallback',
+    });
     expect(a.empresa.cuentas_bancarias).toEqual([
       { banco: 'Banco Pichincha', tipo: 'ahorros', numero: '2200456789', titular: 'TelTec S.A.' },
     ]);
