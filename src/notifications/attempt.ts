@@ -251,6 +251,27 @@ export function createAttempt(d: AttemptDeps) {
       order: d.settings().fallbackOrder ?? d.options.fallbackOrder,
       isOpen: (c) => d.channels.get(c)?.isOpen?.(now) ?? true,
     });
+    if (!choice.ok) {
+      // Only closed right now (SMS outside SMS_WINDOW, nothing else reaches the client): the notice
+      // waits for the channel to open instead of failing — nothing is lost over a weekend.
+      const later = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), {
+        order: d.settings().fallbackOrder ?? d.options.fallbackOrder,
+      });
+      const adapter = later.ok ? d.channels.get(later.canal) : undefined;
+      const opens = adapter?.isOpen ? nextOpening((t) => adapter.isOpen!(t), now) : null;
+      if (later.ok && opens && addressOn(later.canal, a)) {
+        return {
+          a,
+          outcome: {
+            kind: 'released',
+            at: now,
+            uncount: true,
+            nextAt: opens,
+            error: `Solo ${later.canal} llega a este cliente y ahora está fuera de su horario; sale cuando abra.`,
+          },
+        };
+      }
+    }
     const canal = choice.ok ? choice.canal : undefined;
     const to = canal ? addressOn(canal, a) : null;
     if (!choice.ok || !canal || !to) {
@@ -337,7 +358,7 @@ export function createAttempt(d: AttemptDeps) {
     canal: ChannelName,
     tried: EnvioRecord | undefined,
     at: Date,
-  ): Promise<{ a: AttemptRow; plan: Planned } | null> {
+  ): Promise<{ a: AttemptRow; plan: Planned } | { a: AttemptRow; outcome: Outcome } | null> {
     const lost = [...new Set([...lostChannels(a.datos), canal])];
     if (
       a.client_id === null ||
@@ -348,14 +369,17 @@ export function createAttempt(d: AttemptDeps) {
       ...a,
       datos: { ...(a.datos ?? {}), canales_descartados: lost },
     });
+    // The next channel is only closed right now (SMS_WINDOW): the notice waits for it.
+    const waits = !('plan' in next) && next.outcome?.kind === 'released' && next.outcome.uncount;
     // No other channel can take it now: the caller fails the notice as before.
-    if (!('plan' in next)) return null;
+    if (!('plan' in next) && !waits) return null;
     const nextId = tried ? await recordTry(d.db, a.id, tried).catch(() => null) : a.envio_id;
     await markChannelsLost(d.db, a.id, lost).catch((err) =>
       rowLog(a).error({ err }, 'no se pudo guardar los canales descartados'),
     );
     rowLog(a).info({ canal, descartados: lost }, `${canal} no llegó: se prueba el siguiente canal`);
-    return { a: { ...next.a, envio_id: nextId }, plan: next.plan };
+    if ('plan' in next) return { a: { ...next.a, envio_id: nextId }, plan: next.plan };
+    return { a: { ...a, datos: { ...(a.datos ?? {}), canales_descartados: lost } }, outcome: next.outcome! };
   }
 
   /** A notice that lost other channels before this one fails with sin_canal (the call list); else the channel's reason. */
@@ -638,4 +662,13 @@ export function createAttempt(d: AttemptDeps) {
       }
     }
   };
+}
+
+/** When a channel closed now (SMS outside SMS_WINDOW) opens again: the first 5-minute step within 8 days. */
+function nextOpening(isOpen: (at: Date) => boolean, now: Date): Date | null {
+  const step = 5 * 60_000;
+  for (let t = now.getTime() + step; t <= now.getTime() + 8 * 86_400_000; t += step) {
+    if (isOpen(new Date(t))) return new Date(t);
+  }
+  return null;
 }

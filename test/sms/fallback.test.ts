@@ -129,6 +129,36 @@ describeEachDb('fallback to SMS and e-mail through the dispatcher', (ctx) => {
     }
   });
 
+  it('outside the SMS window with no other channel, the notice waits for the window (not lost, not failed) and goes once', async () => {
+    clock.set('2026-03-11T00:00:00Z'); // Tuesday 19:00: send window open, SMS window closed
+    try {
+      const c = await client({ chat: true, mobile: true });
+      telegram.failNext(1, { kind: 'blocked' }, { method: 'sendMessage', chatId: c.chat! });
+      await generate();
+      await dispatcher.runOnce();
+      await dispatcher.runOnce();
+      const waiting = await ctx.db.query<{ estado: string; proximo_intento: Date; ultimo_error: string }>(
+        `SELECT estado, proximo_intento, ultimo_error, motivo FROM notifications WHERE client_id = $1 AND tipo = 'pago_vencido'`,
+        [c.id],
+      );
+      expect(waiting.rows[0], JSON.stringify(await row(c.id, 'pago_vencido'))).toMatchObject({
+        estado: 'pendiente',
+      });
+      expect(waiting.rows[0]!.ultimo_error).toMatch(/fuera de su horario/);
+      // Wednesday 09:00 in Guayaquil, when SMS_WINDOW opens.
+      expect(waiting.rows[0]!.proximo_intento.toISOString()).toBe('2026-03-11T14:00:00.000Z');
+      expect(sms.inbox(c.phone!)).toHaveLength(0);
+      clock.set('2026-03-11T14:05:00Z');
+      await dispatcher.runOnce();
+      await dispatcher.runOnce();
+      const [n] = await row(c.id, 'pago_vencido');
+      expect(n).toMatchObject({ estado: 'enviado', canal: 'sms' });
+      expect(sms.inbox(c.phone!)).toHaveLength(1);
+    } finally {
+      clock.set('2026-03-10T15:00:00Z');
+    }
+  });
+
   it('an offer never falls back, and never reaches a client without marketing consent', async () => {
     const blocked = await client({ chat: true, mobile: true, email: true });
     const unconsented = await client({ mobile: true, email: true });
