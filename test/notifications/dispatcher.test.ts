@@ -509,8 +509,9 @@ describeEachDb('outbox dispatcher', (ctx) => {
       (c) => c.method === 'sendMessage' && c.params['chat_id'] === chats[0],
     );
     for (let i = 1; i < toFirst.length; i++) {
-      // 333 ms apart when sent; arrival times at the stand-in (same process) jitter a little.
-      expect(toFirst[i]!.at - toFirst[i - 1]!.at).toBeGreaterThanOrEqual(280);
+      // 333 ms apart by their slots; a send that waited a moment for its global slot lands later
+      // than its slot, so arrivals jitter. What Telegram enforces here is 4/s (250 ms): never closer.
+      expect(toFirst[i]!.at - toFirst[i - 1]!.at).toBeGreaterThanOrEqual(250);
     }
     // 12 messages at 20/s take at least 11 intervals of 50 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(550);

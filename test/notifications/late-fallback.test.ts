@@ -161,13 +161,14 @@ describeEachDb('fallback after a late failure', (ctx) => {
   const pass = async () => {
     let enviadas = 0;
     let quiet = 0;
-    // Until two passes in a row claim nothing: a failed status that overtook the send's own commit is
-    // settled when that commit lands, which on a loaded machine can be after the first empty pass.
-    for (let i = 0; i < 8 && quiet < 2; i++) {
+    // Until three passes in a row, 50 ms apart, claim nothing: a failed status that overtook the
+    // send's own commit is settled when that commit lands, which can be after the first empty pass.
+    for (let i = 0; i < 40 && quiet < 3; i++) {
       const r = await dispatcher.runOnce();
       await wa.idle();
       enviadas += r.enviadas;
       quiet = r.reclamadas === 0 ? quiet + 1 : 0;
+      if (r.reclamadas === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return { enviadas };
   };
