@@ -4,8 +4,11 @@ import { notificationTypes } from '../vocabulary.js';
 import { createCalendar } from './window.js';
 
 /**
- * How hard a notice tries (issue 11 §3), per kind of notice. Pure; the channel policy
- * (channel-policy.ts) and the attempt apply it.
+ * How hard a notice tries (issue 11 §3), per kind of notice. Pure functions (plus
+ * `storedFallbackRules`, which reads the rules Ajustes stored); the channel policy
+ * (channel-policy.ts) and the attempt apply them. Below are the defaults: staff set the rule of each
+ * kind in Ajustes → Canales de respaldo, except urgent maintenance (always must deliver) and
+ * invitations (never fall back).
  *
  * - **must deliver** (`pago_vencido`, suspension notices, urgent maintenance): the preferred channel,
  *   then every other usable one in FALLBACK_ORDER, moving on after a permanent failure, retries

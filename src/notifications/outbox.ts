@@ -1093,7 +1093,8 @@ export async function settleAsyncFailures(
   );
   if (open.length === 0) return;
   const failureOf = new Map(failures.map((f) => [`${f.notificationId}:${f.envioId}`, f]));
-  const rules = await storedFallbackRules(tx);
+  // Only a failure that may move on asks for the rules staff set (one read per batch).
+  const rules = failures.some((f) => f.verdict.action === 'fail') ? await storedFallbackRules(tx) : {};
   const decided = open.map((n) => {
     const f = failureOf.get(`${Number(n.id)}:${Number(n.envio_id)}`)!;
     const v = f.verdict;
