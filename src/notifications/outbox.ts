@@ -902,7 +902,10 @@ export async function applyDeliveryStatuses(
  * Applies the parked statuses whose attempt is now known (after recording sends), and removes
  * them from the parking. Returns what `applyDeliveryStatuses` reports for them.
  */
-export async function applyParkedStatuses(tx: Queryable): Promise<DeliveryReport> {
+export async function applyParkedStatuses(
+  tx: Queryable,
+  opts: { canal?: ChannelName } = {},
+): Promise<DeliveryReport> {
   const { rows } = await tx.query<{
     canal: ChannelName;
     proveedor_id: string;
@@ -913,8 +916,9 @@ export async function applyParkedStatuses(tx: Queryable): Promise<DeliveryReport
   }>(
     `DELETE FROM delivery_status_parked p
       USING notification_envios e
-      WHERE e.canal = p.canal AND e.proveedor_id = p.proveedor_id
+      WHERE e.canal = p.canal AND e.proveedor_id = p.proveedor_id AND ($1::text IS NULL OR p.canal = $1)
      RETURNING p.canal, p.proveedor_id, p.estado, p.at, p.error_codigo, p.error`,
+    [opts.canal ?? null],
   );
   return applyDeliveryStatuses(
     tx,
@@ -928,6 +932,30 @@ export async function applyParkedStatuses(tx: Queryable): Promise<DeliveryReport
     })),
     { park: false },
   );
+}
+
+/**
+ * Run by a delivery webhook after it committed statuses it had to park. A webhook that parks a
+ * status (its attempt not recorded yet) and the send's commit that replays parked statuses
+ * (`completeMany`) can miss each other when each looks before the other has committed: the status
+ * would stay parked and a late failure would never move its notice on. So each side looks again
+ * after its own commit — the send in `completeMany`, the webhook here. Attempts a replayed
+ * `failed` status closes are classified (`classify`: the channel's classifier) and settled in the
+ * same transaction, as the webhook does for the statuses it applies directly.
+ */
+export async function replayParkedStatuses(
+  db: Db,
+  canal: ChannelName,
+  classify: (f: FailedEnvio) => ChannelVerdict,
+  now: Date,
+  settle: (tx: Queryable, failures: ClassifiedFailure[], now: Date) => Promise<void> = settleAsyncFailures,
+): Promise<{ applied: number; failed: ClassifiedFailure[] }> {
+  return db.transaction(async (tx) => {
+    const report = await applyParkedStatuses(tx, { canal });
+    const failed = report.failed.map((f) => ({ ...f, verdict: classify(f) }));
+    if (failed.length) await settle(tx, failed, now);
+    return { applied: report.applied, failed };
+  });
 }
 
 /** Drops parked statuses received before `before` (their message never became known). */

@@ -4,6 +4,7 @@ import {
   applyDeliveryStatuses,
   type DeliveryStatus,
   type FailedEnvio,
+  replayParkedStatuses,
   settleAsyncFailures,
 } from '../notifications/outbox.js';
 import { classifySmsFailure, SMS_DLR_FAILED } from './channel.js';
@@ -60,7 +61,7 @@ export async function ingestSmsReport(
   r: SmsReport,
 ): Promise<SmsReportResult> {
   const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const report = await applyDeliveryStatuses(
       tx,
       [
@@ -84,4 +85,14 @@ export async function ingestSmsReport(
     if (failed.length) await (deps.settleAsyncFailures ?? settleAsyncFailures)(tx, failed, now);
     return report.unknown.length > 0 ? 'pendiente' : report.applied > 0 ? 'aplicado' : 'repetido';
   });
+  if (result !== 'pendiente') return result;
+  // The send may have committed meanwhile (see replayParkedStatuses).
+  const late = await replayParkedStatuses(
+    deps.db,
+    'sms',
+    (f) => classifySmsFailure({ code: f.errorCodigo ?? SMS_DLR_FAILED, message: f.error ?? '' }),
+    now,
+    deps.settleAsyncFailures ?? settleAsyncFailures,
+  );
+  return late.applied > 0 ? 'aplicado' : result;
 }

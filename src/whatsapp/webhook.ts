@@ -4,6 +4,7 @@ import {
   applyDeliveryStatuses,
   type ClassifiedFailure,
   type DeliveryStatus,
+  replayParkedStatuses,
   settleAsyncFailures,
 } from '../notifications/outbox.js';
 import { classifyWhatsAppFailure, whatsappErrorText } from './classify.js';
@@ -296,7 +297,7 @@ export interface IngestResult {
 /** Applies one parsed webhook in one transaction (all or nothing: Meta redelivers on 503). */
 export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Promise<IngestResult> {
   const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const report = parsed.statuses.length
       ? await applyDeliveryStatuses(tx, toDeliveryStatuses(parsed.statuses), { now })
       : { applied: 0, unknown: [], failed: [] };
@@ -319,4 +320,16 @@ export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Pr
       ignored: parsed.ignored,
     };
   });
+  // A parked status whose send committed meanwhile is applied now (see replayParkedStatuses).
+  if (result.unknown.length) {
+    const late = await replayParkedStatuses(
+      deps.db,
+      'whatsapp',
+      (f) => classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' }),
+      now,
+      deps.settleAsyncFailures ?? settleAsyncFailures,
+    );
+    result.failed.push(...late.failed);
+  }
+  return result;
 }
