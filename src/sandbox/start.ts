@@ -43,6 +43,12 @@ export interface Sandbox {
    * reports to POST /api/sms/estado there, as a real gateway would.
    */
   setServiceUrl(url: string): void;
+  /**
+   * The played client answers by SMS (e.g. «SALIR»): the simulated gateway forwards it to the
+   * service's POST /api/sms/entrante with the shared secret, as a real gateway would. Only with
+   * the SMS stand-in. Resolves to the service's answer.
+   */
+  clientSms?(from: string, text: string): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -154,6 +160,10 @@ export async function startSandbox(
     setServiceUrl(url) {
       serviceUrl = url.replace(/\/+$/, '');
     },
+    ...(sms && {
+      clientSms: (from: string, text: string) =>
+        sms.clientSends(`${serviceUrl}/api/sms/entrante`, { from, text, secret: smsSecret }),
+    }),
     close: async () => {
       for (const t of reportTimers) clearTimeout(t);
       reportTimers.clear();

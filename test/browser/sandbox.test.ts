@@ -231,6 +231,15 @@ describeBrowser('sandbox mode, as a newcomer runs it (real process, no bot token
       .first()
       .waitFor({ timeout: 15_000 });
     await screenshot(p, 'sandbox-bandejas');
+    // The client answers «SALIR» by SMS: the service records the SMS opt-out in their consents.
+    await p.locator('#sms-salir').click();
+    await p.locator('.toast', { hasText: 'ya no recibe SMS' }).waitFor({ timeout: 10_000 });
+    const consents = (await (
+      await fetch(`${svc.address}/api/clientes/${bySms!.cliente_id}/consentimientos`, { headers })
+    ).json()) as { historial: { canal: string; categoria: string; otorgado: boolean; fuente: string }[] };
+    expect(consents.historial).toContainEqual(
+      expect.objectContaining({ canal: 'sms', categoria: 'servicio', otorgado: false, fuente: 'sms' }),
+    );
 
     await p.goto(`${svc.address}/#/`);
     await p.waitForSelector('[data-cifra=enviadas] [data-valor]');

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { consentHistory, hasConsent } from '../../src/clients/consents.js';
 import { createManualClock } from '../../src/clock.js';
 import { emailChannelFromConfig } from '../../src/email/index.js';
 import { buildApi } from '../../src/http/app.js';
@@ -129,6 +130,36 @@ describeEachDb('sandbox SMS inbox and mailbox', (ctx) => {
     expect(b.correo.correos[0].texto).toContain('25,50');
     // The other client's own notice is in their own mailbox only.
     expect((await boxes(other)).correo.correos).toHaveLength(1);
+  });
+
+  it('the played client answers SALIR by SMS: through the simulated gateway, the SMS opt-out is recorded', async () => {
+    const id = await client(9104, { mobile: '593987650104', email: null });
+    const send = (texto: string, cliente = id) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/sandbox/clientes/${cliente}/sms`,
+        headers: auth,
+        payload: { texto },
+      });
+    const hola = await send('hola');
+    expect(hola.statusCode, hola.body).toBe(200);
+    expect(hola.json()).toMatchObject({ resultado: 'ignorado', sms: { numero: '593987650104' } });
+    expect((await consentHistory(ctx.db, id)).filter((c) => c.canal === 'sms')).toEqual([]);
+    const salir = await send('¡Salir!');
+    expect(salir.json()).toMatchObject({ resultado: 'baja', cliente_id: id });
+    expect(await hasConsent(ctx.db, id, 'sms', 'servicio')).toBe(false);
+    expect(await hasConsent(ctx.db, id, 'sms', 'marketing')).toBe(false);
+    const history = await consentHistory(ctx.db, id);
+    expect(history.find((c) => c.canal === 'sms' && c.categoria === 'servicio')).toMatchObject({
+      otorgado: false,
+      fuente: 'sms',
+    });
+    // No mobile on file: nothing to send from; an empty text is refused; nothing changes.
+    const none = await client(9105, { mobile: null, email: 'sin.celular@correo.test' });
+    expect((await send('SALIR', none)).statusCode).toBe(409);
+    const empty = await send('   ');
+    expect(empty.statusCode).toBe(422);
+    expect(empty.json().error.code).toBe('VALIDACION');
   });
 
   it('an unknown client is a 404; without the sandbox it is a 409', async () => {

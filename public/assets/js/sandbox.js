@@ -680,6 +680,7 @@ function clientInboxes(signal) {
                     .reverse()
                     .map((m) => item('', m.texto, m.fecha)),
                 ),
+          b.sms ? smsReply() : null,
         ),
         h(
           'section',
@@ -710,6 +711,55 @@ function clientInboxes(signal) {
                     ),
                 ),
         ),
+      ),
+    );
+  };
+  /** The client answers by SMS through the simulated gateway: «SALIR» records the SMS opt-out. */
+  const smsReply = () => {
+    const input = h('input', {
+      type: 'text',
+      id: 'sms-respuesta',
+      maxlength: '480',
+      placeholder: 'Responder por SMS como el cliente',
+      'aria-label': 'Responder por SMS como el cliente',
+    });
+    const send = async (texto) => {
+      if (!texto.trim()) return;
+      try {
+        const r = await api(`/api/sandbox/clientes/${clienteId}/sms`, { method: 'POST', body: { texto } });
+        input.value = '';
+        toast(
+          r.resultado === 'baja'
+            ? 'El servicio recibió «SALIR»: este cliente ya no recibe SMS (la baja quedó en sus consentimientos).'
+            : 'El servicio recibió el SMS: no es una palabra de baja (SALIR, STOP o BAJA), no cambia nada.',
+          r.resultado === 'baja' ? 'ok' : '',
+        );
+      } catch (err) {
+        toast(err.message, 'bad');
+      }
+    };
+    return h(
+      'form',
+      {
+        class: 'composer small',
+        id: 'sms-responder',
+        onsubmit(e) {
+          e.preventDefault();
+          send(input.value);
+        },
+      },
+      input,
+      h('button', { type: 'submit' }, 'Enviar'),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'sms-salir',
+          class: 'secondary',
+          title: 'Escribir «SALIR» por SMS: el cliente deja de recibir SMS',
+          onclick: () => send('SALIR'),
+        },
+        'SALIR',
       ),
     );
   };

@@ -185,18 +185,64 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         response: { 200: inboxesSchema, ...errorResponses },
       },
     },
+    async (request) => inboxesOf(request.params.id),
+  );
+
+  app.post(
+    '/api/sandbox/clientes/:id/sms',
+    {
+      schema: {
+        tags,
+        summary: 'Responder por SMS como el cliente (SALIR da de baja el SMS), por la pasarela simulada',
+        params: idParams,
+        body: z.object({ texto: z.string().trim().min(1, 'escriba un mensaje').max(480) }),
+        response: {
+          200: inboxesSchema.extend({ resultado: z.enum(['baja', 'ignorado', 'desconocido']) }),
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => {
-      const { inboxes } = active();
+      const sandbox = active();
+      if (!sandbox.clientSms) {
+        throw new AppError(
+          'CONFLICTO',
+          'El SMS no está simulado: el servicio usa una pasarela real (SMS_GATEWAY_URL).',
+        );
+      }
       const c = await clients.getOrThrow(request.params.id);
       const mobile = c.telefono ? toWhatsApp(c.telefono) : null;
-      return {
-        cliente_id: c.id,
-        nombre: c.nombre,
-        sms: mobile ? inboxes.smsInbox(mobile) : null,
-        correo: c.email ? inboxes.mailbox(c.email) : null,
-      };
+      if (!mobile) {
+        throw new AppError('CONFLICTO', 'El cliente no tiene celular registrado: no puede escribir por SMS.');
+      }
+      // Through the simulated gateway to POST /api/sms/entrante, with its secret, as a real SMS.
+      const answer = await sandbox.clientSms(mobile, request.body.texto);
+      if (answer.status !== 200) {
+        request.log.error(
+          { status: answer.status },
+          'la pasarela SMS simulada no pudo entregar el SMS del cliente',
+        );
+        throw new AppError(
+          'CONFLICTO',
+          'El servicio no aceptó el SMS del cliente: vea el registro del servicio.',
+        );
+      }
+      const { resultado } = JSON.parse(answer.body) as { resultado: 'baja' | 'ignorado' | 'desconocido' };
+      return { ...(await inboxesOf(c.id)), resultado };
     },
   );
+
+  async function inboxesOf(id: number) {
+    const { inboxes } = active();
+    const c = await clients.getOrThrow(id);
+    const mobile = c.telefono ? toWhatsApp(c.telefono) : null;
+    return {
+      cliente_id: c.id,
+      nombre: c.nombre,
+      sms: mobile ? inboxes.smsInbox(mobile) : null,
+      correo: c.email ? inboxes.mailbox(c.email) : null,
+    };
+  }
 
   app.get(
     '/api/sandbox',
