@@ -118,7 +118,8 @@ export async function simulateMonth(opts: {
       }>(
         `SELECT client_id, tipo, paso, ciclo::text AS ciclo FROM notifications
           WHERE sent_at IS NOT NULL AND (sent_at AT TIME ZONE $2)::date = $1::date
-            AND tipo IN ('recordatorio_pago', 'pago_vencido', 'aviso_suspension') AND client_id IS NOT NULL`,
+            AND tipo IN ('recordatorio_pago', 'pago_vencido', 'aviso_suspension') AND client_id IS NOT NULL
+          ORDER BY client_id, tipo, paso`,
         [today, s.timeZone],
       );
       for (const n of got) {

@@ -7,7 +7,7 @@ import { conversionReport, generatePaymentNotices } from '../../src/notification
 import { makePromise } from '../../src/receipts/index.js';
 import { conversionLines, simulateMonth } from '../../src/sandbox/simulate-month.js';
 import { auth, buildTestApp } from '../support/app.js';
-import { describeEachDb } from '../support/db.js';
+import { createTestDb, describeEachDb } from '../support/db.js';
 import {
   createPlan,
   nextChatId,
@@ -153,5 +153,20 @@ describeEachDb('simulated month on the demo data (issue 13 §7)', (ctx) => {
     expect(outcomes).toBe(c.recordados);
     expect(c.pagaron).toBe(c.recordados - c.sin_pago);
     expect(conversionLines(r).join('\n')).toContain('antes del vencimiento');
+    // Repeatable: the same seed on a fresh database gives the same figures.
+    const again = await createTestDb(ctx.kind);
+    try {
+      const r2 = await simulateMonth({
+        db: again,
+        settings: settingsFor(),
+        logger: pino({ level: 'silent' }),
+        start: '2026-03-01',
+        days: 12,
+        clients: 45,
+      });
+      expect(r2).toEqual(r);
+    } finally {
+      await again.close();
+    }
   });
 });
