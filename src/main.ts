@@ -6,6 +6,7 @@ import {
   connectWhatsAppReplies,
   createBot,
   lookupSummary,
+  receiptWaitsJob,
   resolveWebhookSecret,
   startBotRuntime,
 } from './bot/index.js';
@@ -232,7 +233,7 @@ export async function startService(config: Config, logger: Logger) {
       onVacuumError: (err) => logger.error({ err }, 'no se pudo hacer VACUUM de las tablas del outbox'),
       // Issue 13 §4: promises to pay are settled before the rules run (a broken one resumes the notices).
       beforeGeneration: async (tx, s, at) => ({ promesas: await settlePromises(tx, s, at) }),
-    }).concat(digestJob(alertSettings)),
+    }).concat(digestJob(alertSettings), receiptWaitsJob()),
   });
   // Daily backup (issue 15): BACKUP_TIME, BACKUP_DIR, BACKUP_KEEP; BACKUP_TIME=no turns it off.
   const backups = config.backup.dailyAt

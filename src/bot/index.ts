@@ -40,6 +40,7 @@ export { clientStatusText } from './status.js';
 export { commandMenu, createTexts, statusText, type Texts } from './texts.js';
 export { acceptWebhookBody, type WebhookResult } from './webhook.js';
 export { resolveWebhookSecret } from './webhook-secret.js';
+export { purgeReceiptWaits, receiptWaitsJob } from './whatsapp-payments.js';
 export {
   connectWhatsAppReplies,
   createWhatsAppReplies,

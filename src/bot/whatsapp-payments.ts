@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Db } from '../db/index.js';
+import type { Db, Queryable } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import {
   type EngineSettings,
@@ -19,6 +19,7 @@ import {
   type ReceiptState,
   takeReceipt,
 } from '../receipts/index.js';
+import type { ScheduledJob } from '../scheduler/index.js';
 import { localDate } from '../time.js';
 import { receiptStates } from '../vocabulary.js';
 import type { InboundWithClient, WhatsAppClient } from '../whatsapp/index.js';
@@ -246,5 +247,27 @@ export function createWhatsAppPayments(d: WhatsAppPaymentsDeps): WhatsAppPayment
       return { text: 'Listo. Cuando tenga el comprobante, toque «✅ Ya pagué» otra vez.' };
     }
     return undefined;
+  };
+}
+
+/**
+ * Nightly housekeeping: a "Ya pagué" wait older than the step's time is read as absent and would
+ * only be overwritten by the number's next press, so it is deleted (the table stays small).
+ */
+export async function purgeReceiptWaits(db: Queryable, now: Date): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM whatsapp_receipt_waits WHERE desde < $1', [
+    new Date(now.getTime() - STEP_TTL_MS),
+  ]);
+  return rowCount;
+}
+
+export function receiptWaitsJob(): ScheduledJob {
+  return {
+    name: 'limpieza_esperas_comprobante',
+    dailyAt: '03:20',
+    internal: true,
+    async run(tx, { now }) {
+      return { borradas: await purgeReceiptWaits(tx, now) };
+    },
   };
 }
