@@ -65,16 +65,16 @@ export const REACHABLE_SQL = reachableSql('teltec_enabled_channels()');
  * keeps the planner from copying the expression into every use); reachability only for the
  * clients in a notice window, with the enabled channels read once. The pause (migration 015) is
  * asked only of the clients with a pause in force today: one hashed look-up per client otherwise.
+ * The two notices a client may get are the two rows of a constant list, each with its own rule
+ * (a VALUES list that refers to the client would build its expressions anew for every client).
+ * The report reads these rows too, so they carry only what both need; what a notice alone needs
+ * (`candidateCompose`) is composed for the rows queued.
  */
 const candidatesSql = `
-  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso, k.tipo = 'aviso_suspension' AS urgente,
+  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso,
          k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
            AS dedupe_key,
-         k.reachable, k.eligible, k.unpaused,
-         -- The date the pre-suspension notice announces: the re-check drops it once it has passed.
-         CASE WHEN k.tipo = 'aviso_suspension'
-              THEN jsonb_build_object('fecha_suspension', teltec_suspension_date(k.due, $7::int))
-              ELSE '{}'::jsonb END AS datos
+         k.reachable, k.eligible, k.unpaused
     FROM (
       SELECT d.client_id, d.due, t.tipo, t.paso, d.reachable,
              CASE WHEN t.tipo = 'aviso_suspension' THEN d.estado = 'activo'
@@ -91,14 +91,24 @@ const candidatesSql = `
            WHERE c.estado <> 'retirado' AND c.fecha_ultimo_pago IS NOT NULL AND w.due - $3::int <= $1::date
           OFFSET 0
         ) d
+       CROSS JOIN (VALUES (false), (true)) AS r(suspension)
        CROSS JOIN LATERAL (
-         VALUES (teltec_payment_notice_type(d.due, $1::date, $3::int),
-                 teltec_payment_step(d.due, $1::date, $4::int, $5::int)),
-                (CASE WHEN teltec_suspension_notice_due(d.due, $1::date, $7::int, $8::int)
-                      THEN 'aviso_suspension' END, NULL::int)
-       ) t(tipo, paso)
+         SELECT CASE WHEN NOT r.suspension THEN teltec_payment_notice_type(d.due, $1::date, $3::int)
+                     WHEN teltec_suspension_notice_due(d.due, $1::date, $7::int, $8::int) THEN 'aviso_suspension'
+                END AS tipo,
+                CASE WHEN NOT r.suspension THEN teltec_payment_step(d.due, $1::date, $4::int, $5::int) END AS paso
+       ) t
        WHERE t.tipo IS NOT NULL
     ) k`;
+
+/** The columns of a payment notice that only the notice needs, over a candidate `s`. */
+const candidateCompose = {
+  urgente: `s.tipo = 'aviso_suspension'`,
+  // The date the pre-suspension notice announces: the re-check drops it once it has passed.
+  datos: `CASE WHEN s.tipo = 'aviso_suspension'
+               THEN jsonb_build_object('fecha_suspension', teltec_suspension_date(s.ciclo, $7::int))
+               ELSE '{}'::jsonb END`,
+} as const;
 
 const reportSql = `
   SELECT t.tipo,
@@ -157,10 +167,13 @@ export async function generatePaymentNotices(
   const rows = await enqueueFrom<RuleRow>(db, {
     source: candidatesSql,
     params: ruleParams(settings, at.today),
-    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'urgente', 'dedupe_key', 'datos'],
+    columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
+    compose: candidateCompose,
     // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to
     // end; the pre-suspension notice too.
     where: 's.reachable AND s.eligible AND s.unpaused',
+    // Most runs of a day find their notices made: nothing is composed or inserted for them.
+    skipExisting: true,
     now: at.now,
     replaceOlderSteps: true,
     report: reportSql,

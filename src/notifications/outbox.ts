@@ -106,7 +106,13 @@ export type NoticeColumn =
 /**
  * Set-based enqueue: `INSERT INTO notifications … SELECT … FROM (source) ON CONFLICT (dedupe_key)
  * DO NOTHING` in one statement, then the wake-up. `source` is a SELECT with the named `columns`
- * (and anything else it likes); rows where `where` (over alias `s`) holds are queued.
+ * (and anything else it likes); rows where `where` (over alias `s`) holds are queued. `compose`
+ * gives columns as SQL over `s` instead, computed only for the rows queued (a source that the
+ * report reads too is stored once for both: the less it carries, the less is stored).
+ * With `skipExisting` (the source carries `dedupe_key`), a row whose key exists is left out before
+ * anything is composed or inserted (an anti-join on the dedupe key, cheaper than the conflict it
+ * spares): a re-run that creates nothing costs little more than reading its source. ON CONFLICT
+ * stays for a row another transaction inserts meanwhile.
  * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
  * (the created rows: id, client_id, tipo, ciclo, paso) and must end with the SELECT whose rows are
  * returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
@@ -119,7 +125,11 @@ export async function enqueueFrom<R = { creadas: number }>(
     source: string;
     params: unknown[];
     columns: readonly NoticeColumn[];
+    /** Columns given as SQL over alias `s` (composed only for the rows queued). */
+    compose?: Partial<Record<NoticeColumn, string>>;
     where?: string;
+    /** Leave out rows whose `dedupe_key` exists before composing them (see above). */
+    skipExisting?: boolean;
     /** The creation time, or the number of the parameter in `params` that holds it. */
     now: Date | { param: number };
     report?: string;
@@ -128,23 +138,38 @@ export async function enqueueFrom<R = { creadas: number }>(
 ): Promise<R[]> {
   const params = q.now instanceof Date ? [...q.params, q.now] : q.params;
   const at = `$${q.now instanceof Date ? params.length : q.now.param}::timestamptz`;
-  const cols = q.columns.join(', ');
+  const composed = Object.entries(q.compose ?? {}) as [NoticeColumn, string][];
+  const cols = [...q.columns, ...composed.map(([c]) => c)].join(', ');
+  const values = [...q.columns.map((c) => `s.${c}`), ...composed.map(([, sql]) => sql)].join(', ');
+  const conditions = [
+    ...(q.where ? [`(${q.where})`] : []),
+    ...(q.skipExisting
+      ? ['NOT EXISTS (SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key)']
+      : []),
+  ];
+  // The older steps of the cycles that got a new overdue step: the pending payment notices are read
+  // once and each is looked up in one hash of the new rows' (client, cycle, older step), the
+  // reminder being step -1 (OVERDUE_MAX_NOTICES ≤ 10: steps 0…9). COALESCE keeps the look-up a
+  // hashed sub-plan rather than a join, which a misestimate made a nested loop pairing every
+  // pending row with every new one. The statement's snapshot does not see the new rows.
   const replaced = q.replaceOlderSteps
     ? `, replaced AS (
          UPDATE notifications n
             SET estado = 'cancelado', motivo = 'reemplazada', locked_by = NULL, locked_until = NULL, updated_at = ${at}
-           FROM ins
-          WHERE ins.tipo = 'pago_vencido' AND n.client_id = ins.client_id AND n.estado = 'pendiente'
-            AND n.ciclo = ins.ciclo AND n.id <> ins.id
-            AND (n.tipo = 'recordatorio_pago' OR (n.tipo = 'pago_vencido' AND n.paso < ins.paso))
+          WHERE n.estado = 'pendiente' AND n.tipo IN ('recordatorio_pago', 'pago_vencido')
+            AND COALESCE((n.client_id, n.ciclo, CASE WHEN n.tipo = 'pago_vencido' THEN n.paso ELSE -1 END) IN (
+                  SELECT i.client_id, i.ciclo, older.paso
+                    FROM ins i JOIN (VALUES (-1), (0), (1), (2), (3), (4), (5), (6), (7), (8)) AS older(paso)
+                      ON older.paso < i.paso
+                   WHERE i.tipo = 'pago_vencido'), false)
          RETURNING 1)`
     : '';
   const { rows } = await tx.query<R & { creadas?: number }>(
     `WITH src AS (${q.source}),
      ins AS (
        INSERT INTO notifications (${cols}, proximo_intento, created_at, updated_at)
-       SELECT ${q.columns.map((c) => `s.${c}`).join(', ')}, ${at}, ${at}, ${at}
-         FROM src s ${q.where ? `WHERE ${q.where}` : ''}
+       SELECT ${values}, ${at}, ${at}, ${at}
+         FROM src s ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
        ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING id, client_id, tipo, ciclo, paso
      )${replaced}
