@@ -40,9 +40,17 @@ async function bareFastifyMb(): Promise<number> {
 }
 
 /** One figure: value, its goal, and the ratio to the bare-Fastify baseline of this run. */
-function figure(label: string, mb: number, goalMb: number | undefined, baseMb: number): void {
+function figure(
+  label: string,
+  mb: number,
+  goalMb: number | undefined,
+  baseMb: number,
+  /** The high-water mark (VmHWM) so far: which step raised the peak. */
+  peakMb?: number,
+): void {
   const goal = goalMb === undefined ? '' : `meta ≤ ${fmt(goalMb)} MB ${mb <= goalMb ? '✔' : '✖'}; `;
-  line(label, `${fmt(mb)} MB (${goal}${fmt(mb / baseMb, 1)}× Fastify solo)`);
+  const peak = peakMb === undefined ? '' : `; pico hasta aquí ${fmt(peakMb)} MB`;
+  line(label, `${fmt(mb)} MB (${goal}${fmt(mb / baseMb, 1)}× Fastify solo${peak})`);
 }
 
 /**
@@ -167,6 +175,7 @@ export async function run(): Promise<void> {
       await get('/api/notificaciones/estadisticas/');
       await get('/api/notificaciones/telegram/estadisticas/');
       await get('/api/notificaciones/?por_pagina=100');
+      const reads = memMb(child.pid!);
       const campaign = JSON.parse(
         (
           await fetch(`${address}/api/notificaciones/masiva/`, {
@@ -177,6 +186,10 @@ export async function run(): Promise<void> {
         ).toString(),
       );
       const camp = memMb(child.pid!);
+      // The dispatcher works through the campaign's rows in the background: let it, then export.
+      await new Promise((r) => setTimeout(r, 10_000));
+      const sending = memMb(child.pid!);
+      const pendingAfterWait = await pending();
       for (let i = 0; i < 3; i++) await get('/api/clientes/exportar');
       const after = memMb(child.pid!);
       figure(
@@ -184,13 +197,16 @@ export async function run(): Promise<void> {
         rest.rss,
         kind === 'pglite' ? 300 : undefined,
         base,
+        rest.peak,
       );
       figure(
         `${kind}: tras generar (creó ${fmt(report.total_creadas)}; ${fmt(queued)} en cola)`,
         gen.rss,
         undefined,
         base,
+        gen.peak,
       );
+      figure(`${kind}: tras listas y estadísticas`, reads.rss, undefined, base, reads.peak);
       figure(
         campaign.campana
           ? `${kind}: tras un envío masivo a ${fmt(campaign.campana.total)} clientes`
@@ -198,8 +214,16 @@ export async function run(): Promise<void> {
         camp.rss,
         undefined,
         base,
+        camp.peak,
       );
-      figure(`${kind}: tras listas, estadísticas y 3 exportaciones del CSV`, after.rss, undefined, base);
+      figure(
+        `${kind}: 10 s después (${fmt(pendingAfterWait)} en cola)`,
+        sending.rss,
+        undefined,
+        base,
+        sending.peak,
+      );
+      figure(`${kind}: tras 3 exportaciones del CSV`, after.rss, undefined, base, after.peak);
       figure(`${kind}: pico de todo el recorrido (VmHWM)`, after.peak, 512, base);
     } finally {
       child.kill('SIGTERM');
