@@ -358,7 +358,9 @@ type ExportColumn = (typeof exportColumns)[number];
 
 /**
  * Each exported column as SQL over `c` (clients), `p` (plans) and `d.due` (the due date, computed
- * once per row by the walk); $1 today, $2 cycle days, $3 reminder days. Only these are read — no view object per client — so 100k clients stream fast.
+ * once per row by the walk); $1 today, $2 cycle days, $3 reminder days. Only these are read — no
+ * view object per client — so 100k clients stream fast. Dates are formatted here: the walk hands
+ * values over as JSON.
  */
 const exportSql: Record<ExportColumn, string> = {
   cedula: 'c.cedula',
@@ -382,14 +384,14 @@ const exportSql: Record<ExportColumn, string> = {
  * text: the header, then one chunk per page of clients in name order.
  */
 export async function* clientsCsv(
-  repo: Pick<ClientsRepository, 'walkSelect'>,
+  repo: Pick<ClientsRepository, 'walkValues'>,
   filters: ClientFilterInput,
   pageSize: number,
 ): AsyncGenerator<string> {
   yield '\uFEFF' + exportColumns.join(',') + '\r\n';
-  const columns = exportColumns.map((k, i) => `${exportSql[k]} AS x${i}`).join(', ');
-  for await (const rows of repo.walkSelect<Record<string, unknown>>(filters, columns, pageSize)) {
-    yield rows.map((r) => toCsvLine(exportColumns.map((_, i) => r[`x${i}`]))).join('\r\n') + '\r\n';
+  const columns = exportColumns.map((k) => exportSql[k]);
+  for await (const rows of repo.walkValues(filters, columns, pageSize)) {
+    yield rows.map((values) => toCsvLine(values)).join('\r\n') + '\r\n';
   }
 }
 

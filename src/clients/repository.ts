@@ -115,7 +115,7 @@ interface ClientRow {
   total?: number;
 }
 
-/** The columns of a client view; $1 = today, $2 = cycle days, $3 = reminder days. */
+/** The columns of a client view (and the stored sort key, for the list's order); $1 = today, $2 = cycle days, $3 = reminder days. */
 const selectView = `
   SELECT c.id, c.cedula, c.nombre, c.telefono, c.whatsapp, c.canal_preferido, c.whatsapp_ventana_hasta,
          c.whatsapp_inalcanzable, c.whatsapp_inalcanzable_hasta, c.email, c.direccion, c.sector, c.plan_id,
@@ -123,13 +123,8 @@ const selectView = `
          teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS fecha_vencimiento,
          teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) AS estado_pago,
          c.chat_id, c.linked_at, c.link_verified, c.telegram_blocked, c.telegram_unreachable,
-         c.pref_ofertas, c.pref_mantenimiento, c.created_at, c.updated_at
+         c.pref_ofertas, c.pref_mantenimiento, c.created_at, c.updated_at, c.nombre_orden
     FROM clients c LEFT JOIN plans p ON p.id = c.plan_id`;
-
-/** The column list of a `SELECT … FROM clients c LEFT JOIN plans p` statement. */
-function selectList(select: string): string {
-  return select.slice(select.indexOf('SELECT ') + 'SELECT '.length, select.lastIndexOf('FROM clients c'));
-}
 
 function toView(r: ClientRow): ClientView {
   return {
@@ -240,38 +235,38 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     return c;
   }
 
-  async function* walkSelect<T extends object>(
+  async function* walkValues(
     f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
-    columns: string,
+    columns: readonly string[],
     pageSize: number,
-  ): AsyncGenerator<T[]> {
-    // The page's last name and id; the next page starts after its sort key, computed once per
-    // page on the parameter side (the rows' keys come from the index order, never as output).
-    let after: { name: string; id: number } | null = null;
+  ): AsyncGenerator<unknown[][]> {
+    // Each row comes back as one JSON array (its stored sort key and id first, for the next
+    // page): one field per row for the driver to decode instead of one per column, which on
+    // PGlite is most of an export's time.
+    let after: { key: string; id: number } | null = null;
     for (;;) {
       const params: unknown[] = ctx();
       const conditions = filterConditions(f, params);
       if (after) {
-        params.push(after.name, after.id);
-        conditions.push(
-          `(teltec_sort_key(c.nombre) COLLATE "C", c.id) > (teltec_sort_key($${params.length - 1}::text) COLLATE "C", $${params.length}::int)`,
-        );
+        params.push(after.key, after.id);
+        conditions.push(`(c.nombre_orden, c.id) > ($${params.length - 1}::text, $${params.length}::int)`);
       }
       params.push(pageSize);
       // The due date once per client row (d.due; OFFSET 0 keeps it one evaluation, and equal
       // (last payment, billing day) pairs share it), for the columns that derive from it.
-      const { rows } = await db.query<T & { name__: string; id__: number }>(
-        `SELECT c.nombre AS name__, c.id AS id__, ${columns}
+      const { rows } = await db.query<{ r: string }>(
+        `SELECT json_build_array(c.nombre_orden, c.id, ${columns.join(', ')})::text AS r
            FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
           CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due OFFSET 0) d
           ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-          ORDER BY teltec_sort_key(c.nombre) COLLATE "C", c.id LIMIT $${params.length}`,
+          ORDER BY c.nombre_orden, c.id LIMIT $${params.length}`,
         params,
       );
-      if (rows.length > 0) yield rows;
-      if (rows.length < pageSize) return;
-      const last = rows[rows.length - 1]!;
-      after = { name: last.name__, id: last.id__ };
+      const page = rows.map((row) => JSON.parse(row.r) as unknown[]);
+      if (page.length > 0) yield page.map((values) => values.slice(2));
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1]!;
+      after = { key: last[0] as string, id: last[1] as number };
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -296,7 +291,7 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
       const offset = add((f.pagina - 1) * f.por_pagina);
       const { rows } = await db.query<ClientRow>(
         `SELECT v.*, count(*) OVER () AS total FROM (${selectView} ${whereSql}) v
-          ORDER BY teltec_sort_key(v.nombre) COLLATE "C", v.id LIMIT ${limit} OFFSET ${offset}`,
+          ORDER BY v.nombre_orden, v.id LIMIT ${limit} OFFSET ${offset}`,
         params,
       );
       let total = rows[0]?.total ?? 0;
@@ -311,30 +306,16 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     },
 
     /**
-     * Every client matching the filters, in the list's order, one page at a time (keyset
-     * pagination on the sort index: each page costs the same however deep it is). Between pages
-     * the event loop runs, so a 100,000-client export leaves the service answering.
+     * Every client matching `f`, in the list's order (name, then id), `pageSize` at a time, each
+     * client as the values of `columns` in that order: SQL over `c` = clients, `p` = plans,
+     * `d.due` = the due date; $1 today, $2 cycle days, $3 reminder days. Values travel as JSON:
+     * text, numbers, booleans and null (format dates and money in SQL).
+     * Keyset pages on the stored sort key's index: each page costs the same however deep it is,
+     * memory stays flat, and the event loop gets a turn between pages. Exports read this way
+     * (issue 16 §2).
      */
-    async *walk(
-      f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
-      pageSize = 1000,
-    ): AsyncGenerator<ClientView[]> {
-      for await (const rows of walkSelect<ClientRow>(f, selectList(selectView), pageSize))
-        yield rows.map(toView);
-    },
-
-    /**
-     * Every client matching `f`, in name order, `pageSize` at a time, with only the columns in
-     * `columns` (SQL over `c` = clients, `p` = plans, `d.due` = the due date; $1 today, $2 cycle
-     * days, $3 reminder days).
-     * Keyset pages on the name index: each page costs the same, memory stays flat, and the event
-     * loop gets a turn between pages. Exports read this way (issue 16 §2).
-     */
-    walkSelect: <T extends object>(
-      f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
-      columns: string,
-      pageSize = 1000,
-    ) => walkSelect<T>(f, columns, pageSize),
+    walkValues: (f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, columns: readonly string[], pageSize = 1000) =>
+      walkValues(f, columns, pageSize),
 
     async create(input: ClientInput): Promise<ClientView> {
       const { rows } = await db.query<{ id: number }>(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { clientsCsv, createClientsRepository } from '../../src/clients/index.js';
 import type { App } from '../../src/http/types.js';
 import { auth, buildTestApp } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
@@ -68,5 +69,44 @@ describeEachDb('Search ignores accents; names sort in Spanish order (issue 9)', 
       .slice(1)
       .map((l) => l.split(',')[1]);
     expect(exported).toEqual(expected);
+  });
+
+  it('the export, in pages of 2, keeps equal names in id order across pages and follows a renamed client to its new place', async () => {
+    // Three names with one sort key ("nun~ez ana"), and pages of 2: each page starts after the
+    // last one's (key, id), so none is skipped or repeated.
+    const twins = ['Núñez Ana', 'NUÑEZ ANA', 'nuñez ana'];
+    await ctx.db.query(`INSERT INTO clients (cedula, nombre) SELECT * FROM unnest($1::text[], $2::text[])`, [
+      twins.map((_, i) => cedulaFor(600 + i)),
+      twins,
+    ]);
+    await ctx.db.query(`UPDATE clients SET nombre = 'Aguirre Hugo' WHERE nombre = 'Zambrano Hugo'`);
+    const repo = createClientsRepository(ctx.db, () => ({
+      today: '2026-03-10',
+      cycleDays: 30,
+      reminderDaysBefore: 3,
+    }));
+    let csv = '';
+    for await (const chunk of clientsCsv(repo, {}, 2)) csv += chunk;
+    const exported = csv
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((l) => l.split(',')[1]);
+    expect(exported).toEqual([
+      'Aguirre Hugo',
+      'Álvarez Gina',
+      'avila Iván',
+      'Nunez Fabián',
+      'Núñez Ana',
+      'NUÑEZ ANA',
+      'nuñez ana',
+      'Nuñez Diego',
+      'Núñez Elena',
+      'Nuño Carla',
+      'Ñacato Luis',
+      'Oña Pérez',
+      'Yánez Ana',
+      'YANEZ Beto',
+    ]);
   });
 });
