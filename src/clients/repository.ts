@@ -244,8 +244,10 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
     // page): one field per row for the driver to decode instead of one per column, which on
     // PGlite is most of an export's time.
     let after: { key: string; id: number } | null = null;
+    // One "today" for the whole walk: an export that crosses midnight is still one day's file.
+    const billingParams = ctx();
     for (;;) {
-      const params: unknown[] = ctx();
+      const params: unknown[] = [...billingParams];
       const conditions = filterConditions(f, params);
       if (after) {
         params.push(after.key, after.id);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientsCsv, createClientsRepository, exportColumns } from '../../src/clients/index.js';
 import type { App } from '../../src/http/types.js';
 import { fromCsvCell, toCsvCell } from '../../src/lib/index.js';
 import { auth, buildTestApp } from '../support/app.js';
@@ -68,6 +69,31 @@ describeEachDb('Client export (issue 12 §5, issue 16 §2)', (ctx) => {
     );
     // The import trims spaces around a value, as for every field.
     expect(rows.map((r) => r.direccion)).toEqual(owasp.map((v) => v.trim()));
+    await ctx.db.query('DELETE FROM clients');
+  });
+
+  it("an export that crosses midnight is one day's file: every page has the payment state of the day it began", async () => {
+    // Due 2026-03-10 (last payment + 30 days): "por_vencer" on the 9th, "vencido" on the 10th.
+    await ctx.db.query(
+      `INSERT INTO clients (cedula, nombre, fecha_ultimo_pago) VALUES ($1, 'Medianoche A', '2026-02-08'), ($2, 'Medianoche B', '2026-02-08')`,
+      [cedulaFor(950), cedulaFor(951)],
+    );
+    // The clock reads the 9th first, the 10th from then on (midnight passes after the first page).
+    let reads = 0;
+    const repo = createClientsRepository(ctx.db, () => ({
+      today: reads++ === 0 ? '2026-03-09' : '2026-03-10',
+      cycleDays: 30,
+      reminderDaysBefore: 3,
+    }));
+    let csv = '';
+    for await (const chunk of clientsCsv(repo, {}, 1)) csv += chunk;
+    const state = exportColumns.indexOf('estado_pago');
+    const states = csv
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((l) => l.split(',')[state]);
+    expect(states).toEqual(['por_vencer', 'por_vencer']);
     await ctx.db.query('DELETE FROM clients');
   });
 
