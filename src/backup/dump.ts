@@ -23,11 +23,16 @@ export async function writeBackupFile(
   const tmp = `${file}.${process.pid}.parcial`;
   try {
     if (format === 'pglite') {
-      if (!db.dumpDataDir) throw new Error('esta base embebida no permite copiar su carpeta');
+      if (!db.writeDataDir && !db.dumpDataDir)
+        throw new Error('esta base embebida no permite copiar su carpeta');
       // Flush the WAL into the data files so the copy restores without replaying it.
       await db.exec('CHECKPOINT');
-      const blob = await db.dumpDataDir();
-      await writeFile(tmp, Buffer.from(await blob.arrayBuffer()), { mode: 0o600 });
+      if (db.writeDataDir) {
+        await db.writeDataDir(tmp); // streamed from the folder: flat memory
+      } else {
+        const blob = await db.dumpDataDir!(); // in memory (a database without a folder)
+        await writeFile(tmp, Buffer.from(await blob.arrayBuffer()), { mode: 0o600 });
+      }
     } else {
       if (!opts.databaseUrl) throw new Error('falta DATABASE_URL para pg_dump');
       await runPgTool(

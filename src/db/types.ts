@@ -42,6 +42,11 @@ export interface Db extends Queryable {
   /** PGlite only: a consistent gzip'd tar of the data folder (backups, see src/backup). */
   dumpDataDir?(): Promise<Blob>;
   /**
+   * PGlite in a folder only: the same tar as `dumpDataDir`, streamed into `file` from the folder
+   * (memory stays flat, the event loop keeps running). Resolves to the bytes written.
+   */
+  writeDataDir?(file: string): Promise<number>;
+  /**
    * LISTEN on `channel`: `onNotify` gets the payload of every NOTIFY on it (delivered on commit).
    * Resolves to the function that stops listening. Optional: a Db without it never wakes anyone.
    */

@@ -5,6 +5,7 @@
 export { createBatcher, type ItemResult } from './batch.js';
 export { fromCsvCell, toCsvCell, toCsvLine } from './csv-cell.js';
 export { type DownloadOptions, downloadLimited, FileTooLargeError } from './download.js';
+export { writeFolderTarGz } from './folder-tar.js';
 export { Semaphore } from './semaphore.js';
 export { sleep } from './sleep.js';
 export { Wakeup } from './wakeup.js';
