@@ -139,8 +139,10 @@ export async function run(): Promise<void> {
     await db.close();
 
     // LOG_LEVEL=warn: the address comes from the listening line, so ask for info on stdout.
+    // BACKUP_TIME=no: the day's missed backup would run one minute after start, in whichever step
+    // is then under way; the backup is measured as a step of its own, last.
     const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
-      env: { ...env, LOG_LEVEL: 'info' },
+      env: { ...env, LOG_LEVEL: 'info', BACKUP_TIME: 'no' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
@@ -192,6 +194,8 @@ export async function run(): Promise<void> {
       const pendingAfterWait = await pending();
       for (let i = 0; i < 3; i++) await get('/api/clientes/exportar');
       const after = memMb(child.pid!);
+      const backupBytes = (await get('/api/respaldo')).byteLength;
+      const backup = memMb(child.pid!);
       figure(
         `${kind}: en reposo tras arrancar (${fmt(startPending)} avisos ya en cola)`,
         rest.rss,
@@ -224,7 +228,14 @@ export async function run(): Promise<void> {
         sending.peak,
       );
       figure(`${kind}: tras 3 exportaciones del CSV`, after.rss, undefined, base, after.peak);
-      figure(`${kind}: pico de todo el recorrido (VmHWM)`, after.peak, 512, base);
+      figure(
+        `${kind}: tras un respaldo descargado (${fmt(backupBytes / 1e6)} MB)`,
+        backup.rss,
+        undefined,
+        base,
+        backup.peak,
+      );
+      figure(`${kind}: pico de todo el recorrido (VmHWM)`, backup.peak, 512, base);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
