@@ -316,8 +316,11 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
      * memory stays flat, and the event loop gets a turn between pages. Exports read this way
      * (issue 16 §2).
      */
-    walkValues: (f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, columns: readonly string[], pageSize = 1000) =>
-      walkValues(f, columns, pageSize),
+    walkValues: (
+      f: Omit<ClientFilters, 'pagina' | 'por_pagina'>,
+      columns: readonly string[],
+      pageSize = 1000,
+    ) => walkValues(f, columns, pageSize),
 
     async create(input: ClientInput): Promise<ClientView> {
       const { rows } = await db.query<{ id: number }>(
