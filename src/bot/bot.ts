@@ -34,6 +34,23 @@ export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] a
 /** Handled updates are remembered this long for de-duplication (Telegram retries for 24 h). */
 const KEEP_UPDATES_MS = 7 * 86_400_000;
 
+/**
+ * Waits before handling an update again, in this process, after a passing database failure
+ * (a deadlock, a serialization failure, no free connection on the server). Past the last one the
+ * update is left to the sweeper, which takes it again once its lease ends (a minute or more).
+ */
+const PROMPT_RETRY_MS = [50, 250, 1000] as const;
+
+/** Bot API methods that only read: calling them tells nobody anything. */
+const READ_ONLY_METHODS = new Set([
+  'getMe',
+  'getFile',
+  'getChat',
+  'getChatMember',
+  'getUpdates',
+  'getWebhookInfo',
+]);
+
 /** Builds the bot (not started: no network until `init`, `receive` or a runner uses it). */
 export function createBot(deps: BotDeps): BotService {
   const token = deps.token ?? deps.config.telegram.token;
@@ -76,6 +93,25 @@ export function createBot(deps: BotDeps): BotService {
   });
   const links = createLinksStore(db);
   const metrics = createBotMetrics();
+
+  /** Updates whose current attempt called Telegram to say something (a retry would say it again). */
+  const told = new Set<number>();
+  bot.use((ctx, next) => {
+    const updateId = ctx.update.update_id;
+    ctx.api.config.use(async (prev, method, payload, signal) => {
+      if (READ_ONLY_METHODS.has(method)) return prev(method, payload, signal);
+      try {
+        const res = await prev(method, payload, signal);
+        told.add(updateId);
+        return res;
+      } catch (err) {
+        // The pacer's own database failure happens before the call: Telegram heard nothing.
+        if (!isDatabaseUnavailable(err)) told.add(updateId);
+        throw err;
+      }
+    });
+    return next();
+  });
 
   bot.use(
     createConversation({
@@ -136,24 +172,42 @@ export function createBot(deps: BotDeps): BotService {
     const scoped = log.child({ updateId: u.updateId, chatId: u.chatId ?? undefined });
     let outcome: HandledUpdate['outcome'] = 'procesado';
     let error: string | null = null;
-    try {
-      await ensureInit();
-      await bot.handleUpdate(u.update);
-    } catch (thrown) {
-      const err = thrown instanceof BotError ? thrown.error : thrown;
-      error = describe(err);
-      if (isDatabaseUnavailable(err)) {
-        outcome = 'reintentar';
-        scoped.warn({ err: error }, 'base de datos no disponible: la actualización se reintentará');
-      } else {
-        outcome = 'fallido';
-        if (err instanceof GrammyError || err instanceof HttpError) {
-          scoped.warn({ err: error }, 'Telegram no aceptó la respuesta');
-        } else {
-          scoped.error({ err }, 'error al atender la actualización');
+    for (let retry = 0; ; retry++) {
+      told.delete(u.updateId);
+      try {
+        await ensureInit();
+        await bot.handleUpdate(u.update);
+        outcome = 'procesado';
+        error = null;
+        break;
+      } catch (thrown) {
+        const err = thrown instanceof BotError ? thrown.error : thrown;
+        error = describe(err);
+        if (!isDatabaseUnavailable(err)) {
+          outcome = 'fallido';
+          if (err instanceof GrammyError || err instanceof HttpError) {
+            scoped.warn({ err: error }, 'Telegram no aceptó la respuesta');
+          } else {
+            scoped.error({ err }, 'error al atender la actualización');
+          }
+          break;
         }
+        outcome = 'reintentar';
+        // Handled again at once only while nothing was said to the chat: the whole handler runs
+        // again, and a reply already sent would be sent twice.
+        const wait = PROMPT_RETRY_MS[retry];
+        if (wait === undefined || told.has(u.updateId) || stopping) {
+          scoped.warn({ err: error }, 'base de datos no disponible: la actualización se reintentará');
+          break;
+        }
+        scoped.info(
+          { err: error, esperaMs: wait },
+          'fallo pasajero de la base de datos: se atiende otra vez',
+        );
+        await sleep(wait);
       }
     }
+    told.delete(u.updateId);
     try {
       const now = clock.now();
       if (outcome === 'reintentar') await inbox.retryLater(u.updateId, error ?? '', maxAttempts, now);
