@@ -125,7 +125,9 @@ export function createInbox(db: Queryable, botId: number) {
     /**
      * Records several updates in one statement; per update: true = new, false = recorded before
      * (or repeated earlier in the same batch). When the batch cannot be stored as a whole because
-     * of one row's data, each row is tried alone so the others still get in.
+     * of one row's data, each row is tried alone so the others still get in. Rows go in update_id
+     * order: two processes recording the same redelivered updates wait for one another, never
+     * deadlock.
      */
     async recordMany(us: IncomingUpdate[], now: Date, leaseMs: number): Promise<ItemResult<boolean>[]> {
       const seen = new Set<number>();
@@ -152,6 +154,7 @@ export function createInbox(db: Queryable, botId: number) {
              FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
                          $9::timestamptz[], $10::text[])
                   AS t(update_id, chat_id, tipo, payload, estado, claimed_until, processed_at, ultimo_error)
+          ORDER BY t.update_id
            ON CONFLICT (bot_id, update_id) DO NOTHING
            RETURNING update_id`,
           [
@@ -195,16 +198,26 @@ export function createInbox(db: Queryable, botId: number) {
       });
     },
 
-    /** Records how several updates ended (handled or failed for good), in one statement. */
+    /**
+     * Records how several updates ended (handled or failed for good), in one statement. Rows are
+     * locked in update_id order whatever order they come in: two processes finishing overlapping
+     * sets (a row the sweeper took again while its first handler was still on it) queue behind one
+     * another instead of deadlocking.
+     */
     async finishMany(
       outcomes: Array<{ updateId: number; estado: 'procesado' | 'fallido'; error: string | null }>,
       now: Date,
     ) {
       await db.query(
-        `UPDATE bot_updates b SET estado = t.estado, ultimo_error = t.error, processed_at = $2,
+        `WITH locked AS MATERIALIZED (
+           SELECT update_id FROM bot_updates
+            WHERE bot_id = $1 AND update_id = ANY($3::bigint[])
+            ORDER BY update_id FOR UPDATE
+         )
+         UPDATE bot_updates b SET estado = t.estado, ultimo_error = t.error, processed_at = $2,
                 intentos = b.intentos + 1, claimed_until = NULL
-           FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(update_id, estado, error)
-          WHERE b.bot_id = $1 AND b.update_id = t.update_id`,
+           FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(update_id, estado, error), locked l
+          WHERE b.bot_id = $1 AND b.update_id = t.update_id AND l.update_id = t.update_id`,
         [
           botId,
           now,
