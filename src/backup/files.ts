@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /**
  * Backup files. Two formats, told apart by their first bytes:
- * - `pglite`: PGlite's own dump of its data folder (a gzip'd tar), restored with `loadDataDir`;
+ * - `pglite`: its data folder as a gzip'd tar in the layout of PGlite's own dump (written by
+ *   `writeDataDir`, streamed), restored with `loadDataDir`;
  * - `postgres`: `pg_dump --format=custom` ("PGDMP…"), restored with `pg_restore`.
  */
 export type BackupFormat = 'pglite' | 'postgres';
