@@ -3,15 +3,16 @@
 -- A VACUUM (ANALYZE) of the outbox while its queue is empty (the nightly `vacuum_pglite` job, an
 -- autovacuum between two bursts) records no pending row: the partial indexes on 'pendiente' then
 -- look empty to the planner until the next ANALYZE, however many rows are queued meanwhile. A
--- statement that reaches a row by its id AND says `estado = 'pendiente'` may then be planned as a
--- scan of a whole pending index per row: the send-time re-check below updated each of its rows
--- that way (every pending row read 16 times per call), and the claim bench fell to a third of its
--- starting rate after the first VACUUM.
+-- statement that looks rows up by id AND says `estado = 'pendiente'` may then be planned as a scan
+-- of a whole pending index (once, or once per row) instead of a look-up by primary key: the
+-- send-time re-check below did both, and the claim bench fell to a third of its starting rate
+-- after the first VACUUM.
 --
--- The re-check of migration 023, restated with one change: `cur` locks the rows it re-checks
--- (FOR NO KEY UPDATE, the UPDATE's own lock: a row another transaction changes meanwhile is re-checked on its latest version,
--- as the UPDATE's own condition did), so the UPDATE reaches them by id alone (the primary key) and
--- no longer repeats the state condition. Same results otherwise.
+-- The re-check of migration 023, restated with one change: `cur` looks its rows up by id alone
+-- and locks them (FOR NO KEY UPDATE, the lock the UPDATE takes anyway); the state conditions
+-- (pending, leased to this worker) are then read on the locked row, its latest version, as the
+-- UPDATE's own conditions were, and the UPDATE reaches its rows by id alone. Same results
+-- otherwise.
 CREATE OR REPLACE FUNCTION teltec_begin_attempts(
   p_ids bigint[], p_counts boolean[], p_worker text, p_now timestamptz, p_lease_ms float8, p_today date,
   p_cycle_days integer, p_repeat_days integer, p_max_notices integer, p_notify_suspended boolean
@@ -40,13 +41,14 @@ BEGIN
                    WHEN n.tipo = 'invitacion' THEN jsonb_build_object(n.datos ->> 'canal', COALESCE(
                      teltec_channel_reasons(c, p_now, false) -> (n.datos ->> 'canal'), '"canal_no_configurado"'::jsonb))
                    ELSE teltec_channel_reasons(c, p_now, n.tipo = 'oferta') END AS canales,
-              c.canal_preferido, c.whatsapp, c.email, c.telefono_norm, c.whatsapp_ventana_hasta
+              c.canal_preferido, c.whatsapp, c.email, c.telefono_norm, c.whatsapp_ventana_hasta,
+              n.estado AS row_estado, n.locked_by AS row_locked_by
          FROM notifications n
          JOIN req ON req.id = n.id
          LEFT JOIN clients c ON c.id = n.client_id
          LEFT JOIN plans p ON p.id = c.plan_id
          LEFT JOIN campaigns cp ON cp.id = n.campaign_id
-        WHERE n.id = ANY(p_ids::bigint[]) AND n.estado = 'pendiente' AND n.locked_by = p_worker
+        WHERE n.id = ANY(p_ids::bigint[])
           FOR NO KEY UPDATE OF n
      ), v AS (
        SELECT cur.*, CASE
@@ -85,6 +87,8 @@ BEGIN
            ELSE teltec_unreachable_reason(row_chat, false, NULL)
          END AS why
          FROM cur
+        -- Still pending and still ours, on the row as locked.
+        WHERE cur.row_estado = 'pendiente' AND cur.row_locked_by = p_worker
      ),
     done AS (
      UPDATE notifications n SET
