@@ -66,8 +66,9 @@ async function wave(db: Db, clients: number, workers: number): Promise<number> {
  * attempt (the re-check), record the batch. Waves of 10,000 rows: the first, and the last after
  * `--churn=N` rows (default 100,000) have churned through the table. On PGlite the hot tables are
  * vacuumed every 100,000 rows, as the nightly `vacuum_pglite` job does; on PostgreSQL autovacuum
- * runs. Goals: the rate after the churn within 20 % of the start (≥ ×0.8); ≥ 1,000/s on PGlite
- * (1 worker), ≥ 2,000/s on PostgreSQL with 4 workers. The clock is injected (a fixed `now`).
+ * runs (a server with autovacuum off is vacuumed as PGlite is, and the bench says so). Goals: the
+ * rate after the churn within 20 % of the start (≥ ×0.8); ≥ 1,000/s on PGlite (1 worker),
+ * ≥ 2,000/s on PostgreSQL with 4 workers. The clock is injected (a fixed `now`).
  */
 export async function run(): Promise<void> {
   heading('Reclamo y cierre de filas del outbox');
@@ -83,11 +84,19 @@ export async function run(): Promise<void> {
         `INSERT INTO clients (cedula, nombre, chat_id)
          SELECT lpad(i::text, 10, '0'), 'Cliente ' || i, 1000000000 + i FROM generate_series(1, 10000) AS i`,
       );
+      // A server with autovacuum off (a CI configuration) is vacuumed here as PGlite is: without
+      // it the figure would measure that setting, not the engine.
+      const { rows: av } = await db.query<{ autovacuum: string }>('SHOW autovacuum');
+      const vacuumHere = kind === 'pglite' || av[0]?.autovacuum !== 'on';
+      if (kind === 'postgres' && vacuumHere)
+        console.log(
+          '  (autovacuum desactivado en este servidor: VACUUM (ANALYZE) cada 100.000 filas, como en PGlite)',
+        );
       const rates: number[] = [];
       for (let w = 0; w < waves; w++) {
         rates.push(await wave(db, 10_000, workers));
         process.stdout.write(`  … ola ${w + 1}/${waves}: ${fmt(rates.at(-1)!)} filas/s\n`);
-        if (kind === 'pglite' && (w + 1) % 10 === 0 && w + 1 < waves) await vacuumHotTables(db);
+        if (vacuumHere && (w + 1) % 10 === 0 && w + 1 < waves) await vacuumHotTables(db);
       }
       rateGoalLine(
         `${kind}, ${workers} trabajador(es): primeras 10.000 filas`,
