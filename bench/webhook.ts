@@ -11,7 +11,7 @@
  * on "handled/s". The stand-in has no limits: by default the pacer runs at 20,000/s, so each reply
  * still reserves its slot in the shared pacer (the same round trip) but never waits for it, and the
  * figure is the handling. `--send-rate=1000` (the most SEND_RATE allows) shows the ceiling instead.
- * `--updates=N` and `--paced=N` shorten a run.
+ * `--updates=N` and `--paced=N` shorten a run; `--handlers=N` sets the bot's handlers.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -128,6 +128,8 @@ export async function runWebhookBench(
     paced?: number;
     pacedRate?: number;
     replyRate?: number;
+    /** Bot handlers (createBot's concurrency); default: the bot's own. */
+    handlers?: number;
     postgresUrl?: string;
   } = {},
 ): Promise<WebhookBenchResult> {
@@ -185,7 +187,14 @@ export async function runWebhookBench(
   const logger = pino({ level: 'silent' });
   const clock = createManualClock('2026-03-10T15:00:00Z');
   const handled: HandledUpdate[] = [];
-  const bot = createBot({ db, config, logger, clock, onUpdate: (e) => handled.push(e) });
+  const bot = createBot({
+    db,
+    config,
+    logger,
+    clock,
+    onUpdate: (e) => handled.push(e),
+    ...(opts.handlers !== undefined && { concurrency: opts.handlers }),
+  });
   await bot.init();
   const app = await buildApi({ db, config, logger, clock, adminTokens: [], bot });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -302,7 +311,12 @@ export async function benchWebhook(): Promise<void> {
     const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
     return v === undefined ? undefined : Number(v);
   };
-  const opts = { updates: flag('updates'), paced: flag('paced'), replyRate: flag('send-rate') };
+  const opts = {
+    updates: flag('updates'),
+    paced: flag('paced'),
+    replyRate: flag('send-rate'),
+    handlers: flag('handlers'),
+  };
   const bare = await bareFastifyBaseline();
   console.log(`webhook [base]: Fastify sin lógica, ${CONNECTIONS} conexiones: ${bare}/s`);
   for (const database of ['pglite', 'postgres'] as const) {
