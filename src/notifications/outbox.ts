@@ -110,9 +110,10 @@ export type NoticeColumn =
  * gives columns as SQL over `s` instead, computed only for the rows queued (a source that the
  * report reads too is stored once for both: the less it carries, the less is stored).
  * With `skipExisting` (the source carries `dedupe_key`), a row whose key exists is left out before
- * anything is composed or inserted (an anti-join on the dedupe key, cheaper than the conflict it
+ * anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
  * spares): a re-run that creates nothing costs little more than reading its source. ON CONFLICT
- * stays for a row another transaction inserts meanwhile.
+ * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
+ * run such a statement with JIT off (see `generatePaymentNotices`).
  * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
  * (the created rows: id, client_id, tipo, ciclo, paso) and must end with the SELECT whose rows are
  * returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
@@ -143,8 +144,9 @@ export async function enqueueFrom<R = { creadas: number }>(
   const values = [...q.columns.map((c) => `s.${c}`), ...composed.map(([, sql]) => sql)].join(', ');
   const conditions = [
     ...(q.where ? [`(${q.where})`] : []),
+    // OFFSET 0 keeps it a probe per row: as a join, the planner may hash the whole outbox for it.
     ...(q.skipExisting
-      ? ['NOT EXISTS (SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key)']
+      ? ['NOT EXISTS (SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key OFFSET 0)']
       : []),
   ];
   // The older steps of the cycles that got a new overdue step: the pending payment notices are read
