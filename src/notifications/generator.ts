@@ -40,9 +40,9 @@ export interface GenerationReport {
 /**
  * Some channel can reach the client (alias `c` of clients): Telegram linked and not blocked, or
  * another enabled channel (WhatsApp, SMS, e-mail) that can reach it. The rule lives in SQL
- * (`teltec_reachable` / `teltec_channel_reasons`, migrations/013, 017, 019, 025), shared with the
- * re-check. `enabled` is the SQL of the enabled channels (a text[]): a set-based statement reads
- * them once (`teltec_enabled_channels()` in a join) and passes them in.
+ * (`teltec_reachable` / `teltec_channel_reasons`, migrations/013, 017, 019, 025, 028), shared
+ * with the re-check. `enabled` is the SQL of the enabled channels (a text[]): a set-based statement
+ * reads them once (`teltec_enabled_channels()` in a join) and passes them in.
  */
 export function reachableSql(enabled: string): string {
   return `(teltec_unreachable_reason(c.chat_id, c.telegram_blocked, c.telegram_unreachable) IS NULL OR teltec_reachable(c, NULL, false, ${enabled}))`;
