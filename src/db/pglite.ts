@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
@@ -107,20 +108,33 @@ export function isPgliteInitialised(dataDir: string): boolean {
 }
 
 /**
- * Creates the cluster in `dataDir` in a short-lived child process. initdb's wasm heap (~500 MB)
- * is never given back by the process that ran it: run there, the first start would stay at
- * ~800 MB until a restart. The child exits; this process then opens the folder as on any start.
+ * Creates the cluster in `dataDir` and applies the migrations, in a short-lived child process.
+ * The wasm heap of initdb (~500 MB) and of the migrations (~40 MB more) is never given back by
+ * the process that ran them: run here, the first start would stay that much above any later
+ * start. The child exits; this process then opens a migrated folder, as on any start.
+ * The child is `initialise-child` beside this module, under this process's own loader
+ * (`process.execArgv`: tsx in development, none when built). Where it cannot run (a test
+ * runner's worker), a child only runs initdb and the caller's `migrate` does the rest here.
  */
 export async function initialisePgliteDir(dataDir: string): Promise<void> {
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, args, { timeout: 300_000, maxBuffer: 1 << 20 });
+  const self = fileURLToPath(import.meta.url);
+  const child = path.join(path.dirname(self), `initialise-child${path.extname(self)}`);
+  try {
+    await run([...process.execArgv, child, dataDir]);
+    return;
+  } catch {
+    // initdb ran (the migrations roll back as one): the caller migrates. Otherwise initdb alone,
+    // whose failure, if any, is the one reported.
+    if (isPgliteInitialised(dataDir)) return;
+  }
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const script =
     'const [entry, dir] = process.argv.slice(1);' +
     'require(entry).PGlite.create(dir).then((pg) => pg.close()).then(' +
     '() => process.exit(0), (err) => { console.error(String(err)); process.exit(1); });';
-  await promisify(execFile)(process.execPath, ['-e', script, entry, dataDir], {
-    timeout: 300_000,
-    maxBuffer: 1 << 20,
-  });
+  await run(['-e', script, entry, dataDir]);
 }
 
 /**

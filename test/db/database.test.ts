@@ -135,4 +135,19 @@ describe('PGlite data folder is one process’s', () => {
       await svc.exit;
     }
   }, 180_000); // real processes: a cold PGlite start on a loaded machine takes tens of seconds
+
+  it('the first start migrates in the child that creates the folder: this process applies none, so it settles where a normal start does', async () => {
+    const dataDir = tmp();
+    const svc = spawnService({ DATA_DIR: dataDir, ADMIN_TOKEN: 'first-start-token-0123456789' });
+    try {
+      await svc.ready;
+      const line = await svc.waitFor(/base de datos embebida/);
+      expect(JSON.parse(line).migrationsApplied).toEqual([]);
+      // …and every migration is in the folder it opened (/ready answers 503 while any is missing).
+      expect((await fetch(`${svc.address}/ready`)).status).toBe(200);
+    } finally {
+      svc.child.kill('SIGTERM');
+      await svc.exit;
+    }
+  }, 180_000); // real processes: a cold PGlite start on a loaded machine takes tens of seconds
 });
