@@ -115,7 +115,10 @@ interface ClientRow {
   total?: number;
 }
 
-/** The columns of a client view (and the stored sort key, for the list's order); $1 = today, $2 = cycle days, $3 = reminder days. */
+/**
+ * The columns of a client view (and the stored sort key, for the list's order); $1 = today,
+ * $2 = cycle days, $3 = reminder days.
+ */
 const selectView = `
   SELECT c.id, c.cedula, c.nombre, c.telefono, c.whatsapp, c.canal_preferido, c.whatsapp_ventana_hasta,
          c.whatsapp_inalcanzable, c.whatsapp_inalcanzable_hasta, c.email, c.direccion, c.sector, c.plan_id,
