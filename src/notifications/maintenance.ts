@@ -9,7 +9,13 @@ import type { Db, Queryable } from '../db/index.js';
 /** Tables written for every message (claims, attempts, pacing, bot updates). */
 export const HOT_TABLES = ['notifications', 'dispatch_pacer', 'clients', 'bot_updates', 'job_runs'] as const;
 
-/** `VACUUM (ANALYZE)` of the hot tables. MUST NOT run inside a transaction. */
+/**
+ * `VACUUM (ANALYZE)` of the hot tables. MUST NOT run inside a transaction. At night the queue is
+ * often empty: the statistics then say "no pending row" until the next ANALYZE, so the claim path
+ * (`claimStatement`, `teltec_begin_attempts` in migration 030) reaches the rows it locks and
+ * updates by id alone: a condition on `estado` there lets the planner scan a pending index it
+ * thinks empty, once per row.
+ */
 export async function vacuumHotTables(db: Db): Promise<void> {
   await db.exec(`VACUUM (ANALYZE) ${HOT_TABLES.join(', ')}`);
 }
