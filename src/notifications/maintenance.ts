@@ -7,7 +7,15 @@ import type { Db, Queryable } from '../db/index.js';
  */
 
 /** Tables written for every message (claims, attempts, pacing, bot updates). */
-export const HOT_TABLES = ['notifications', 'dispatch_pacer', 'clients', 'bot_updates', 'job_runs'] as const;
+/** `notification_envios`: each attempt's row is rewritten by its delivery reports (enviado → entregado → leido). */
+export const HOT_TABLES = [
+  'notifications',
+  'notification_envios',
+  'dispatch_pacer',
+  'clients',
+  'bot_updates',
+  'job_runs',
+] as const;
 
 /**
  * `VACUUM (ANALYZE)` of the hot tables. MUST NOT run inside a transaction. At night the queue is

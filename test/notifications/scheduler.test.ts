@@ -187,7 +187,9 @@ describeEachDb('scheduler', (ctx) => {
     const [report] = await s.runOnce();
     expect(report!.resultado).toBe('ejecutado');
     if (ctx.kind === 'pglite') {
-      expect(report!.detalle).toMatchObject({ tablas: expect.arrayContaining(['notifications']) });
+      expect(report!.detalle).toMatchObject({
+        tablas: expect.arrayContaining(['notifications', 'notification_envios']),
+      });
       await vi.waitFor(async () => expect(await dead()).toBeLessThan(100), { timeout: 10_000 });
     } else {
       expect(report!.detalle).toEqual({ omitido: 'PostgreSQL: autovacuum' });
