@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInbox } from '../../src/bot/inbox.js';
 import type { Db, Queryable } from '../../src/db/index.js';
-import { describeEachDb, openSchema } from '../support/db.js';
+import { createTestDb, openSchema } from '../support/db.js';
 
 const BOT = 424_242;
 const NOW = new Date('2026-03-10T15:00:00Z');
@@ -11,11 +11,17 @@ const NOW = new Date('2026-03-10T15:00:00Z');
  * handlers finished in, so two processes finishing overlapping sets queue instead of deadlocking
  * (PostgreSQL only: PGlite has one connection and nothing to interleave).
  */
-describeEachDb('bot inbox: lock order of grouped statements', (ctx) => {
+describe('bot inbox: lock order of grouped statements [postgres]', () => {
+  let db: Db & { schema?: string };
   let other: Db;
+  const ctx = {
+    get db() {
+      return db;
+    },
+  };
   beforeAll(async () => {
-    if (ctx.kind !== 'postgres') return;
-    other = await openSchema((ctx.db as Db & { schema: string }).schema, 3);
+    db = await createTestDb('postgres');
+    other = await openSchema(db.schema!, 3);
     // Stored 3, 1, 2: a scan in storage order or in the batch's order locks 3 first.
     for (const id of [3, 1, 2]) {
       await ctx.db.query(
@@ -27,10 +33,10 @@ describeEachDb('bot inbox: lock order of grouped statements', (ctx) => {
   });
   afterAll(async () => {
     await other?.close();
+    await db?.close();
   });
 
-  it('recordMany([13, 11, 12]) inserts 11 first, then waits for 12 without holding 13', async (t) => {
-    if (ctx.kind !== 'postgres') return t.skip();
+  it('recordMany([13, 11, 12]) inserts 11 first, then waits for 12 without holding 13', async () => {
     const inbox = createInbox(ctx.db, BOT);
     const update = (updateId: number) => ({
       updateId,
@@ -94,8 +100,7 @@ describeEachDb('bot inbox: lock order of grouped statements', (ctx) => {
     }
   }
 
-  it('finishMany([3, 1, 2]) takes 1 first, then waits for 2 without holding 3', async (t) => {
-    if (ctx.kind !== 'postgres') return t.skip();
+  it('finishMany([3, 1, 2]) takes 1 first, then waits for 2 without holding 3', async () => {
     const inbox = createInbox(ctx.db, BOT);
     let release!: () => void;
     const held = new Promise<void>((r) => {
