@@ -9,7 +9,7 @@ import {
   type Completion,
   completeMany,
   type FailedEnvio,
-  settleAsyncFailures,
+  settleFailed,
 } from './outbox.js';
 import type { EngineSettings } from './types.js';
 
@@ -35,21 +35,12 @@ export function createCompletionWriter(deps: {
    * completeMany; its notice is settled here as the webhook would have (next channel, retry…).
    */
   async function settleOvertaken(failed: readonly FailedEnvio[]): Promise<void> {
-    const classified = failed.flatMap((f) => {
-      const verdict = deps.classify(f.canal, {
-        code: f.errorCodigo ?? 'desconocido',
-        message: f.error ?? '',
-      });
-      return verdict ? [{ ...f, verdict }] : [];
-    });
-    if (classified.length === 0) return;
+    const classify = (f: FailedEnvio) =>
+      deps.classify(f.canal, { code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' });
     try {
-      await deps.db.transaction((tx) => settleAsyncFailures(tx, classified, deps.clock.now()));
+      await deps.db.transaction((tx) => settleFailed(tx, failed, classify, deps.clock.now()));
     } catch (err) {
-      deps.log.error(
-        { err, filas: classified.length },
-        'no se pudo resolver un fallo informado antes del envío',
-      );
+      deps.log.error({ err, filas: failed.length }, 'no se pudo resolver un fallo informado antes del envío');
     }
   }
   const buffer: { c: Completion; done: () => void }[] = [];

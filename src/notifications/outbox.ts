@@ -984,16 +984,35 @@ export async function applyParkedStatuses(
 export async function replayParkedStatuses(
   db: Db,
   canal: ChannelName,
-  classify: (f: FailedEnvio) => ChannelVerdict,
+  classify: (f: FailedEnvio) => ChannelVerdict | undefined,
   now: Date,
   settle: (tx: Queryable, failures: ClassifiedFailure[], now: Date) => Promise<void> = settleAsyncFailures,
 ): Promise<{ applied: number; failed: ClassifiedFailure[] }> {
   return db.transaction(async (tx) => {
     const report = await applyParkedStatuses(tx, { canal });
-    const failed = report.failed.map((f) => ({ ...f, verdict: classify(f) }));
-    if (failed.length) await settle(tx, failed, now);
-    return { applied: report.applied, failed };
+    return { applied: report.applied, failed: await settleFailed(tx, report.failed, classify, now, settle) };
   });
+}
+
+/**
+ * Attempts a delivery status closed as failed, classified by their channel's classifier
+ * (`classify`; undefined leaves an attempt as it is) and handed to `settle` (next channel, retry,
+ * unreachable mark: `settleAsyncFailures`) in `tx`. Returns the classified ones. The one place a
+ * late failure goes from "failed" to its consequence: webhooks, delivery reports, the dispatcher.
+ */
+export async function settleFailed(
+  tx: Queryable,
+  failed: readonly FailedEnvio[],
+  classify: (f: FailedEnvio) => ChannelVerdict | undefined,
+  now: Date,
+  settle: (tx: Queryable, failures: ClassifiedFailure[], now: Date) => Promise<void> = settleAsyncFailures,
+): Promise<ClassifiedFailure[]> {
+  const classified = failed.flatMap((f) => {
+    const verdict = classify(f);
+    return verdict ? [{ ...f, verdict }] : [];
+  });
+  if (classified.length) await settle(tx, classified, now);
+  return classified;
 }
 
 /** Drops parked statuses received before `before` (their message never became known). */

@@ -6,6 +6,7 @@ import {
   type FailedEnvio,
   replayParkedStatuses,
   settleAsyncFailures,
+  settleFailed,
 } from '../notifications/outbox.js';
 import { classifySmsFailure, SMS_DLR_FAILED } from './channel.js';
 
@@ -56,11 +57,16 @@ export interface SmsReport {
 
 export type SmsReportResult = 'aplicado' | 'repetido' | 'pendiente';
 
+/** A failed attempt's verdict by the SMS classifier. */
+const classify = (f: FailedEnvio) =>
+  classifySmsFailure({ code: f.errorCodigo ?? SMS_DLR_FAILED, message: f.error ?? '' });
+
 export async function ingestSmsReport(
   deps: { db: Db; clock: { now(): Date }; settleAsyncFailures?: SettleSmsFailures | undefined },
   r: SmsReport,
 ): Promise<SmsReportResult> {
   const now = deps.clock.now();
+  const settle = deps.settleAsyncFailures ?? settleAsyncFailures;
   const result = await deps.db.transaction(async (tx) => {
     const report = await applyDeliveryStatuses(
       tx,
@@ -78,21 +84,11 @@ export async function ingestSmsReport(
       ],
       { now },
     );
-    const failed = report.failed.map((f) => ({
-      ...f,
-      verdict: classifySmsFailure({ code: f.errorCodigo ?? SMS_DLR_FAILED, message: f.error ?? '' }),
-    }));
-    if (failed.length) await (deps.settleAsyncFailures ?? settleAsyncFailures)(tx, failed, now);
+    await settleFailed(tx, report.failed, classify, now, settle);
     return report.unknown.length > 0 ? 'pendiente' : report.applied > 0 ? 'aplicado' : 'repetido';
   });
   if (result !== 'pendiente') return result;
   // The send may have committed meanwhile (see replayParkedStatuses).
-  const late = await replayParkedStatuses(
-    deps.db,
-    'sms',
-    (f) => classifySmsFailure({ code: f.errorCodigo ?? SMS_DLR_FAILED, message: f.error ?? '' }),
-    now,
-    deps.settleAsyncFailures ?? settleAsyncFailures,
-  );
+  const late = await replayParkedStatuses(deps.db, 'sms', classify, now, settle);
   return late.applied > 0 ? 'aplicado' : result;
 }

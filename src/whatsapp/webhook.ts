@@ -4,8 +4,10 @@ import {
   applyDeliveryStatuses,
   type ClassifiedFailure,
   type DeliveryStatus,
+  type FailedEnvio,
   replayParkedStatuses,
   settleAsyncFailures,
+  settleFailed,
 } from '../notifications/outbox.js';
 import { classifyWhatsAppFailure, whatsappErrorText } from './classify.js';
 import { applyTemplateEvents, type TemplateEvent } from './templates.js';
@@ -294,18 +296,19 @@ export interface IngestResult {
   ignored: number;
 }
 
+/** A failed attempt's verdict by the WhatsApp classifier. */
+const classify = (f: FailedEnvio) =>
+  classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' });
+
 /** Applies one parsed webhook in one transaction (all or nothing: Meta redelivers on 503). */
 export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Promise<IngestResult> {
   const now = deps.clock.now();
+  const settle = deps.settleAsyncFailures ?? settleAsyncFailures;
   const result = await deps.db.transaction(async (tx) => {
     const report = parsed.statuses.length
       ? await applyDeliveryStatuses(tx, toDeliveryStatuses(parsed.statuses), { now })
       : { applied: 0, unknown: [], failed: [] };
-    const failed: ClassifiedFailure[] = report.failed.map((f) => ({
-      ...f,
-      verdict: classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' }),
-    }));
-    if (failed.length) await (deps.settleAsyncFailures ?? settleAsyncFailures)(tx, failed, now);
+    const failed = await settleFailed(tx, report.failed, classify, now, settle);
     const inbound = await recordInbound(tx, parsed.messages);
     const needsTemplateSync = parsed.templates.length
       ? await applyTemplateEvents(tx, parsed.templates, now)
@@ -322,13 +325,7 @@ export async function ingestWebhook(deps: IngestDeps, parsed: ParsedWebhook): Pr
   });
   // A parked status whose send committed meanwhile is applied now (see replayParkedStatuses).
   if (result.unknown.length) {
-    const late = await replayParkedStatuses(
-      deps.db,
-      'whatsapp',
-      (f) => classifyWhatsAppFailure({ code: f.errorCodigo ?? 'desconocido', message: f.error ?? '' }),
-      now,
-      deps.settleAsyncFailures ?? settleAsyncFailures,
-    );
+    const late = await replayParkedStatuses(deps.db, 'whatsapp', classify, now, settle);
     result.failed.push(...late.failed);
   }
   return result;
