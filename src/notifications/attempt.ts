@@ -247,18 +247,17 @@ export function createAttempt(d: AttemptDeps) {
     // Fallback (issue 11 §3): not the channels this notice lost, not a channel closed right now
     // (SMS outside SMS_WINDOW), in the order of Ajustes (default FALLBACK_ORDER) after the client's
     // preferred one.
+    const order = d.settings().fallbackOrder ?? d.options.fallbackOrder;
     const choice = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), {
-      order: d.settings().fallbackOrder ?? d.options.fallbackOrder,
+      order,
       isOpen: (c) => d.channels.get(c)?.isOpen?.(now) ?? true,
     });
     if (!choice.ok) {
       // Only closed right now (SMS outside SMS_WINDOW, nothing else reaches the client): the notice
       // waits for the channel to open instead of failing — nothing is lost over a weekend.
-      const later = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), {
-        order: d.settings().fallbackOrder ?? d.options.fallbackOrder,
-      });
+      const later = chooseChannel(facts, d.channels.names(), lostChannels(a.datos), { order });
       const adapter = later.ok ? d.channels.get(later.canal) : undefined;
-      const opens = adapter?.isOpen ? nextOpening((t) => adapter.isOpen!(t), now) : null;
+      const opens = adapter ? opensAt(adapter, now) : null;
       if (later.ok && opens && addressOn(later.canal, a)) {
         return {
           a,
@@ -662,6 +661,23 @@ export function createAttempt(d: AttemptDeps) {
       }
     }
   };
+}
+
+/**
+ * When a channel closed at `now` opens again (`nextOpening`), remembered per channel adapter: every
+ * notice that waits for it over one closure (a weekend of SMS-only clients) gets the same answer
+ * without walking the window again (~2 ms from a Friday evening to Monday 09:00).
+ */
+const openings = new WeakMap<object, { from: number; at: Date }>();
+function opensAt(adapter: { isOpen?: (at: Date) => boolean }, now: Date): Date | null {
+  const isOpen = adapter.isOpen;
+  if (!isOpen) return null;
+  const known = openings.get(adapter);
+  // Closed from `from` until `at`: the same opening for any instant in between.
+  if (known && known.from <= now.getTime() && now.getTime() < known.at.getTime()) return known.at;
+  const at = nextOpening((t) => isOpen.call(adapter, t), now);
+  if (at) openings.set(adapter, { from: now.getTime(), at });
+  return at;
 }
 
 /** When a channel closed now (SMS outside SMS_WINDOW) opens again: the first 5-minute step within 8 days. */
