@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Bot, GrammyError } from 'grammy';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -324,6 +324,28 @@ describe('stand-in: Bot API basics', () => {
     const invalid = await call(s, 'setMyCommands', { commands: [{ command: 'Saldo!', description: 'x' }] });
     expect(invalid.body.description).toBe('Bad Request: BOT_COMMAND_INVALID');
   });
+});
+
+describe('stand-in: connections', () => {
+  it('keeps an idle keep-alive connection open past Node’s default (5 s, closed by 6.5 s), as Telegram does', async () => {
+    const s = await start();
+    // grammY's client on Node: node-fetch over an http.Agent with keep-alive, which does not read
+    // the server's Keep-Alive hint. A socket the server closes while idle must not be picked up.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    const call = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(`${s.url}/bot${s.token}/getMe`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await call()).toEqual({ status: 200, reused: false });
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    expect(await call()).toEqual({ status: 200, reused: true });
+  }, 15_000);
 });
 
 describe('stand-in: faults', () => {

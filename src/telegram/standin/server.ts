@@ -34,6 +34,11 @@ class StandinServer extends StandinCore implements Standin {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
+    // Idle keep-alive connections stay open as on api.telegram.org, not Node's 5 s. grammY's client
+    // (node-fetch over an http.Agent that keeps sockets alive) does not read the Keep-Alive hint: a
+    // call that picks up an idle socket just as the server closes it fails with "socket hang up"
+    // (in CI, once in a few runs: a bot reply retried after its lease instead of sent).
+    this.server.keepAliveTimeout = 60_000;
   }
 
   get url(): string {
