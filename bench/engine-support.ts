@@ -77,8 +77,17 @@ export function hasFlag(flag: string): boolean {
  * One figure against its baseline measured in the same run: the time, the baseline's, their ratio
  * and the goal (a ratio), marked ✓ when met.
  */
-export function goalLine(label: string, ms: number, baselineMs: number, goalRatio: number): void {
-  const ratio = ms / baselineMs;
+/**
+ * A time against its baseline: both times and the ratio (by default ms / baselineMs; a bench with
+ * paired runs passes the median of its per-round ratios), checked against the goal.
+ */
+export function goalLine(
+  label: string,
+  ms: number,
+  baselineMs: number,
+  goalRatio: number,
+  ratio = ms / baselineMs,
+): void {
   line(
     label,
     `${fmt(ms / 1000, 2)} s · base ${fmt(baselineMs / 1000, 2)} s · ×${fmt(ratio, 2)} (meta ≤ ×${fmt(goalRatio, 1)}) ${ratio <= goalRatio ? '✓' : '✗'}`,
