@@ -61,17 +61,20 @@ export async function enqueue(tx: Queryable, rows: readonly NewNotice[], now: Da
   if (rows.length === 0) return [];
   const col = <T>(f: (r: NewNotice) => T) => rows.map(f);
   const { rows: out } = await tx.query<{ id: number }>(
-    `INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
-                                chat_id, proximo_intento, created_at, updated_at)
-     SELECT v.client_id, v.tipo, v.mensaje, v.urgente, v.dedupe_key, v.datos, v.ciclo, v.paso, v.campaign_id,
-            v.chat_id, COALESCE(v.proximo_intento, $12), $12, $12
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::jsonb[], $7::date[],
-                   $8::smallint[], $9::int[], $10::bigint[], $11::timestamptz[])
-            WITH ORDINALITY AS v(client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
-                                 chat_id, proximo_intento, ord)
-      ORDER BY v.ord
-     ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING id`,
+    `WITH ins AS (
+       INSERT INTO notifications (client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
+                                  chat_id, proximo_intento, created_at, updated_at)
+       SELECT v.client_id, v.tipo, v.mensaje, v.urgente, v.dedupe_key, v.datos, v.ciclo, v.paso, v.campaign_id,
+              v.chat_id, COALESCE(v.proximo_intento, $12), $12, $12
+         FROM unnest($1::int[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::jsonb[], $7::date[],
+                     $8::smallint[], $9::int[], $10::bigint[], $11::timestamptz[])
+              WITH ORDINALITY AS v(client_id, tipo, mensaje, urgente, dedupe_key, datos, ciclo, paso, campaign_id,
+                                   chat_id, proximo_intento, ord)
+        ORDER BY v.ord
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id, client_id, campaign_id
+     ), ${CHECK_REFS_CTE}
+     SELECT ins.id FROM refs, ins`,
     [
       col((r) => r.client_id),
       col((r) => r.tipo),
@@ -90,6 +93,16 @@ export async function enqueue(tx: Queryable, rows: readonly NewNotice[], now: Da
   if (out.length) await notifyQueued(tx);
   return out.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
+
+/**
+ * The references of the rows a statement created (CTE `ins`, with client_id and campaign_id),
+ * checked in the same statement: a client or campaign that does not exist fails it with
+ * foreign_key_violation under the foreign keys' names (migration 031). A CTE with a volatile
+ * function is computed once; the statement reads it beside each of its result rows.
+ */
+const CHECK_REFS_CTE = `refs AS (
+       SELECT teltec_check_notice_refs(array_agg(DISTINCT ins.client_id), array_agg(DISTINCT ins.campaign_id)) AS ok
+         FROM ins)`;
 
 /** Columns a set-based enqueue may fill (times always come from `now`). */
 export type NoticeColumn =
@@ -114,9 +127,19 @@ export type NoticeColumn =
  * spares): a re-run that creates nothing costs little more than reading its source. ON CONFLICT
  * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
  * run such a statement with JIT off (see `generatePaymentNotices`).
+ * The clients and campaigns of the created rows are checked in the statement (`CHECK_REFS_CTE`)
+ * unless `referencesFromSource`: every client_id (and campaign_id) the source gives comes from the
+ * row of clients (campaigns) the statement itself read, which a delete cannot take away before
+ * this transaction ends (a delete locks the outbox first, migration 025) or takes with its notices.
+ * With `serialized` as well, the caller holds a lock that lets one such statement run at a time
+ * (generation's): the keys it inserts were free in its snapshot, so it inserts without ON
+ * CONFLICT, whose speculative insertion (a token per row, confirmed by a second write) was a fifth
+ * of a first generation's insert. The unique index still refuses a duplicate: a key written
+ * meanwhile outside the lock fails the statement, which then runs again, rolled back to a
+ * savepoint in the same transaction, with ON CONFLICT DO NOTHING.
  * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
- * (the created rows: id, client_id, tipo, ciclo, paso) and must end with the SELECT whose rows are
- * returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
+ * (the created rows: id, client_id, campaign_id, tipo, ciclo, paso) and must end with the SELECT
+ * whose rows (one or more) are returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
  * of the same client and cycle older than a created overdue step are cancelled ('reemplazada')
  * in the same statement (CTE `replaced`, counted in `reemplazadas`).
  */
@@ -131,6 +154,10 @@ export async function enqueueFrom<R = { creadas: number }>(
     where?: string;
     /** Leave out rows whose `dedupe_key` exists before composing them (see above). */
     skipExisting?: boolean;
+    /** With `skipExisting`: the caller's lock makes this the only such statement running (see above). */
+    serialized?: boolean;
+    /** The source read every client (and campaign) it refers to: no check (see above). */
+    referencesFromSource?: boolean;
     /** The creation time, or the number of the parameter in `params` that holds it. */
     now: Date | { param: number };
     report?: string;
@@ -166,22 +193,45 @@ export async function enqueueFrom<R = { creadas: number }>(
                    WHERE i.tipo = 'pago_vencido'), false)
          RETURNING 1)`
     : '';
-  const { rows } = await tx.query<R & { creadas?: number }>(
+  // Every report returns at least one row (the default: one), so the reference check runs.
+  const report = q.report ?? 'SELECT count(*)::int AS creadas FROM ins';
+  const statement = (onConflict: boolean) =>
     `WITH src AS (${q.source}),
      ins AS (
        INSERT INTO notifications (${cols}, proximo_intento, created_at, updated_at)
        SELECT ${values}, ${at}, ${at}, ${at}
          FROM src s ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-       ON CONFLICT (dedupe_key) DO NOTHING
-       RETURNING id, client_id, tipo, ciclo, paso
-     )${replaced}
-     ${q.report ?? 'SELECT count(*)::int AS creadas FROM ins'}`,
-    params,
-  );
+       ${onConflict ? 'ON CONFLICT (dedupe_key) DO NOTHING' : ''}
+       RETURNING id, client_id, campaign_id, tipo, ciclo, paso
+     )${replaced}${q.referencesFromSource ? '' : `, ${CHECK_REFS_CTE}`}
+     ${q.referencesFromSource ? report : `SELECT r.* FROM refs, (${report}) r`}`;
+  const run = async (onConflict: boolean) =>
+    (await tx.query<R & { creadas?: number }>(statement(onConflict), params)).rows;
+  let rows: (R & { creadas?: number })[];
+  if (q.serialized && q.skipExisting) {
+    await tx.query('SAVEPOINT teltec_enqueue_serialized');
+    try {
+      rows = await run(false);
+      await tx.query('RELEASE SAVEPOINT teltec_enqueue_serialized');
+    } catch (err) {
+      if (!isDedupeViolation(err)) throw err;
+      await tx.query('ROLLBACK TO SAVEPOINT teltec_enqueue_serialized');
+      await tx.query('RELEASE SAVEPOINT teltec_enqueue_serialized');
+      rows = await run(true);
+    }
+  } else {
+    rows = await run(true);
+  }
   // Every report counts the created rows as `creadas` (in one or more rows).
   const created = rows.reduce((n, r) => n + (typeof r.creadas === 'number' ? r.creadas : 0), 0);
   if (created > 0) await notifyQueued(tx);
   return rows;
+}
+
+/** A second notice with a key that exists: the outbox's unique dedupe index said no. */
+function isDedupeViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e.code === '23505' && e.constraint === 'notifications_dedupe_key_key';
 }
 
 /** Which pending rows to cancel. */

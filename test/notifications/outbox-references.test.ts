@@ -1,10 +1,11 @@
 import { beforeEach, expect, it } from 'vitest';
-import { enqueue } from '../../src/notifications/index.js';
+import { enqueue, enqueueFrom } from '../../src/notifications/index.js';
 import { describeEachDb } from '../support/db.js';
 import { seedClients } from './support.js';
 
 // The outbox's references to clients and campaigns are checked once per statement (migration 025
-// replaced the two foreign keys, which checked and locked row by row). The guarantees stay those
+// replaced the two foreign keys, which checked and locked row by row; since 031 the outbox's doors
+// check them in their own statements, and generation, which reads each client it writes for, skips it). The guarantees stay those
 // of the foreign keys: no notice for a client or campaign that does not exist, a deleted client
 // takes its notices with it, a deleted campaign leaves its notices without a campaign.
 const now = new Date('2026-03-10T15:00:00Z');
@@ -51,6 +52,32 @@ describeEachDb('outbox references', (ctx) => {
     await expect(
       ctx.db.query('UPDATE notifications SET client_id = $2 WHERE id = $1', [id, a! + 1000]),
     ).rejects.toMatchObject({ code: '23503' });
+    expect(await count()).toBe(1);
+  });
+
+  it('a set-based enqueue for a client or campaign that does not exist is refused and queues nothing', async () => {
+    const [a] = await seedClients(ctx.db, [{ nombre: 'Ana' }]);
+    const k = await campaign();
+    const from = (clients: number[], campaignId: number) =>
+      enqueueFrom(ctx.db, {
+        source: `SELECT t.id AS client_id, 'mantenimiento'::text AS tipo, $2::int AS campaign_id,
+                        'prueba:' || t.id AS dedupe_key
+                   FROM unnest($1::int[]) AS t(id)`,
+        params: [clients, campaignId],
+        columns: ['client_id', 'tipo', 'campaign_id', 'dedupe_key'],
+        now,
+      }).then(
+        (rows) => rows,
+        (e: { code?: string; message?: string }) => e,
+      );
+    const noClient = await from([a!, a! + 1000], k);
+    expect(noClient).toMatchObject({ code: '23503' });
+    expect((noClient as { message: string }).message).toContain('notifications_client_id_fkey');
+    const noCampaign = await from([a!], k + 1000);
+    expect(noCampaign).toMatchObject({ code: '23503' });
+    expect((noCampaign as { message: string }).message).toContain('notifications_campaign_id_fkey');
+    expect(await count()).toBe(0);
+    expect(await from([a!], k)).toEqual([{ creadas: 1 }]);
     expect(await count()).toBe(1);
   });
 
