@@ -155,7 +155,8 @@ export async function run(): Promise<void> {
           await db.exec(`DROP TABLE IF EXISTS bare_outbox; CREATE TABLE bare_outbox (
             id bigserial PRIMARY KEY, dedupe_key text UNIQUE, client_id integer,
             estado text NOT NULL DEFAULT 'pendiente', proximo_intento timestamptz NOT NULL)`);
-          if (round > 0) await db.exec('TRUNCATE notifications RESTART IDENTITY CASCADE');
+          // A first run: no notice yet, no day generated yet (as on a new database).
+          if (round > 0) await db.exec('TRUNCATE notifications, generation_runs RESTART IDENTITY CASCADE');
           // Interleaved, each measured twice (first run, re-run); the baseline goes first in even
           // rounds and second in odd ones, so neither always runs after the other.
           const pair = async <A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> => {

@@ -181,7 +181,7 @@ export async function generatePaymentNotices(
   const generate = async (tx: Queryable) => {
     await tx.query(`SELECT set_config('jit', 'off', true)`);
     await lockGeneration(tx);
-    return enqueueFrom<RuleRow>(tx, {
+    const rows = await enqueueFrom<RuleRow>(tx, {
       source: candidatesSql,
       params: ruleParams(settings, at.today),
       columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
@@ -189,8 +189,13 @@ export async function generatePaymentNotices(
       // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to
       // end; the pre-suspension notice too.
       where: 's.reachable AND s.eligible AND s.unpaused',
-      // Most runs of a day find their notices made: nothing is composed or inserted for them.
-      skipExisting: true,
+      // Most runs of a day find their notices made: nothing is composed or inserted for them. A
+      // notice whose window opened after the last day generated for cannot exist: not looked up
+      // (migration 032; no day yet: nothing generated, nothing to look up).
+      skipExisting: {
+        cannotExist: `teltec_payment_notice_since(s.tipo, s.ciclo, s.paso, $3::int, $4::int, $7::int, $8::int)
+                        > COALESCE((SELECT g.ultimo_dia FROM generation_runs g), '-infinity'::date)`,
+      },
       // One generation at a time (the lock above): what the probe finds free is inserted as is.
       serialized: true,
       // Each notice's client is the row of clients this statement read (candidatesSql).
@@ -199,6 +204,12 @@ export async function generatePaymentNotices(
       replaceOlderSteps: true,
       report: reportSql,
     });
+    await tx.query(
+      `INSERT INTO generation_runs (ultimo_dia) VALUES ($1::date)
+       ON CONFLICT (id) DO UPDATE SET ultimo_dia = GREATEST(generation_runs.ultimo_dia, EXCLUDED.ultimo_dia)`,
+      [at.today],
+    );
+    return rows;
   };
   const rows = 'transaction' in db ? await (db as Db).transaction(generate) : await generate(db);
   const reminder = toCount(rows.find((r) => r.tipo === 'recordatorio_pago'));

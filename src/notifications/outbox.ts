@@ -124,7 +124,8 @@ export type NoticeColumn =
  * report reads too is stored once for both: the less it carries, the less is stored).
  * With `skipExisting` (the source carries `dedupe_key`), a row whose key exists is left out before
  * anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
- * spares): a re-run that creates nothing costs little more than reading its source. ON CONFLICT
+ * spares): a re-run that creates nothing costs little more than reading its source. A row the
+ * caller knows to be new (`cannotExist`) is not looked up (OR evaluates left to right). ON CONFLICT
  * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
  * run such a statement with JIT off (see `generatePaymentNotices`).
  * The clients and campaigns of the created rows are checked in the statement (`CHECK_REFS_CTE`)
@@ -152,8 +153,11 @@ export async function enqueueFrom<R = { creadas: number }>(
     /** Columns given as SQL over alias `s` (composed only for the rows queued). */
     compose?: Partial<Record<NoticeColumn, string>>;
     where?: string;
-    /** Leave out rows whose `dedupe_key` exists before composing them (see above). */
-    skipExisting?: boolean;
+    /**
+     * Leave out rows whose `dedupe_key` exists before composing them (see above); with
+     * `{ cannotExist }`, the rows for which that SQL (over `s`) holds are not looked up.
+     */
+    skipExisting?: boolean | { cannotExist: string };
     /** With `skipExisting`: the caller's lock makes this the only such statement running (see above). */
     serialized?: boolean;
     /** The source read every client (and campaign) it refers to: no check (see above). */
@@ -173,7 +177,10 @@ export async function enqueueFrom<R = { creadas: number }>(
     ...(q.where ? [`(${q.where})`] : []),
     // OFFSET 0 keeps it a probe per row: as a join, the planner may hash the whole outbox for it.
     ...(q.skipExisting
-      ? ['NOT EXISTS (SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key OFFSET 0)']
+      ? [
+          `(${typeof q.skipExisting === 'object' ? `${q.skipExisting.cannotExist} OR ` : ''}NOT EXISTS (
+             SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key OFFSET 0))`,
+        ]
       : []),
   ];
   // The older steps of the cycles that got a new overdue step: the pending payment notices are read
