@@ -24,6 +24,16 @@ async function ids(db: Db) {
   return rows[0]!;
 }
 
+/** The reminder of `clientId`'s cycle `due` under the generator's key, written by someone else. */
+async function writeReminder(db: Db, clientId: number, due: string) {
+  const notice = { client_id: clientId, tipo: 'recordatorio_pago', ciclo: due, paso: 0 } as const;
+  await enqueue(
+    db,
+    [{ ...notice, dedupe_key: `recordatorio_pago:${clientId}:${due}` }],
+    new Date(`${due}T00:00:00Z`),
+  );
+}
+
 async function lastDay(db: Db) {
   const { rows } = await db.query<{ d: string }>('SELECT ultimo_dia::text AS d FROM generation_runs');
   return rows[0]?.d ?? null;
@@ -68,19 +78,7 @@ describeEachDb('generation probes what may exist', (ctx) => {
       { chatId: nextChatId(), pago: '2026-02-14' }, // due 2026-03-16: reminder from 03-11
     ]);
     // Another writer (a broken promise's notice takes the generator's key) made A's reminder.
-    await enqueue(
-      ctx.db,
-      [
-        {
-          client_id: a!,
-          tipo: 'recordatorio_pago',
-          dedupe_key: `recordatorio_pago:${a}:2026-03-15`,
-          ciclo: '2026-03-15',
-          paso: 0,
-        },
-      ],
-      new Date('2026-03-10T12:00:00Z'),
-    );
+    await writeReminder(ctx.db, a!, '2026-03-15');
     expect(await lastDay(ctx.db)).toBeNull();
     const r = await generateOn(ctx.db, s, '2026-03-11');
     expect(r.por_tipo.recordatorio_pago).toMatchObject({ creadas: 1, ya_notificadas: 1 });
@@ -99,19 +97,7 @@ describeEachDb('generation probes what may exist', (ctx) => {
     // The same key once a day was generated for its window's first day is looked up: no second try.
     const before = (await ids(ctx.db)).max!;
     await ctx.db.query('DELETE FROM notifications WHERE client_id = $1', [b]);
-    await enqueue(
-      ctx.db,
-      [
-        {
-          client_id: b!,
-          tipo: 'recordatorio_pago',
-          dedupe_key: `recordatorio_pago:${b}:2026-03-16`,
-          ciclo: '2026-03-16',
-          paso: 0,
-        },
-      ],
-      new Date('2026-03-11T12:00:00Z'),
-    );
+    await writeReminder(ctx.db, b!, '2026-03-16');
     expect((await generateOn(ctx.db, s, '2026-03-12')).total_creadas).toBe(0);
     expect((await ids(ctx.db)).max).toBe(before + 1);
   });
