@@ -158,15 +158,12 @@ export async function startService(config: Config, logger: Logger) {
   });
   const extraChannels = [smsChannel, emailChannel].filter((c) => c !== undefined);
   // Reach (campaigns, generation, the call list) counts only the channels configured here.
-  await recordEnabledChannels(
-    db,
-    [
-      ...(config.telegram.token ? (['telegram'] as const) : []),
-      ...(whatsapp ? (['whatsapp'] as const) : []),
-      ...extraChannels.map((c) => c.name),
-    ],
-    clock.now(),
-  );
+  const enabledChannels = [
+    ...(config.telegram.token ? (['telegram'] as const) : []),
+    ...(whatsapp ? (['whatsapp'] as const) : []),
+    ...extraChannels.map((c) => c.name),
+  ];
+  await recordEnabledChannels(db, enabledChannels, clock.now());
   if (extraChannels.length > 0) {
     logger.info(
       { canales: extraChannels.map((c) => c.name) },
@@ -278,7 +275,13 @@ export async function startService(config: Config, logger: Logger) {
   // Sandbox (issue 11): the simulated SMS gateway posts its delivery reports to this service.
   sandbox?.setServiceUrl(address);
   // Issue 15: one line a person reads first: mode, database, channels, URL, admin page.
-  const summary = startupSummary({ config, address, sandbox: sandbox !== null, dbKind: db.kind });
+  const summary = startupSummary({
+    config,
+    address,
+    sandbox: sandbox !== null,
+    dbKind: db.kind,
+    channels: enabledChannels,
+  });
   logger.info(summary.fields, summary.message);
   // Engine (issue 3): sending and scheduled work start once the API is up.
   const engineAbort = new AbortController();

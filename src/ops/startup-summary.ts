@@ -1,3 +1,4 @@
+import type { ChannelName } from '../channels/types.js';
 import type { Config } from '../config.js';
 
 /** Where a postgres:// URL points, without user or password. */
@@ -19,6 +20,8 @@ export function startupSummary(opts: {
   address: string;
   sandbox: boolean;
   dbKind: 'pglite' | 'postgres';
+  /** The channels this instance sends on (as recorded for the reach rules); default Telegram alone. */
+  channels?: readonly ChannelName[];
 }): { fields: Record<string, unknown>; message: string } {
   const { config, address, sandbox } = opts;
   const modo = sandbox ? 'sandbox' : config.demo ? 'demostración' : 'producción';
@@ -33,11 +36,22 @@ export function startupSummary(opts: {
       : config.telegram.publicUrl
         ? 'Telegram por webhook'
         : 'Telegram por long polling';
+  const others: Record<Exclude<ChannelName, 'telegram'>, string> = {
+    whatsapp: 'WhatsApp',
+    sms: 'SMS',
+    email: 'correo',
+  };
+  const canales = [
+    telegram,
+    ...(opts.channels ?? [])
+      .filter((c): c is Exclude<ChannelName, 'telegram'> => c !== 'telegram')
+      .map((c) => (sandbox ? `${others[c]} simulado` : others[c])),
+  ];
   const publica = config.telegram.publicUrl ?? null;
   const administracion = `${publica ?? address}/`;
-  const fields = { modo, base_de_datos: base, canales: [telegram], url_publica: publica, administracion };
+  const fields = { modo, base_de_datos: base, canales, url_publica: publica, administracion };
   const message =
-    `Modo ${modo} · ${base} · canales: ${telegram} · ` +
+    `Modo ${modo} · ${base} · canales: ${canales.join(', ')} · ` +
     `URL pública: ${publica ?? 'ninguna (sin PUBLIC_URL)'} · administración en ${administracion}`;
   return { fields, message };
 }

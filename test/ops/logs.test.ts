@@ -44,9 +44,10 @@ describe('logs for people', () => {
       address: 'http://127.0.0.1:8000',
       sandbox: false,
       dbKind: 'postgres',
+      channels: ['telegram', 'whatsapp', 'sms', 'email'],
     });
     expect(s.message).toBe(
-      'Modo producción · PostgreSQL en db.interna:5432/teltec · canales: Telegram por webhook · ' +
+      'Modo producción · PostgreSQL en db.interna:5432/teltec · canales: Telegram por webhook, WhatsApp, SMS, correo · ' +
         'URL pública: https://notificaciones.teltec.ec · administración en https://notificaciones.teltec.ec/',
     );
     expect(JSON.stringify(s)).not.toContain('s3creta');
@@ -60,7 +61,8 @@ describe('logs for people', () => {
       const line = await svc.waitFor(/Modo sandbox/, 120_000);
       expect(line).toMatch(
         new RegExp(
-          `^\\d\\d:\\d\\d:\\d\\d INFO  Modo sandbox · base embebida \\(PGlite\\) en ${dir}/? · canales: Telegram simulado · ` +
+          `^\\d\\d:\\d\\d:\\d\\d INFO  Modo sandbox · base embebida \\(PGlite\\) en ${dir}/? · ` +
+            'canales: Telegram simulado, WhatsApp simulado, SMS simulado, correo simulado · ' +
             `URL pública: ninguna \\(sin PUBLIC_URL\\) · administración en http://127\\.0\\.0\\.1:${port}/`,
         ),
       );
