@@ -6,8 +6,10 @@ import type { Db, Queryable } from '../db/index.js';
  * 207k dead rows after 100k messages) and every claim reads past them.
  */
 
-/** Tables written for every message (claims, attempts, pacing, bot updates). */
-/** `notification_envios`: each attempt's row is rewritten by its delivery reports (enviado → entregado → leido). */
+/**
+ * Tables written for every message (claims, attempts, pacing, bot updates); each attempt's row in
+ * `notification_envios` is rewritten by its delivery reports (enviado → entregado → leido).
+ */
 export const HOT_TABLES = [
   'notifications',
   'notification_envios',

@@ -140,9 +140,10 @@ export type NoticeColumn =
  * savepoint in the same transaction, with ON CONFLICT DO NOTHING.
  * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
  * (the created rows: id, client_id, campaign_id, tipo, ciclo, paso) and must end with the SELECT
- * whose rows (one or more) are returned; by default one row `{ creadas }`. With `replaceOlderSteps`, pending payment notices
- * of the same client and cycle older than a created overdue step are cancelled ('reemplazada')
- * in the same statement (CTE `replaced`, counted in `reemplazadas`).
+ * whose rows (one or more) are returned; by default one row `{ creadas }`. With
+ * `replaceOlderSteps`, pending payment notices of the same client and cycle older than a created
+ * overdue step are cancelled ('reemplazada') in the same statement (CTE `replaced`, counted in
+ * `reemplazadas`).
  */
 export async function enqueueFrom<R = { creadas: number }>(
   tx: Queryable,

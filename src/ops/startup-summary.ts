@@ -1,5 +1,6 @@
 import type { ChannelName } from '../channels/types.js';
 import type { Config } from '../config.js';
+import { channelNames } from '../vocabulary.js';
 
 /** Where a postgres:// URL points, without user or password. */
 function describePostgres(url: string): string {
@@ -36,16 +37,11 @@ export function startupSummary(opts: {
       : config.telegram.publicUrl
         ? 'Telegram por webhook'
         : 'Telegram por long polling';
-  const others: Record<Exclude<ChannelName, 'telegram'>, string> = {
-    whatsapp: 'WhatsApp',
-    sms: 'SMS',
-    email: 'correo',
-  };
   const canales = [
     telegram,
     ...(opts.channels ?? [])
-      .filter((c): c is Exclude<ChannelName, 'telegram'> => c !== 'telegram')
-      .map((c) => (sandbox ? `${others[c]} simulado` : others[c])),
+      .filter((c) => c !== 'telegram')
+      .map((c) => `${channelNames.label(c)}${sandbox ? ' simulado' : ''}`),
   ];
   const publica = config.telegram.publicUrl ?? null;
   const administracion = `${publica ?? address}/`;

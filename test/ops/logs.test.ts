@@ -47,7 +47,7 @@ describe('logs for people', () => {
       channels: ['telegram', 'whatsapp', 'sms', 'email'],
     });
     expect(s.message).toBe(
-      'Modo producción · PostgreSQL en db.interna:5432/teltec · canales: Telegram por webhook, WhatsApp, SMS, correo · ' +
+      'Modo producción · PostgreSQL en db.interna:5432/teltec · canales: Telegram por webhook, WhatsApp, SMS, Correo electrónico · ' +
         'URL pública: https://notificaciones.teltec.ec · administración en https://notificaciones.teltec.ec/',
     );
     expect(JSON.stringify(s)).not.toContain('s3creta');
@@ -62,7 +62,7 @@ describe('logs for people', () => {
       expect(line).toMatch(
         new RegExp(
           `^\\d\\d:\\d\\d:\\d\\d INFO  Modo sandbox · base embebida \\(PGlite\\) en ${dir}/? · ` +
-            'canales: Telegram simulado, WhatsApp simulado, SMS simulado, correo simulado · ' +
+            'canales: Telegram simulado, WhatsApp simulado, SMS simulado, Correo electrónico simulado · ' +
             `URL pública: ninguna \\(sin PUBLIC_URL\\) · administración en http://127\\.0\\.0\\.1:${port}/`,
         ),
       );

@@ -185,7 +185,7 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         response: { 200: inboxesSchema, ...errorResponses },
       },
     },
-    async (request) => inboxesOf(request.params.id),
+    async (request) => inboxesOf(await clients.getOrThrow(request.params.id)),
   );
 
   app.post(
@@ -211,7 +211,7 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         );
       }
       const c = await clients.getOrThrow(request.params.id);
-      const mobile = c.telefono ? toWhatsApp(c.telefono) : null;
+      const mobile = mobileOf(c);
       if (!mobile) {
         throw new AppError('CONFLICTO', 'El cliente no tiene celular registrado: no puede escribir por SMS.');
       }
@@ -228,14 +228,16 @@ export const sandboxRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
         );
       }
       const { resultado } = JSON.parse(answer.body) as { resultado: 'baja' | 'ignorado' | 'desconocido' };
-      return { ...(await inboxesOf(c.id)), resultado };
+      return { ...inboxesOf(c), resultado };
     },
   );
 
-  async function inboxesOf(id: number) {
+  /** The client's mobile in the form the SMS gateway uses, or null without one. */
+  const mobileOf = (c: { telefono: string | null }) => (c.telefono ? toWhatsApp(c.telefono) : null);
+
+  function inboxesOf(c: { id: number; nombre: string; telefono: string | null; email: string | null }) {
     const { inboxes } = active();
-    const c = await clients.getOrThrow(id);
-    const mobile = c.telefono ? toWhatsApp(c.telefono) : null;
+    const mobile = mobileOf(c);
     return {
       cliente_id: c.id,
       nombre: c.nombre,
