@@ -71,10 +71,7 @@ export const REACHABLE_SQL = reachableSql('teltec_enabled_channels()');
  * (`candidateCompose`) is composed for the rows queued.
  */
 const candidatesSql = `
-  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso,
-         k.tipo || ':' || k.client_id || ':' || k.due || CASE WHEN k.tipo = 'pago_vencido' THEN ':' || k.paso ELSE '' END
-           AS dedupe_key,
-         k.reachable, k.eligible, k.unpaused
+  SELECT k.client_id, k.due AS ciclo, k.tipo, k.paso, k.reachable, k.eligible, k.unpaused
     FROM (
       SELECT d.client_id, d.due, t.tipo, t.paso, d.reachable,
              CASE WHEN t.tipo = 'aviso_suspension' THEN d.estado = 'activo'
@@ -103,6 +100,9 @@ const candidatesSql = `
 
 /** The columns of a payment notice that only the notice needs, over a candidate `s`. */
 const candidateCompose = {
+  // The generator's key (`type:client:D[:step]`): composed only for the candidates that may be
+  // queued, so the candidates the report reads too are stored without it.
+  dedupe_key: `s.tipo || ':' || s.client_id || ':' || s.ciclo || CASE WHEN s.tipo = 'pago_vencido' THEN ':' || s.paso ELSE '' END`,
   urgente: `s.tipo = 'aviso_suspension'`,
   // The date the pre-suspension notice announces: the re-check drops it once it has passed.
   datos: `CASE WHEN s.tipo = 'aviso_suspension'
@@ -110,17 +110,17 @@ const candidateCompose = {
                ELSE '{}'::jsonb END`,
 } as const;
 
+// One row per type with candidates (a type without any is reported as zeros): the candidates are
+// grouped as they are (three groups), and each group counts its created rows in `ins`.
 const reportSql = `
-  SELECT t.tipo,
-         COALESCE(i.n, 0)::int AS creadas,
-         count(s.client_id) FILTER (WHERE s.reachable AND s.eligible)::int AS aplicables,
-         count(s.client_id) FILTER (WHERE NOT s.reachable AND s.eligible)::int AS sin_canal,
-         count(s.client_id) FILTER (WHERE NOT s.eligible)::int AS por_estado,
-         CASE WHEN t.tipo = 'pago_vencido' THEN (SELECT count(*) FROM replaced) ELSE 0 END::int AS reemplazadas
-    FROM (VALUES ('recordatorio_pago'), ('pago_vencido'), ('aviso_suspension')) AS t(tipo)
-    LEFT JOIN src s ON s.tipo = t.tipo
-    LEFT JOIN (SELECT ins.tipo, count(*) AS n FROM ins GROUP BY ins.tipo) i ON i.tipo = t.tipo
-   GROUP BY t.tipo, i.n`;
+  SELECT s.tipo,
+         (SELECT count(*) FROM ins WHERE ins.tipo = s.tipo)::int AS creadas,
+         count(*) FILTER (WHERE s.reachable AND s.eligible)::int AS aplicables,
+         count(*) FILTER (WHERE NOT s.reachable AND s.eligible)::int AS sin_canal,
+         count(*) FILTER (WHERE NOT s.eligible)::int AS por_estado,
+         CASE WHEN s.tipo = 'pago_vencido' THEN (SELECT count(*) FROM replaced) ELSE 0 END::int AS reemplazadas
+    FROM src s
+   GROUP BY s.tipo`;
 
 interface RuleRow {
   tipo: 'recordatorio_pago' | 'pago_vencido' | 'aviso_suspension';
@@ -184,7 +184,7 @@ export async function generatePaymentNotices(
     const rows = await enqueueFrom<RuleRow>(tx, {
       source: candidatesSql,
       params: ruleParams(settings, at.today),
-      columns: ['client_id', 'tipo', 'ciclo', 'paso', 'dedupe_key'],
+      columns: ['client_id', 'tipo', 'ciclo', 'paso'],
       compose: candidateCompose,
       // A paused cycle (receipt under review, promise to pay: migration 015) waits for the pause to
       // end; the pre-suspension notice too.

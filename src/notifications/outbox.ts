@@ -122,7 +122,7 @@ export type NoticeColumn =
  * (and anything else it likes); rows where `where` (over alias `s`) holds are queued. `compose`
  * gives columns as SQL over `s` instead, computed only for the rows queued (a source that the
  * report reads too is stored once for both: the less it carries, the less is stored).
- * With `skipExisting` (the source carries `dedupe_key`), a row whose key exists is left out before
+ * With `skipExisting` (the source carries `dedupe_key`, or `compose` gives it), a row whose key exists is left out before
  * anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
  * spares): a re-run that creates nothing costs little more than reading its source. A row the
  * caller knows to be new (`cannotExist`) is not looked up (OR evaluates left to right). ON CONFLICT
@@ -140,7 +140,8 @@ export type NoticeColumn =
  * savepoint in the same transaction, with ON CONFLICT DO NOTHING.
  * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
  * (the created rows: id, client_id, campaign_id, tipo, ciclo, paso) and must end with the SELECT
- * whose rows (one or more) are returned; by default one row `{ creadas }`. With
+ * whose rows are returned (one or more, unless `referencesFromSource`: the check reads the report's
+ * rows); by default one row `{ creadas }`. With
  * `replaceOlderSteps`, pending payment notices of the same client and cycle older than a created
  * overdue step are cancelled ('reemplazada') in the same statement (CTE `replaced`, counted in
  * `reemplazadas`).
@@ -174,13 +175,15 @@ export async function enqueueFrom<R = { creadas: number }>(
   const composed = Object.entries(q.compose ?? {}) as [NoticeColumn, string][];
   const cols = [...q.columns, ...composed.map(([c]) => c)].join(', ');
   const values = [...q.columns.map((c) => `s.${c}`), ...composed.map(([, sql]) => sql)].join(', ');
+  // The key as the source gives it, or as composed (then computed only for the rows looked up).
+  const dedupeKey = q.compose?.dedupe_key ? `(${q.compose.dedupe_key})` : 's.dedupe_key';
   const conditions = [
     ...(q.where ? [`(${q.where})`] : []),
     // OFFSET 0 keeps it a probe per row: as a join, the planner may hash the whole outbox for it.
     ...(q.skipExisting
       ? [
           `(${typeof q.skipExisting === 'object' ? `${q.skipExisting.cannotExist} OR ` : ''}NOT EXISTS (
-             SELECT 1 FROM notifications e WHERE e.dedupe_key = s.dedupe_key OFFSET 0))`,
+             SELECT 1 FROM notifications e WHERE e.dedupe_key = ${dedupeKey} OFFSET 0))`,
         ]
       : []),
   ];
@@ -201,7 +204,7 @@ export async function enqueueFrom<R = { creadas: number }>(
                    WHERE i.tipo = 'pago_vencido'), false)
          RETURNING 1)`
     : '';
-  // Every report returns at least one row (the default: one), so the reference check runs.
+  // A report that checks references returns at least one row (the default: one), so the check runs.
   const report = q.report ?? 'SELECT count(*)::int AS creadas FROM ins';
   const statement = (onConflict: boolean) =>
     `WITH src AS (${q.source}),
