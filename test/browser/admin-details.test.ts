@@ -180,12 +180,20 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
   it('times read "08:00" (24 h): no "a. m." and no double period; internal jobs are not listed', async () => {
     const p = await open();
     await p.goto(`${running.url}/#/`);
-    await p.waitForSelector('#planificador li');
-    const runs = (await p.locator('#planificador').textContent()) ?? '';
+    // The page may render again while loading (a refresh puts "Cargando…" back): wait for a list
+    // that is rendered and not loading, and read that very text.
+    const { runs, items } = (await (
+      await p.waitForFunction(() => {
+        const el = document.querySelector('#planificador');
+        const text = el?.textContent ?? '';
+        const items = el?.querySelectorAll('li').length ?? 0;
+        return items > 0 && !text.includes('Cargando') ? { runs: text, items } : false;
+      })
+    ).jsonValue()) as { runs: string; items: number };
     expect(runs).toContain('08:00');
     expect(runs).not.toMatch(/a\. ?m\.|p\. ?m\./);
     expect(runs).not.toMatch(/Limpieza/i);
-    expect(await p.locator('#planificador li').count()).toBe(1);
+    expect(items).toBe(1);
     // A saved template says when it was changed: one period at the end, not "a. m..".
     await running.app.inject({
       method: 'PUT',
