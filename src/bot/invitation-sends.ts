@@ -73,6 +73,9 @@ function selectionSql(input: Omit<InvitationSendInput, 'nombre'>, now: Date, par
   return `SELECT c.id, r.reasons, r.reasons ->> ${canal} AS why,
                  EXISTS (SELECT 1 FROM notifications n
                           WHERE n.client_id = c.id AND n.tipo = 'invitacion' AND n.estado = 'pendiente'
+                            -- Always true of an invitation; it lets the planner read the client
+                            -- index, which leaves out only generated notices (migration 033).
+                            AND NOT n.clave_generada
                             AND n.datos ->> 'canal' = ${canal}) AS queued
             FROM clients c
            CROSS JOIN LATERAL (SELECT teltec_channel_reasons(c, ${at}::timestamptz, false) AS reasons) r

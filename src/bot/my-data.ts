@@ -18,7 +18,7 @@ export async function clientDataText(d: StatusDeps, clientId: number): Promise<s
   );
   if (!c) return null;
   const extra = await d.db.query<{ whatsapp: string | null; avisos: number }>(
-    `SELECT c.whatsapp, (SELECT count(*)::int FROM notifications n WHERE n.client_id = c.id) AS avisos
+    `SELECT c.whatsapp, (SELECT count(*)::int FROM teltec_client_notice_ids(c.id)) AS avisos
        FROM clients c WHERE c.id = $1`,
     [clientId],
   );

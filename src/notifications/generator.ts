@@ -103,6 +103,9 @@ const candidateCompose = {
   // The generator's key (`type:client:D[:step]`): composed only for the candidates that may be
   // queued, so the candidates the report reads too are stored without it.
   dedupe_key: `s.tipo || ':' || s.client_id || ':' || s.ciclo || CASE WHEN s.tipo = 'pago_vencido' THEN ':' || s.paso ELSE '' END`,
+  // That key names the client: a queued notice is found by it, not written into the client index
+  // as well (migration 033, `teltec_client_notice_ids`).
+  clave_generada: 'true',
   urgente: `s.tipo = 'aviso_suspension'`,
   // The date the pre-suspension notice announces: the re-check drops it once it has passed.
   datos: `CASE WHEN s.tipo = 'aviso_suspension'

@@ -114,7 +114,12 @@ export type NoticeColumn =
   | 'datos'
   | 'ciclo'
   | 'paso'
-  | 'campaign_id';
+  | 'campaign_id'
+  /**
+   * The row's dedupe key is the generator's, `tipo:client_id:…` (migration 033): while pending and
+   * unclaimed it is found by that key, not by the client index. Generation's alone.
+   */
+  | 'clave_generada';
 
 /**
  * Set-based enqueue: `INSERT INTO notifications … SELECT … FROM (source) ON CONFLICT (dedupe_key)
@@ -260,6 +265,8 @@ export type CancelTarget =
 /**
  * Cancels pending rows (state `cancelado`, `motivo` = reason) and releases their claims. A row
  * being sent finishes its attempt: its re-check already passed. Returns how many were cancelled.
+ * A client's rows are read through `teltec_client_notice_ids` (migration 033): a generated notice
+ * still queued is not in the client index.
  */
 export async function cancel(
   tx: Queryable,
@@ -289,7 +296,8 @@ export async function cancel(
   if ('clientId' in target) {
     return (
       await tx.query(
-        `UPDATE notifications ${set} WHERE client_id = $1 AND estado = 'pendiente' AND tipo = ANY($4::text[])`,
+        `UPDATE notifications ${set}
+          WHERE id = ANY (ARRAY(SELECT teltec_client_notice_ids($1))) AND estado = 'pendiente' AND tipo = ANY($4::text[])`,
         [target.clientId, reason, now, target.tipos],
       )
     ).rowCount;
@@ -298,7 +306,7 @@ export async function cancel(
     await tx.query(
       `UPDATE notifications n ${set}
          FROM clients c
-        WHERE c.id = $1 AND n.client_id = c.id AND n.estado = 'pendiente'
+        WHERE c.id = $1 AND n.id = ANY (ARRAY(SELECT teltec_client_notice_ids($1))) AND n.estado = 'pendiente'
           AND n.tipo IN ('recordatorio_pago', 'pago_vencido', 'aviso_suspension')
           AND n.ciclo IS DISTINCT FROM teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $4)`,
       [target.paidClientId, reason, now, target.cycleDays],

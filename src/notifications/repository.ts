@@ -100,7 +100,8 @@ export async function listNotifications(
     `SELECT n.*, c.nombre AS cliente_nombre, count(*) OVER ()::int AS total
        FROM notifications n LEFT JOIN clients c ON c.id = n.client_id
       WHERE ($1::text IS NULL OR n.estado = $1) AND ($2::text IS NULL OR n.tipo = $2)
-        AND ($3::int IS NULL OR n.client_id = $3) AND ($4::int IS NULL OR n.campaign_id = $4)
+        AND ($3::int IS NULL OR n.id = ANY (ARRAY(SELECT teltec_client_notice_ids($3))))
+        AND ($4::int IS NULL OR n.campaign_id = $4)
         AND ($5::text IS NULL OR n.motivo = $5)
         AND ($6::date IS NULL OR n.created_at >= ($6::date::timestamp AT TIME ZONE $9))
         AND ($7::date IS NULL OR n.created_at < (($7::date + 1)::timestamp AT TIME ZONE $9))
