@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import {
+  analyzeAfterBatch,
   compose,
   type EngineSettings,
   enqueueFrom,
@@ -346,6 +347,7 @@ export async function createInvitationSend(
     now: { param: 7 },
   });
   await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, inserted?.creadas ?? 0]);
+  await analyzeAfterBatch(tx, inserted?.creadas ?? 0);
   return { ...(await getCampaign(tx, id))!, canal: input.canal };
 }
 

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../db/index.js';
-import { ANALYZE_AFTER_ROWS, analyzeOutbox } from './maintenance.js';
+import { analyzeAfterBatch } from './maintenance.js';
 import type { EngineMetrics } from './metrics.js';
 import { enqueueFrom } from './outbox.js';
 import type { EngineSettings } from './types.js';
@@ -240,7 +240,7 @@ export async function generateUnderLock(
   const report = await generatePaymentNotices(tx, settings, at);
   for (const [tipo, c] of Object.entries(report.por_tipo)) metrics?.generated.inc({ tipo }, c.creadas);
   // A large generation changes the outbox's shape: plan the next claims on fresh statistics.
-  if (report.total_creadas >= ANALYZE_AFTER_ROWS) await analyzeOutbox(tx);
+  await analyzeAfterBatch(tx, report.total_creadas);
   return report;
 }
 

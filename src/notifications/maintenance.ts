@@ -37,3 +37,13 @@ export const ANALYZE_AFTER_ROWS = 10_000;
 export async function analyzeOutbox(q: Queryable): Promise<void> {
   await q.exec('ANALYZE notifications');
 }
+
+/**
+ * After a set-based enqueue of `created` rows in the transaction `q` (a generation, a campaign,
+ * invitations): `analyzeOutbox` when the batch is large. The ANALYZE sees the transaction's own
+ * new rows. Without it a fresh outbox is planned on no statistics: the claim bench fell to ×0.6
+ * of its starting rate within 90,000 rows, until the first VACUUM (ANALYZE).
+ */
+export async function analyzeAfterBatch(q: Queryable, created: number): Promise<void> {
+  if (created >= ANALYZE_AFTER_ROWS) await analyzeOutbox(q);
+}
