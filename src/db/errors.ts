@@ -73,3 +73,12 @@ export async function withDatabaseDeadline<T>(work: Promise<T>, ms: number): Pro
     clearTimeout(timer);
   }
 }
+
+/**
+ * The database refused a duplicate (unique_violation, SQLSTATE 23505); with `constraint`, only on
+ * that unique index or constraint.
+ */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const err = error as { code?: unknown; constraint?: unknown } | null;
+  return err?.code === '23505' && (constraint === undefined || err.constraint === constraint);
+}

@@ -9,6 +9,7 @@ export { acquireDataDirLock, DataDirLockedError } from './data-dir-lock.js';
 export {
   DatabaseUnavailableError,
   isDatabaseUnavailable,
+  isUniqueViolation,
   withDatabaseDeadline,
 } from './errors.js';
 export { migrate, pendingMigrations, readMigrations } from './migrate.js';

@@ -1,6 +1,6 @@
 import { CHANNEL_NAMES, type ChannelName, type ChannelVerdict } from '../channels/types.js';
 import { recordConsent } from '../clients/consents.js';
-import type { Db, Queryable } from '../db/index.js';
+import { type Db, isUniqueViolation, type Queryable } from '../db/index.js';
 import { notificationTypes } from '../vocabulary.js';
 import { channelOrder } from './channel-policy.js';
 import {
@@ -127,8 +127,8 @@ export type NoticeColumn =
  * (and anything else it likes); rows where `where` (over alias `s`) holds are queued. `compose`
  * gives columns as SQL over `s` instead, computed only for the rows queued (a source that the
  * report reads too is stored once for both: the less it carries, the less is stored).
- * With `skipExisting` (the source carries `dedupe_key`, or `compose` gives it), a row whose key exists is left out before
- * anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
+ * With `skipExisting` (the source carries `dedupe_key`, or `compose` gives it), a row whose key
+ * exists is left out before anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
  * spares): a re-run that creates nothing costs little more than reading its source. A row the
  * caller knows to be new (`cannotExist`) is not looked up (OR evaluates left to right). ON CONFLICT
  * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
@@ -230,7 +230,8 @@ export async function enqueueFrom<R = { creadas: number }>(
       rows = await run(false);
       await tx.query('RELEASE SAVEPOINT teltec_enqueue_serialized');
     } catch (err) {
-      if (!isDedupeViolation(err)) throw err;
+      // A second notice with a key that exists: the outbox's unique dedupe index said no.
+      if (!isUniqueViolation(err, 'notifications_dedupe_key_key')) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT teltec_enqueue_serialized');
       await tx.query('RELEASE SAVEPOINT teltec_enqueue_serialized');
       rows = await run(true);
@@ -242,12 +243,6 @@ export async function enqueueFrom<R = { creadas: number }>(
   const created = rows.reduce((n, r) => n + (typeof r.creadas === 'number' ? r.creadas : 0), 0);
   if (created > 0) await notifyQueued(tx);
   return rows;
-}
-
-/** A second notice with a key that exists: the outbox's unique dedupe index said no. */
-function isDedupeViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; constraint?: unknown };
-  return e.code === '23505' && e.constraint === 'notifications_dedupe_key_key';
 }
 
 /** Which pending rows to cancel. */

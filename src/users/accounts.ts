@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db, Queryable } from '../db/index.js';
+import { type Db, isUniqueViolation, type Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { createSessionStore, createSignInLimiter } from './credentials.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
@@ -10,8 +10,6 @@ import type { Role } from './roles.js';
  * The rules around staff accounts: who may sign in, creating and changing users, the one-time
  * setup code for the first administrator. The one door for every change of a `users` row.
  */
-
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
 function checkPassword(clave: string, usuario: string): void {
   const problem = passwordProblem(clave, usuario);

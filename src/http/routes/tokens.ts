@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isUniqueViolation } from '../../db/index.js';
 import { AppError } from '../../errors/index.js';
 import { createApiTokenStore } from '../../users/index.js';
 import { audit } from '../audit.js';
@@ -71,7 +72,7 @@ export const tokensRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
           now: deps.clock.now(),
         });
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new AppError('TOKEN_DUPLICADO');
+        if (isUniqueViolation(err)) throw new AppError('TOKEN_DUPLICADO');
         throw err;
       }
       await audit(deps.db, {
