@@ -75,11 +75,8 @@ export function hasFlag(flag: string): boolean {
 
 /**
  * One figure against its baseline measured in the same run: the time, the baseline's, their ratio
+ * (by default ms / baselineMs; a bench with paired runs passes the median of its per-round ratios)
  * and the goal (a ratio), marked ✓ when met.
- */
-/**
- * A time against its baseline: both times and the ratio (by default ms / baselineMs; a bench with
- * paired runs passes the median of its per-round ratios), checked against the goal.
  */
 export function goalLine(
   label: string,
