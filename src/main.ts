@@ -62,7 +62,11 @@ export async function startService(config: Config, logger: Logger) {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     postgres: config.database,
-    pglite: { sharedBuffersMb: config.database.sharedBuffersMb, initialiseInChild: true },
+    pglite: {
+      sharedBuffersMb: config.database.sharedBuffersMb,
+      initialiseInChild: true,
+      optimisedCodeOnly: true,
+    },
   });
   const applied = await migrate(db);
   logger.info(
