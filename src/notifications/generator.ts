@@ -163,9 +163,7 @@ export function ruleParams(settings: EngineSettings, today: string): unknown[] {
  * processes and instances (on this database schema). Taken again by the same transaction, it
  * does not wait.
  */
-async function lockGeneration(tx: Queryable): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`);
-}
+const LOCK_GENERATION = `SELECT pg_advisory_xact_lock(hashtext('teltec:generation:' || current_schema()))`;
 
 /**
  * Runs every rule for `today` (the provider's local date). Idempotent; safe to run concurrently
@@ -182,9 +180,9 @@ export async function generatePaymentNotices(
   // disk read), and past jit_above_cost PostgreSQL compiles the statement, which takes longer than
   // running it (a re-run over a 2,000,000-row outbox, 100,000 clients: 1.7 s with JIT, 0.18 s without).
   const generate = async (tx: Queryable) => {
-    await tx.query(`SELECT set_config('jit', 'off', true)`);
-    await lockGeneration(tx);
     const rows = await enqueueFrom<RuleRow>(tx, {
+      // JIT off, then the generation lock: in the round trip that opens the statement's savepoint.
+      prelude: `SELECT set_config('jit', 'off', true); ${LOCK_GENERATION}`,
       source: candidatesSql,
       params: ruleParams(settings, at.today),
       columns: ['client_id', 'tipo', 'ciclo', 'paso'],
@@ -206,12 +204,11 @@ export async function generatePaymentNotices(
       now: at.now,
       replaceOlderSteps: true,
       report: reportSql,
+      // The day generated for (migration 032), recorded by the same statement. Its reading in
+      // `cannotExist` above sees the value before it (one snapshot for the whole statement).
+      alongside: `INSERT INTO generation_runs (ultimo_dia) VALUES ($1::date)
+                  ON CONFLICT (id) DO UPDATE SET ultimo_dia = GREATEST(generation_runs.ultimo_dia, EXCLUDED.ultimo_dia)`,
     });
-    await tx.query(
-      `INSERT INTO generation_runs (ultimo_dia) VALUES ($1::date)
-       ON CONFLICT (id) DO UPDATE SET ultimo_dia = GREATEST(generation_runs.ultimo_dia, EXCLUDED.ultimo_dia)`,
-      [at.today],
-    );
     return rows;
   };
   const rows = 'transaction' in db ? await (db as Db).transaction(generate) : await generate(db);

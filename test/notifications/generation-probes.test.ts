@@ -108,6 +108,34 @@ describeEachDb('generation probes what may exist', (ctx) => {
     await generateOn(ctx.db, s, '2026-03-10');
     expect(await lastDay(ctx.db)).toBe('2026-03-12');
   });
+
+  // The lock is taken in the round trip that opens the statement's savepoint: a generation another
+  // transaction holds makes this one wait, then find the notices made (PGlite runs one
+  // transaction at a time: there is nothing to wait for). Without the lock it would wait too, on
+  // the unique index, then run again: the id that run burns (max 2) tells the two apart.
+  if (ctx.kind === 'postgres') {
+    it('waits for a generation another transaction is running', async () => {
+      await seedClients(ctx.db, [{ chatId: nextChatId(), pago: '2026-02-13' }]);
+      let second: Promise<Awaited<ReturnType<typeof generateOn>>> | undefined;
+      let settled = false;
+      const first = await ctx.db.transaction(async (tx) => {
+        const made = await generateOn(tx as Db, s, '2026-03-12');
+        second = generateOn(ctx.db, s, '2026-03-12').finally(() => {
+          settled = true;
+        });
+        await new Promise((r) => setTimeout(r, 300));
+        expect(settled).toBe(false);
+        return made;
+      });
+      expect(first.total_creadas).toBe(1);
+      expect((await second!).total_creadas).toBe(0);
+      expect((await ids(ctx.db)).max).toBe(1);
+      const { rows } = await ctx.db.query<{ id: number }>(
+        `SELECT nextval(pg_get_serial_sequence('notifications', 'id'))::int AS id`,
+      );
+      expect(rows[0]!.id).toBe(2);
+    });
+  }
 });
 
 describe('migration 032 on a database that has notices', () => {
