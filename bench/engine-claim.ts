@@ -1,6 +1,6 @@
 import { parseConfig } from '../src/config.js';
-import type { Db } from '../src/db/index.js';
-import { analyzeAfterBatch, toEngineSettings, vacuumHotTables } from '../src/notifications/index.js';
+import { analyzeAfterBatch, type Db } from '../src/db/index.js';
+import { toEngineSettings, vacuumHotTables } from '../src/notifications/index.js';
 import { beginAttempts, claimDue, completeMany } from '../src/notifications/outbox.js';
 import { benchDb, fmt, heading, postgresAvailable, rateGoalLine } from './engine-support.js';
 
@@ -55,7 +55,7 @@ async function wave(db: Db, clients: number, workers: number): Promise<number> {
     [now, clients],
   );
   // As a generation, a campaign or an invitation send of this size does (not timed).
-  await analyzeAfterBatch(db, clients);
+  await analyzeAfterBatch(db, 'notifications', clients);
   const t = performance.now();
   const counts = await Promise.all(Array.from({ length: workers }, (_, i) => worker(db, `w${i}`)));
   const total = counts.reduce((a, b) => a + b, 0);

@@ -1,7 +1,6 @@
-import type { Queryable } from '../db/index.js';
+import { analyzeAfterBatch, type Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import {
-  analyzeAfterBatch,
   compose,
   type EngineSettings,
   enqueueFrom,
@@ -347,7 +346,7 @@ export async function createInvitationSend(
     now: { param: 7 },
   });
   await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, inserted?.creadas ?? 0]);
-  await analyzeAfterBatch(tx, inserted?.creadas ?? 0);
+  await analyzeAfterBatch(tx, 'notifications', inserted?.creadas ?? 0);
   return { ...(await getCampaign(tx, id))!, canal: input.canal };
 }
 

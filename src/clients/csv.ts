@@ -1,5 +1,10 @@
 import { parse } from 'csv-parse/sync';
-import { BULK_STATEMENT_TIMEOUT_MS, type Queryable, type TransactionOptions } from '../db/index.js';
+import {
+  analyzeAfterBatch,
+  BULK_STATEMENT_TIMEOUT_MS,
+  type Queryable,
+  type TransactionOptions,
+} from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { fromCsvCell, toCsvLine } from '../lib/csv-cell.js';
 import type { importStates } from '../vocabulary.js';
@@ -348,6 +353,8 @@ async function runImport(
         await onStateChange(tx, { clientId: row.id, from: row.antes, to: row.estado, importId });
       }
     }
+    // A file of a whole client base: the day's generation and the lists plan for its size at once.
+    await analyzeAfterBatch(tx, 'clients', report.creados + report.actualizados);
     return report;
   });
 }

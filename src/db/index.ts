@@ -16,6 +16,7 @@ export { migrate, pendingMigrations, readMigrations } from './migrate.js';
 export { createPgliteDb, initialisePgliteDir, type PgliteOptions } from './pglite.js';
 export { createPostgresDb, type PostgresOptions } from './postgres.js';
 export { secureDataDir } from './private-dir.js';
+export { ANALYZE_AFTER_ROWS, analyzeAfterBatch, type BatchTable } from './statistics.js';
 export {
   BULK_STATEMENT_TIMEOUT_MS,
   type Db,

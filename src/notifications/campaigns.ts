@@ -1,9 +1,8 @@
-import type { Queryable } from '../db/index.js';
+import { analyzeAfterBatch, type Queryable } from '../db/index.js';
 import { AppError } from '../errors/index.js';
 import { TELEGRAM_MAX_CHARS } from '../telegram/html.js';
 import { type ComposeRefusal, compose, loadComposeClients } from './compose.js';
 import { REACHABLE_SQL } from './generator.js';
-import { analyzeAfterBatch } from './maintenance.js';
 import { cancel, enqueueFrom } from './outbox.js';
 import { loadTemplates, type TemplateSet } from './templates.js';
 import type { CampaignType, EngineSettings, NotificationType } from './types.js';
@@ -288,7 +287,7 @@ export async function createCampaign(
     now: { param: 4 },
   });
   await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, inserted?.creadas ?? 0]);
-  await analyzeAfterBatch(tx, inserted?.creadas ?? 0);
+  await analyzeAfterBatch(tx, 'notifications', inserted?.creadas ?? 0);
   return (await getCampaign(tx, id))!;
 }
 

@@ -1,5 +1,4 @@
-import type { Db, Queryable } from '../db/index.js';
-import { analyzeAfterBatch } from './maintenance.js';
+import { analyzeAfterBatch, type Db, type Queryable } from '../db/index.js';
 import type { EngineMetrics } from './metrics.js';
 import { enqueueFrom } from './outbox.js';
 import type { EngineSettings } from './types.js';
@@ -237,7 +236,7 @@ export async function generateUnderLock(
   const report = await generatePaymentNotices(tx, settings, at);
   for (const [tipo, c] of Object.entries(report.por_tipo)) metrics?.generated.inc({ tipo }, c.creadas);
   // A large generation changes the outbox's shape: plan the next claims on fresh statistics.
-  await analyzeAfterBatch(tx, report.total_creadas);
+  await analyzeAfterBatch(tx, 'notifications', report.total_creadas);
   return report;
 }
 

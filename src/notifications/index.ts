@@ -91,13 +91,7 @@ export {
 export { type BankAccountLike, type HowToPay, howToPayText } from './how-to-pay.js';
 export { fingerprintOf, purgeIdempotencyKeys, withIdempotencyKey } from './idempotency.js';
 export { engineJobs } from './jobs.js';
-export {
-  ANALYZE_AFTER_ROWS,
-  analyzeAfterBatch,
-  analyzeOutbox,
-  HOT_TABLES,
-  vacuumHotTables,
-} from './maintenance.js';
+export { HOT_TABLES, vacuumHotTables } from './maintenance.js';
 export { createManualNotification, type ManualInput } from './manual.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
 export {

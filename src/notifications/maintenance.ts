@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db/index.js';
+import type { Db } from '../db/index.js';
 
 /**
  * Table upkeep the engine's write rate calls for. PostgreSQL's autovacuum does it on a server;
@@ -28,22 +28,4 @@ export const HOT_TABLES = [
  */
 export async function vacuumHotTables(db: Db): Promise<void> {
   await db.exec(`VACUUM (ANALYZE) ${HOT_TABLES.join(', ')}`);
-}
-
-/** Rows created at once above which the planner's statistics are refreshed at once. */
-export const ANALYZE_AFTER_ROWS = 10_000;
-
-/** After a large generation or import: fresh statistics, so the next claims plan for the new size. */
-export async function analyzeOutbox(q: Queryable): Promise<void> {
-  await q.exec('ANALYZE notifications');
-}
-
-/**
- * After a set-based enqueue of `created` rows in the transaction `q` (a generation, a campaign,
- * invitations): `analyzeOutbox` when the batch is large. The ANALYZE sees the transaction's own
- * new rows. Without it a fresh outbox is planned on no statistics: the claim bench fell to ×0.6
- * of its starting rate within 90,000 rows, until the first VACUUM (ANALYZE).
- */
-export async function analyzeAfterBatch(q: Queryable, created: number): Promise<void> {
-  if (created >= ANALYZE_AFTER_ROWS) await analyzeOutbox(q);
 }

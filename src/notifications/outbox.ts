@@ -245,7 +245,9 @@ export async function enqueueFrom<R = { creadas: number }>(
     } catch (err) {
       // A second notice with a key that exists: the outbox's unique dedupe index said no.
       if (!isUniqueViolation(err, 'notifications_dedupe_key_key')) throw err;
-      await tx.exec('ROLLBACK TO SAVEPOINT teltec_enqueue_serialized; RELEASE SAVEPOINT teltec_enqueue_serialized');
+      await tx.exec(
+        'ROLLBACK TO SAVEPOINT teltec_enqueue_serialized; RELEASE SAVEPOINT teltec_enqueue_serialized',
+      );
       rows = await run(true);
       if (createdIn(rows) > 0) await notifyQueued(tx);
       return rows;

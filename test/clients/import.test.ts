@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { importClientsCsv, listImports } from '../../src/clients/index.js';
 import { createManualClock } from '../../src/clock.js';
-import type { Db, Queryable } from '../../src/db/index.js';
+import { ANALYZE_AFTER_ROWS, type Db, type Queryable } from '../../src/db/index.js';
 import type { App } from '../../src/http/types.js';
 import { auth, buildTestApp } from '../support/app.js';
 import { describeEachDb } from '../support/db.js';
@@ -165,4 +165,26 @@ describeEachDb('CSV import from Excel and its record (issue 9, issue 12 §4 and 
       { tipo: 'servicio_reactivado', estado: 'pendiente' },
     ]);
   });
+
+  // Issue 16 §3: a file of a whole client base refreshes the planner's statistics of clients in
+  // its own transaction (PGlite has no autovacuum; a server's comes a minute or more later).
+  it('an import of as many clients as the threshold: the planner knows them when it commits', async () => {
+    const plannerRows = async () =>
+      Number(
+        (
+          await ctx.db.query<{ n: number }>(
+            `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'clients'::regclass`,
+          )
+        ).rows[0]!.n,
+      );
+    const lines = ['cedula,nombre'];
+    for (let i = 0; i < ANALYZE_AFTER_ROWS; i++) lines.push(`${cedulaFor(50_000 + i)},Cliente ${i}`);
+    const before = await plannerRows();
+    const res = await post(lines.join('\n'));
+    expect(res.json()).toMatchObject({ creados: ANALYZE_AFTER_ROWS, errores: [] });
+    const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clients');
+    expect(before).toBeLessThan(rows[0]!.n - ANALYZE_AFTER_ROWS / 2);
+    expect(await plannerRows()).toBeGreaterThanOrEqual(rows[0]!.n * 0.9);
+    // 10,000 lines: generous time for a busy shared machine.
+  }, 240_000);
 });

@@ -1,6 +1,6 @@
 import { beforeEach, expect, it } from 'vitest';
-import type { Db } from '../../src/db/index.js';
-import { ANALYZE_AFTER_ROWS, createCampaign } from '../../src/notifications/index.js';
+import { ANALYZE_AFTER_ROWS, type Db } from '../../src/db/index.js';
+import { createCampaign } from '../../src/notifications/index.js';
 import { describeEachDb } from '../support/db.js';
 import { nextChatId, seedClients, settingsFor } from './support.js';
 
