@@ -78,7 +78,7 @@ export interface PgliteOptions {
    * PostgreSQL's code compiled once, by V8's optimising compiler, as each function is first called
    * (`--no-liftoff`, process-wide, set before the module is compiled). By default V8 compiles every
    * called function twice, a quick baseline first and the optimised code later, and keeps both,
-   * with the compilers' scratch memory, in the process: ~50 MB more of resident memory for a
+   * with the compilers' scratch memory, in the process: 30-50 MB more of resident memory for a
    * running service (issue 16 §4). Hot code runs as fast either way; the first call of each
    * function waits for its compilation (initdb: 2.0 s -> 3.6 s in memory), so the long-running
    * service sets it and the tests and one-shot commands do not.
