@@ -78,7 +78,11 @@ function selectionSql(input: Omit<InvitationSendInput, 'nombre'>, now: Date, par
                             AND NOT n.clave_generada
                             AND n.datos ->> 'canal' = ${canal}) AS queued
             FROM clients c
-           CROSS JOIN LATERAL (SELECT teltec_channel_reasons(c, ${at}::timestamptz, false) AS reasons) r
+           -- The enabled channels read once, and each client's reasons once (OFFSET 0: otherwise
+           -- the planner copies the call into every count that reads them).
+           CROSS JOIN (SELECT teltec_enabled_channels() AS enabled OFFSET 0) ch
+           CROSS JOIN LATERAL (
+             SELECT teltec_channel_reasons(c, ${at}::timestamptz, false, ch.enabled) AS reasons OFFSET 0) r
            WHERE ${where.join(' AND ')}`;
 }
 

@@ -24,9 +24,11 @@ export interface Reach {
 
 /**
  * Clients by the channels that reach them for service notices now. The rule per channel is the
- * re-check's (`teltec_channel_reasons`, latest in migration 019): Telegram linked and not blocked;
- * WhatsApp with a number, service consent and no unexpired unreachable mark; SMS a mobile, e-mail
- * an address, neither marked unreachable nor refused; a channel not configured here reaches nobody.
+ * re-check's (`teltec_channel_reaches`, migration 034, the parts of `teltec_reachable`): Telegram
+ * linked and not blocked; WhatsApp with a number, service consent and no unexpired unreachable
+ * mark; SMS a mobile, e-mail an address, neither marked unreachable nor refused; a channel not
+ * configured here reaches nobody. The enabled channels are read once, and each client's four
+ * answers once (OFFSET 0: otherwise the planner copies them into each count that reads them).
  */
 export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
   const { rows } = await db.query<{
@@ -48,10 +50,13 @@ export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
             count(*) FILTER (WHERE r.tg OR r.wa OR r.sms OR r.email)::int AS alguno,
             (SELECT s.value FROM settings s WHERE s.key = 'canales.activos') AS activos
        FROM clients c
-      CROSS JOIN LATERAL (SELECT teltec_channel_reasons(c, $1::timestamptz, false) AS why) k
+      CROSS JOIN (SELECT teltec_enabled_channels() AS enabled OFFSET 0) ch
       CROSS JOIN LATERAL (
-        SELECT k.why->>'telegram' IS NULL AS tg, k.why->>'whatsapp' IS NULL AS wa,
-               k.why->>'sms' IS NULL AS sms, k.why->>'email' IS NULL AS email) r`,
+        SELECT teltec_channel_reaches(c, $1::timestamptz, false, ch.enabled, 'telegram') AS tg,
+               teltec_channel_reaches(c, $1::timestamptz, false, ch.enabled, 'whatsapp') AS wa,
+               teltec_channel_reaches(c, $1::timestamptz, false, ch.enabled, 'sms') AS sms,
+               teltec_channel_reaches(c, $1::timestamptz, false, ch.enabled, 'email') AS email
+         OFFSET 0) r`,
     [now],
   );
   const r = rows[0]!;

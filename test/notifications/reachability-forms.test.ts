@@ -4,8 +4,10 @@ import { describeEachDb } from '../support/db.js';
 // "Some channel can reach the client" has two forms built on the same per-channel rules
 // (migration 028): the reasons per channel (`teltec_channel_reasons`, a jsonb the re-check and the
 // policy read) and the boolean generation asks of every client in a notice window
-// (`teltec_reachable`). They must agree for every client, time, kind of notice and set of
-// enabled channels.
+// (`teltec_reachable`, since migration 034 the OR of `teltec_channel_reaches` for each channel,
+// which the reach counts read one channel at a time). They must agree for every client, time, kind
+// of notice and set of enabled channels: the boolean with the reasons, and each channel's answer
+// with that channel's reason.
 describeEachDb('reachability: the boolean form agrees with the reasons per channel', (ctx) => {
   it('for every mix of Telegram, WhatsApp, SMS, e-mail, marks and consents', async () => {
     // 4 × 5 × 5 × 4 × 5 = 2,000 clients, one per mix.
@@ -43,12 +45,27 @@ describeEachDb('reachability: the boolean form agrees with the reasons per chann
            ON k.mix = m.mix
         WHERE c.nombre LIKE 'Mezcla %'`,
     );
-    const { rows } = await ctx.db.query<{ casos: number; distintos: number; alcanzables: number }>(
+    const { rows } = await ctx.db.query<{
+      casos: number;
+      distintos: number;
+      alcanzables: number;
+      canal_distinto: number;
+      por_canal: number[];
+    }>(
       `SELECT count(*)::int AS casos,
               count(*) FILTER (WHERE teltec_reachable(c, t.p_now, m.mkt, e.en)
                                  IS DISTINCT FROM jsonb_path_exists(teltec_channel_reasons(c, t.p_now, m.mkt, e.en),
                                                                     '$.* ? (@ == null)'))::int AS distintos,
-              count(*) FILTER (WHERE teltec_reachable(c, t.p_now, m.mkt, e.en))::int AS alcanzables
+              count(*) FILTER (WHERE teltec_reachable(c, t.p_now, m.mkt, e.en))::int AS alcanzables,
+              count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM unnest(ARRAY['telegram', 'whatsapp', 'sms', 'email']) AS k(canal)
+                 WHERE teltec_channel_reaches(c, t.p_now, m.mkt, e.en, k.canal)
+                         IS DISTINCT FROM (teltec_channel_reasons(c, t.p_now, m.mkt, e.en) ->> k.canal IS NULL)))::int
+                AS canal_distinto,
+              ARRAY[count(*) FILTER (WHERE teltec_channel_reaches(c, t.p_now, m.mkt, e.en, 'telegram')),
+                    count(*) FILTER (WHERE teltec_channel_reaches(c, t.p_now, m.mkt, e.en, 'whatsapp')),
+                    count(*) FILTER (WHERE teltec_channel_reaches(c, t.p_now, m.mkt, e.en, 'sms')),
+                    count(*) FILTER (WHERE teltec_channel_reaches(c, t.p_now, m.mkt, e.en, 'email'))]::int[] AS por_canal
          FROM clients c
         CROSS JOIN (VALUES (NULL::timestamptz), (timestamptz '2026-03-10T15:00:00Z')) AS t(p_now)
         CROSS JOIN (VALUES (false), (true)) AS m(mkt)
@@ -62,5 +79,11 @@ describeEachDb('reachability: the boolean form agrees with the reasons per chann
     // The mix covers both answers, by more than one channel.
     expect(r.alcanzables).toBeGreaterThan(r.casos / 10);
     expect(r.alcanzables).toBeLessThan(r.casos);
+    // Each channel alone: the same answer as its reason, and each reaches some and not others.
+    expect(r.canal_distinto).toBe(0);
+    for (const n of r.por_canal) {
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThan(r.casos);
+    }
   });
 });
