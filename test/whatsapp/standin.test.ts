@@ -75,6 +75,53 @@ describe('WhatsApp Cloud API client against the stand-in (issue 10 §3, §9)', (
     );
   });
 
+  // Separate POSTs a few ms apart could overtake each other on a busy machine (the test above once
+  // read sent, read, delivered): a message's next status waits until the webhook answered the last.
+  it("one message's statuses are POSTed one after another, each once the last was answered", async () => {
+    const arrivals: { estado: string; at: number }[] = [];
+    let deliveredAnsweredAt = Number.POSITIVE_INFINITY;
+    const slow: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const statuses = parseWebhook(JSON.parse(Buffer.concat(chunks).toString()), new Date()).statuses;
+        for (const st of statuses) arrivals.push({ estado: st.estado, at: performance.now() });
+        // The webhook takes its time over "delivered".
+        const hold = statuses.some((st) => st.estado === 'entregado') ? 150 : 0;
+        setTimeout(() => {
+          if (hold) deliveredAnsweredAt = performance.now();
+          res.writeHead(200).end('{}');
+        }, hold);
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const own = await startWhatsAppStandin({
+      webhookUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`,
+      statusDelaysMs: { sent: 0, delivered: 0, read: 0 },
+    });
+    try {
+      const c = createWhatsAppClient({
+        token: own.token,
+        phoneNumberId: own.phoneNumberId,
+        businessAccountId: own.businessAccountId,
+        apiRoot: own.url,
+        apiVersion: 'v23.0',
+      });
+      const r = await c.sendTemplate(to(9), {
+        name: 'recordatorio_pago',
+        language: 'es',
+        params: ['Ana', '$25,00', '30/11/2026', '5'],
+      });
+      expect(r.ok).toBe(true);
+      await own.idle();
+      expect(arrivals.map((a) => a.estado)).toEqual(['enviado', 'entregado', 'leido']);
+      expect(arrivals[2]!.at).toBeGreaterThanOrEqual(deliveredAnsweredAt);
+    } finally {
+      await own.close();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
   it('free text: inside the window it is delivered; outside, accepted then failed 131047 by webhook', async () => {
     await standin.clientSends(to(2), 'Hola');
     const inside = await client.sendText(to(2), 'Respuesta dentro de la ventana');

@@ -282,6 +282,8 @@ class Standin implements WhatsAppStandin {
   private readonly timers = new Set<NodeJS.Timeout>();
   private batch: { status: Record<string, unknown> }[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
+  /** One message's status POSTs, one after another (see `queueStatus`). */
+  private statusChains = new Map<string, Promise<void>>();
   private closed = false;
   private seq = 0;
 
@@ -956,7 +958,18 @@ class Standin implements WhatsAppStandin {
   private queueStatus(status: Record<string, unknown>): void {
     const size = this.opts.statusBatch ?? 1;
     if (size <= 1) {
-      void this.postWebhook('messages', this.statusValue([status]));
+      // A message's statuses reach the webhook in the order they happened: each POST waits for the
+      // one before it (separate POSTs 5 ms apart could overtake each other on a busy machine).
+      // Different messages' statuses still go at once.
+      const id = String(status.id);
+      this.pending += 1;
+      const next = (this.statusChains.get(id) ?? Promise.resolve())
+        .then(() => this.postWebhook('messages', this.statusValue([status])))
+        .finally(() => {
+          if (this.statusChains.get(id) === next) this.statusChains.delete(id);
+          this.done();
+        });
+      this.statusChains.set(id, next);
       return;
     }
     this.batch.push({ status });
