@@ -23,8 +23,8 @@ import {
  * Goal: generation ≤ 1.5 × the bare statement, first run and re-run. The clock is injected.
  * Printed: the median times and the median of the rounds' ratios.
  * `--db=postgres|pglite` and `--clientes=N` run one database, one size; `--rondas=N` repeats the
- * four measurements N times (default 11 up to 10,000 clients, 7 above, 1 at 1,000,000) and prints medians. Wall time and, beside it, CPU time (the machine
- * may be shared).
+ * four measurements N times (default 11 up to 10,000 clients, 7 above, 1 at 1,000,000) and prints
+ * medians. Wall time and, beside it, CPU time (the machine may be shared).
  */
 const GOAL_RATIO = 1.5;
 const TODAY = '2026-03-10';
@@ -210,7 +210,7 @@ export async function run(): Promise<void> {
           goalLine(label, median(a), median(b), GOAL_RATIO, paired(a, b));
         goal(`${kind} ${fmt(n)}: generación (${fmt(created)} avisos)${rs}`, m.first, m.bareFirst);
         goal(`${kind} ${fmt(n)}: repetición (crea ${again})${rs}`, m.again, m.bareAgain);
-        // PostgreSQL's CPU time is read in 10 ms ticks: below 20 ticks a ratio is mostly rounding
+        // PostgreSQL's CPU time is read in 10 ms ticks: below 10 ticks a ratio is mostly rounding
         // (at 10,000 clients "0.02 s vs 0.01 s, ×2.00").
         const cpuFigure = (label: string, a: number[], b: number[]) => {
           if (Number.isNaN(median(a))) return;

@@ -130,8 +130,8 @@ export type NoticeColumn =
  * gives columns as SQL over `s` instead, computed only for the rows queued (a source that the
  * report reads too is stored once for both: the less it carries, the less is stored).
  * With `skipExisting` (the source carries `dedupe_key`, or `compose` gives it), a row whose key
- * exists is left out before anything is composed or inserted (one probe of the dedupe index, cheaper than the conflict it
- * spares): a re-run that creates nothing costs little more than reading its source. A row the
+ * exists is left out before anything is composed or inserted (one probe of the dedupe index,
+ * cheaper than the conflict it spares): a re-run that creates nothing costs little more than reading its source. A row the
  * caller knows to be new (`cannotExist`) is not looked up (OR evaluates left to right). ON CONFLICT
  * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
  * run such a statement with JIT off (see `generatePaymentNotices`).
@@ -233,15 +233,14 @@ export async function enqueueFrom<R = { creadas: number }>(
      ${q.referencesFromSource ? report : `SELECT r.* FROM refs, (${report}) r`}`;
   const run = async (onConflict: boolean) =>
     (await tx.query<R & { creadas?: number }>(statement(onConflict), params)).rows;
-  // Every report counts the created rows as `creadas` (in one or more rows).
-  const createdIn = (rows: (R & { creadas?: number })[]) =>
-    rows.reduce((n, r) => n + (typeof r.creadas === 'number' ? r.creadas : 0), 0);
   const prelude = q.prelude ? `${q.prelude};\n` : '';
+  let rows: (R & { creadas?: number })[];
+  let release = false;
   if (q.serialized && q.skipExisting) {
     await tx.exec(`${prelude}SAVEPOINT teltec_enqueue_serialized`);
-    let rows: (R & { creadas?: number })[];
     try {
       rows = await run(false);
+      release = true;
     } catch (err) {
       // A second notice with a key that exists: the outbox's unique dedupe index said no.
       if (!isUniqueViolation(err, 'notifications_dedupe_key_key')) throw err;
@@ -249,18 +248,19 @@ export async function enqueueFrom<R = { creadas: number }>(
         'ROLLBACK TO SAVEPOINT teltec_enqueue_serialized; RELEASE SAVEPOINT teltec_enqueue_serialized',
       );
       rows = await run(true);
-      if (createdIn(rows) > 0) await notifyQueued(tx);
-      return rows;
     }
-    // The release and the wake-up in one round trip.
-    await tx.exec(
-      `RELEASE SAVEPOINT teltec_enqueue_serialized${createdIn(rows) > 0 ? `; ${NOTIFY_QUEUED}` : ''}`,
-    );
-    return rows;
+  } else {
+    if (prelude) await tx.exec(prelude);
+    rows = await run(true);
   }
-  if (prelude) await tx.exec(prelude);
-  const rows = await run(true);
-  if (createdIn(rows) > 0) await notifyQueued(tx);
+  // Every report counts the created rows as `creadas` (in one or more rows). The savepoint's
+  // release and the wake-up go in one round trip.
+  const created = rows.reduce((n, r) => n + (typeof r.creadas === 'number' ? r.creadas : 0), 0);
+  const after = [
+    ...(release ? ['RELEASE SAVEPOINT teltec_enqueue_serialized'] : []),
+    ...(created > 0 ? [NOTIFY_QUEUED] : []),
+  ];
+  if (after.length > 0) await tx.exec(after.join('; '));
   return rows;
 }
 

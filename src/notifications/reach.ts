@@ -48,7 +48,7 @@ export async function channelReach(db: Queryable, now: Date): Promise<Reach> {
             count(*) FILTER (WHERE r.email)::int AS email,
             count(*) FILTER (WHERE r.tg AND r.wa)::int AS ambos,
             count(*) FILTER (WHERE r.tg OR r.wa OR r.sms OR r.email)::int AS alguno,
-            (SELECT s.value FROM settings s WHERE s.key = 'canales.activos') AS activos
+            (SELECT teltec_enabled_channels()) AS activos
        FROM clients c
       CROSS JOIN (SELECT teltec_enabled_channels() AS enabled OFFSET 0) ch
       CROSS JOIN LATERAL (

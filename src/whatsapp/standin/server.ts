@@ -283,7 +283,7 @@ class Standin implements WhatsAppStandin {
   private batch: { status: Record<string, unknown> }[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
   /** One message's status POSTs, one after another (see `queueStatus`). */
-  private statusChains = new Map<string, Promise<void>>();
+  private readonly statusChains = new Map<string, Promise<void>>();
   private closed = false;
   private seq = 0;
 
