@@ -81,7 +81,8 @@ export async function enqueue(tx: Queryable, rows: readonly NewNotice[], now: Da
       col((r) => r.client_id),
       col((r) => r.tipo),
       col((r) => r.mensaje ?? null),
-      col((r) => r.urgente ?? false),
+      // A welcome answers what the client just did: urgent, so the send window never holds it.
+      col((r) => r.urgente === true || r.tipo === 'bienvenida'),
       col((r) => r.dedupe_key ?? null),
       col((r) => JSON.stringify(r.datos ?? {})),
       col((r) => r.ciclo ?? null),
@@ -365,7 +366,10 @@ export interface ClaimOptions {
   now: Date;
   leaseMs: number;
   limit: number;
-  /** Inside the send window every due row may go; outside, only urgent ones and welcomes. */
+  /**
+   * Inside the send window every due row may go; outside, only urgent ones (a welcome is queued
+   * urgent: it answers what the client just did).
+   */
   inWindow: boolean;
   /** At most this many rows of one client per claim (per-chat pacing keeps them apart). */
   perClient: number;
@@ -373,15 +377,15 @@ export interface ClaimOptions {
 
 /** The claim statement: one UPDATE, which `claimDue` runs under the claim lock (exported for a test of its plan). */
 export function claimStatement(o: ClaimOptions): { text: string; values: unknown[] } {
-  const windowFilter = o.inWindow ? '' : `AND (n.urgente OR n.tipo = 'bienvenida')`;
-  const order = o.inWindow ? 'n.urgente DESC, n.proximo_intento, n.id' : 'n.proximo_intento, n.id';
+  // Both read notifications_claim_idx in its order: outside the window, its urgent end only.
+  const windowFilter = o.inWindow ? '' : 'AND n.urgente';
   return {
     text: `WITH cand AS (
          SELECT n.id, n.client_id, n.urgente, n.proximo_intento
            FROM notifications n
           WHERE n.estado = 'pendiente' AND n.proximo_intento <= $1
             AND (n.locked_until IS NULL OR n.locked_until < $1) ${windowFilter}
-          ORDER BY ${order}
+          ORDER BY n.urgente DESC, n.proximo_intento, n.id
           LIMIT $4
        ), ranked AS (
          SELECT id, client_id, urgente, proximo_intento,

@@ -14,14 +14,6 @@ export function isInSendWindow(now: Date, window: { start: string; end: string }
   return isTimeInWindow(localTime(now, timeZone), window);
 }
 
-/**
- * Rows that do not wait for the window: urgent ones (manual and maintenance marked urgent) and the
- * welcome, which answers something the client just did. SQL twin: `urgente OR tipo = 'bienvenida'`.
- */
-export function skipsSendWindow(row: { urgente: boolean; tipo: string }): boolean {
-  return row.urgente || row.tipo === 'bienvenida';
-}
-
 /** Local date and time in one zone, with the formatters built once (hot paths). */
 export function createCalendar(timeZone: string) {
   const date = new Intl.DateTimeFormat('en-CA', {

@@ -9,7 +9,7 @@ import {
   type Dispatcher,
   generatePaymentNotices,
 } from '../../src/notifications/index.js';
-import { beginAttempt, claimDue } from '../../src/notifications/outbox.js';
+import { beginAttempt, claimDue, enqueue } from '../../src/notifications/outbox.js';
 import type { TelegramSender } from '../../src/telegram/send.js';
 import type { Standin } from '../../src/telegram/standin/index.js';
 import { describeEachDb } from '../support/db.js';
@@ -161,11 +161,12 @@ describeEachDb('outbox dispatcher', (ctx) => {
     await generatePaymentNotices(ctx.db, settingsFor(), { today: '2026-03-10', now: clock.now() });
     await ctx.db.query(
       `INSERT INTO notifications (client_id, tipo, mensaje, urgente, proximo_intento) VALUES
-         ($1, 'mantenimiento', 'Corte de emergencia', true, $4),
-         ($2, 'bienvenida', NULL, false, $4),
-         ($3, 'oferta', 'Oferta nocturna', false, $4)`,
-      [ids[0], ids[1], ids[2], clock.now()],
+         ($1, 'mantenimiento', 'Corte de emergencia', true, $3),
+         ($2, 'oferta', 'Oferta nocturna', false, $3)`,
+      [ids[0], ids[2], clock.now()],
     );
+    // A welcome through the outbox's door, not marked urgent by its caller: the outbox marks it.
+    await enqueue(ctx.db, [{ client_id: ids[1]!, tipo: 'bienvenida', mensaje: null }], clock.now());
     const d = track(testDispatcher(ctx.db, sender, { clock }));
     const night = await d.runOnce();
     expect(night).toMatchObject({ enviadas: 2, en_ventana: false });
