@@ -257,6 +257,13 @@ describeEachDb('engine API', (ctx) => {
     expect((await get('/api/notificaciones/?desde=2026-03-10&hasta=2026-03-10')).json().total).toBe(3);
     expect((await get('/api/notificaciones/?desde=2026-03-11')).json().total).toBe(0);
     expect((await get('/api/notificaciones/?motivo=chat_not_found')).json().total).toBe(1);
+    // A page past the end still says how many there are (the count is not read off the page's rows).
+    expect((await get('/api/notificaciones/?pagina=9&por_pagina=1')).json()).toEqual({
+      notificaciones: [],
+      total: 3,
+    });
+    const second = (await get('/api/notificaciones/?pagina=2&por_pagina=2')).json();
+    expect(second).toMatchObject({ total: 3, notificaciones: [{ id: 1 }] });
     const sent = (await get('/api/notificaciones/2')).json();
     expect(sent).toMatchObject({ estado: 'enviado', telegram_message_id: expect.any(Number) });
     expect(sent.enviado_en).toBe(new Date(T0).toISOString());
