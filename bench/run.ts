@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.js')).benchWebhook(),
   admin: async () => (await import('./admin.js')).run(),
   exportar: async () => (await import('./export.js')).run(),
+  listas: async () => (await import('./lists.js')).run(),
   whatsapp: async () => (await import('./whatsapp.js')).run(),
   fallback: async () => (await import('./fallback.js')).run(),
 };

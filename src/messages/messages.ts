@@ -119,7 +119,6 @@ interface InboxRow {
     notification_id: number | null;
     notif_estado: string | null;
   }[];
-  total: number;
 }
 
 /** The inbox, newest first: incoming messages with their answers. */
@@ -132,28 +131,37 @@ export async function listMessages(
     offset: number;
   },
 ): Promise<{ mensajes: InboxMessage[]; total: number; nuevos: number }> {
+  // The page first (newest first), then its clients and answers; the totals counted apart. A
+  // window count over the page's query built every incoming message with its answers to keep 50.
+  const filters = `m.direccion = 'entrante'
+        AND ($1::text IS NULL OR m.estado = $1) AND ($2::int IS NULL OR m.client_id = $2)`;
   const { rows } = await db.query<InboxRow>(
-    `SELECT m.id, m.client_id, c.nombre, c.cedula, m.canal, m.chat_id, m.texto, m.estado, m.vinculo_verificado,
-            m.created_at, count(*) OVER ()::int AS total,
+    `WITH page AS (
+       SELECT m.* FROM client_messages m
+        WHERE ${filters}
+        ORDER BY m.created_at DESC, m.id DESC
+        LIMIT $3 OFFSET $4
+     )
+     SELECT m.id, m.client_id, c.nombre, c.cedula, m.canal, m.chat_id, m.texto, m.estado, m.vinculo_verificado,
+            m.created_at,
             COALESCE((SELECT json_agg(json_build_object(
                         'id', r.id, 'texto', r.texto, 'autor', r.autor, 'created_at', r.created_at,
                         'notification_id', r.notification_id, 'notif_estado', n.estado) ORDER BY r.id)
                         FROM client_messages r LEFT JOIN notifications n ON n.id = r.notification_id
                        WHERE r.responde_a = m.id), '[]'::json) AS respuestas
-       FROM client_messages m
+       FROM page m
        LEFT JOIN clients c ON c.id = m.client_id
-      WHERE m.direccion = 'entrante'
-        AND ($1::text IS NULL OR m.estado = $1) AND ($2::int IS NULL OR m.client_id = $2)
-      ORDER BY m.created_at DESC, m.id DESC
-      LIMIT $3 OFFSET $4`,
+      ORDER BY m.created_at DESC, m.id DESC`,
     [q.estado ?? null, q.clientId ?? null, q.limit, q.offset],
   );
-  const nuevos = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM client_messages WHERE estado = 'nuevo'`,
+  const counts = await db.query<{ total: number; nuevos: number }>(
+    `SELECT (SELECT count(*)::int FROM client_messages m WHERE ${filters}) AS total,
+            (SELECT count(*)::int FROM client_messages WHERE estado = 'nuevo') AS nuevos`,
+    [q.estado ?? null, q.clientId ?? null],
   );
   return {
-    total: rows[0]?.total ?? 0,
-    nuevos: nuevos.rows[0]?.n ?? 0,
+    total: counts.rows[0]?.total ?? 0,
+    nuevos: counts.rows[0]?.nuevos ?? 0,
     mensajes: rows.map((r) => ({
       id: Number(r.id),
       cliente_id: r.client_id,

@@ -156,7 +156,7 @@ export {
   type ServiceStateChange,
   type ServiceStateEffect,
 } from './service-state.js';
-export { notificationCounts } from './statistics.js';
+export { clientCounts, notificationCounts, stateTotals } from './statistics.js';
 export {
   defaultTemplates,
   deleteTemplate,

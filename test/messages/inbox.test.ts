@@ -74,6 +74,18 @@ describeEachDb('Mensajes inbox (issue 13 §8)', (ctx) => {
       vinculo_verificado: true,
     });
     expect(body.nuevos).toBeGreaterThanOrEqual(2);
+    expect(body.total).toBe(2);
+    // Pages: the second of one message each holds the older one; past the end, none, the same total.
+    const page = async (n: number) =>
+      (
+        await h.app.inject({
+          method: 'GET',
+          url: `/api/mensajes?cliente_id=${client.id}&por_pagina=1&pagina=${n}`,
+          headers: auth,
+        })
+      ).json();
+    expect(await page(2)).toMatchObject({ total: 2, mensajes: [{ texto: 'no tengo internet desde ayer' }] });
+    expect(await page(3)).toMatchObject({ total: 2, mensajes: [], nuevos: body.nuevos });
     // Commands still answer as before and are not stored.
     expect(await h.say(u, '/foo')).toContain('No entendí');
     const n = await ctx.db.query<{ n: number }>(

@@ -304,6 +304,15 @@ describeEachDb('engine API', (ctx) => {
     });
     expect(s.por_dia).toHaveLength(7);
     expect(s.por_dia.at(-1)).toEqual({ fecha: '2026-03-10', creadas: 3, enviadas: 2, fallidas: 1 });
+    // The totals by state cover every type: an offer waiting and one cancelled count there too.
+    await post('/api/notificaciones/create/', { cliente_id: ids[0], mensaje: 'oferta', tipo: 'oferta' });
+    const offer = (
+      await post('/api/notificaciones/create/', { cliente_id: ids[1], mensaje: 'otra', tipo: 'oferta' })
+    ).json();
+    await post(`/api/notificaciones/${offer.id}/cancelar`);
+    const again = (await get('/api/notificaciones/estadisticas/?dias=7')).json();
+    expect(again.por_tipo.oferta).toEqual({ pendientes: 1, enviadas: 0, fallidas: 0, canceladas: 1 });
+    expect(again.notificaciones).toEqual({ enviadas: 2, fallidas: 1, pendientes: 1, canceladas: 1 });
   });
 
   it('templates: read, edit per type and per plan, refuse bad ones, preview with a real client', async () => {
