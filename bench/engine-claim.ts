@@ -65,10 +65,11 @@ async function wave(db: Db, clients: number, workers: number): Promise<number> {
 
 /**
  * Claim-and-complete throughput of the outbox (no Telegram): claim in batches of 100, begin each
- * attempt (the re-check), record the batch. Waves of 10,000 rows: the first, and the last after
- * `--churn=N` rows (default 100,000) have churned through the table. On PGlite the hot tables are
- * vacuumed every 100,000 rows, as the nightly `vacuum_pglite` job does; on PostgreSQL autovacuum
- * runs (a server with autovacuum off is vacuumed as PGlite is, and the bench says so). Goals: the
+ * attempt (the re-check), record the batch. Waves of 10,000 rows through `--churn=N` rows (default
+ * 100,000; the issue's long run: `--churn=500000`): the first three against the last three. On
+ * PGlite the hot tables are vacuumed every 100,000 rows, as the nightly `vacuum_pglite` job does;
+ * on PostgreSQL autovacuum runs (a server with autovacuum off is vacuumed as PGlite is, and the
+ * bench says so). Goals: the
  * rate after the churn within 20 % of the start (≥ ×0.8); ≥ 1,000/s on PGlite (1 worker),
  * ≥ 2,000/s on PostgreSQL with 4 workers. The clock is injected (a fixed `now`).
  */
@@ -100,17 +101,18 @@ export async function run(): Promise<void> {
         process.stdout.write(`  … ola ${w + 1}/${waves}: ${fmt(rates.at(-1)!)} filas/s\n`);
         if (vacuumHere && (w + 1) % 10 === 0 && w + 1 < waves) await vacuumHotTables(db);
       }
+      // One wave lasts a few seconds, and on a shared machine one wave in ten can be 30 % off its
+      // neighbours: the start and the end are each the median of three waves.
+      const ends = Math.min(3, Math.floor(waves / 2));
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const start = median(rates.slice(0, ends));
+      const end = median(rates.slice(-ends));
+      const of = ends > 1 ? ` (mediana de ${ends} olas)` : '';
+      rateGoalLine(`${kind}, ${workers} trabajador(es): primeras olas${of}`, start, goal, 1, 'filas/s');
       rateGoalLine(
-        `${kind}, ${workers} trabajador(es): primeras 10.000 filas`,
-        rates[0]!,
-        goal,
-        1,
-        'filas/s',
-      );
-      rateGoalLine(
-        `${kind}: 10.000 filas tras ${fmt((waves - 1) * 10_000)} (frente al inicio)`,
-        rates.at(-1)!,
-        rates[0]!,
+        `${kind}: tras ${fmt((waves - ends) * 10_000)} filas${of}, frente al inicio`,
+        end,
+        start,
         0.8,
         'filas/s',
       );
