@@ -5,5 +5,5 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 execFileSync(process.execPath, [path.join(root, 'scripts', 'build-if-needed.mjs')], { stdio: 'inherit' });
-const { runCli } = await import(path.join(root, 'dist', 'src', 'cli.js'));
-process.exit(await runCli(process.argv.slice(2)));
+const { cliMain } = await import(path.join(root, 'dist', 'src', 'cli.js'));
+process.exit(await cliMain(process.argv.slice(2)));

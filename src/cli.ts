@@ -112,14 +112,19 @@ export async function runCli(
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry) {
-  runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (err instanceof ConfigError || err instanceof DataDirLockedError) console.error(err.message);
-      else console.error(`Error: ${(err as Error).message}`);
-      process.exit(1);
-    },
-  );
+/**
+ * The command line's entry (`npx teltec`, bin/teltec.js, and this file run directly): the exit
+ * code, with what went wrong as one line on `err`, never a stack trace.
+ */
+export async function cliMain(argv: string[], err: (line: string) => void = console.error): Promise<number> {
+  try {
+    return await runCli(argv);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof DataDirLockedError) err(e.message);
+    else err(`Error: ${(e as Error).message}`);
+    return 1;
+  }
 }
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) process.exit(await cliMain(process.argv.slice(2)));

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
+import { cliMain, runCli } from '../../src/cli.js';
 import { createManualClock } from '../../src/clock.js';
-import { openDatabase } from '../../src/db/index.js';
+import { acquireDataDirLock, openDatabase } from '../../src/db/index.js';
 import { startStandin } from '../../src/telegram/standin/index.js';
 import { cedulaFor } from '../support/fixtures.js';
 
@@ -28,6 +28,26 @@ describe('CLI', () => {
     expect(await runCli(['volar'], out)).toBe(2);
     // PGlite on disk, several opens: slow on a busy shared machine.
   }, 180_000);
+});
+
+describe('CLI entry', () => {
+  it('a database in use by the running service is one clear line and exit 1, not a stack trace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'teltec-cli-'));
+    const saved = process.env.DATA_DIR;
+    process.env.DATA_DIR = dir;
+    const lock = await acquireDataDirLock(dir);
+    const errors: string[] = [];
+    try {
+      expect(await cliMain(['migrate'], (l) => errors.push(l))).toBe(1);
+    } finally {
+      await lock.release();
+      if (saved === undefined) delete process.env.DATA_DIR;
+      else process.env.DATA_DIR = saved;
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^La base de datos embebida en .* ya está en uso por otro proceso de TelTec/);
+    expect(errors[0]).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('CLI: the engine by hand', () => {
