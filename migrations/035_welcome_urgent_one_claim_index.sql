@@ -3,8 +3,8 @@
 -- new notice even where it writes nothing. `notifications_claim_now_idx` served one query, the claim
 -- outside the send window (urgent rows and welcomes, by due time), whose rows the claim index
 -- already holds in that order at its urgent end (`urgente DESC, proximo_intento, id`) — all but
--- the welcomes, which the bot has always queued urgent (src/bot/links.ts) and the outbox now queues
--- urgent whoever asks (src/notifications/outbox.ts `enqueue`). A welcome queued otherwise (by hand,
+-- the welcomes, which the bot has always queued urgent (src/bot/links.ts), and which the outbox now
+-- queues urgent whoever asks (src/notifications/outbox.ts `enqueue`). A welcome queued otherwise (by hand,
 -- or by an older version) becomes urgent here, so the night's claim still finds it.
 UPDATE notifications SET urgente = true WHERE tipo = 'bienvenida' AND estado = 'pendiente' AND NOT urgente;
 DROP INDEX notifications_claim_now_idx;

@@ -123,6 +123,7 @@ export function createLinksStore(db: Db) {
         }
         const replacedClientId = await attach(tx, r);
         // mensaje NULL: the dispatcher composes the welcome from its editable template when it sends.
+        // The outbox queues every welcome urgent (`enqueue`): the send window never holds it.
         await enqueue(
           tx,
           [
@@ -130,7 +131,6 @@ export function createLinksStore(db: Db) {
               client_id: r.clientId,
               tipo: 'bienvenida',
               mensaje: null,
-              urgente: true,
               dedupe_key: `bienvenida:${r.clientId}:${Math.floor(r.now.getTime() / 1000)}`,
             },
           ],

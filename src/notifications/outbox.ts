@@ -132,10 +132,11 @@ export type NoticeColumn =
  * report reads too is stored once for both: the less it carries, the less is stored).
  * With `skipExisting` (the source carries `dedupe_key`, or `compose` gives it), a row whose key
  * exists is left out before anything is composed or inserted (one probe of the dedupe index,
- * cheaper than the conflict it spares): a re-run that creates nothing costs little more than reading its source. A row the
- * caller knows to be new (`cannotExist`) is not looked up (OR evaluates left to right). ON CONFLICT
- * stays for a row another transaction inserts meanwhile. The planner prices a probe per row high:
- * run such a statement with JIT off (see `generatePaymentNotices`).
+ * cheaper than the conflict it spares): a re-run that creates nothing costs little more than
+ * reading its source. A row the caller knows to be new (`cannotExist`) is not looked up (OR
+ * evaluates left to right). ON CONFLICT stays for a row another transaction inserts meanwhile. The
+ * planner prices a probe per row high: run such a statement with JIT off (see
+ * `generatePaymentNotices`).
  * The clients and campaigns of the created rows are checked in the statement (`CHECK_REFS_CTE`)
  * unless `referencesFromSource`: every client_id (and campaign_id) the source gives comes from the
  * row of clients (campaigns) the statement itself read, which a delete cannot take away before
