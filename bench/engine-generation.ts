@@ -23,7 +23,7 @@ import {
  * Goal: generation ≤ 1.5 × the bare statement, first run and re-run. The clock is injected.
  * Printed: the median times and the median of the rounds' ratios.
  * `--db=postgres|pglite` and `--clientes=N` run one database, one size; `--rondas=N` repeats the
- * four measurements N times (default 11 up to 10,000 clients, 7 above, 1 at 1,000,000) and prints
+ * four measurements N times (default 31 up to 10,000 clients, 7 above, 1 at 1,000,000) and prints
  * medians. Wall time and, beside it, CPU time (the machine may be shared).
  */
 const GOAL_RATIO = 1.5;
@@ -118,7 +118,8 @@ export async function run(): Promise<void> {
   if (dbArg === 'postgres' || dbArg === 'pglite') kinds.splice(0, kinds.length, dbArg);
   const roundsArg = process.argv.find((a) => a.startsWith('--rondas='));
   // Several rounds (one at 1,000,000): on a shared machine one pair of runs can be 30 % apart, and
-  // a run at 10,000 clients lasts some 40 ms, which one slow moment doubles: more rounds there.
+  // a run at 10,000 clients lasts some 60 ms, which one slow moment doubles: more rounds there (with
+  // 11, the median of the rounds' ratios still moved by ±0.1 from one run of the bench to the next).
   const roundsFor = (n: number) =>
     roundsArg
       ? Math.max(1, Number(roundsArg.slice('--rondas='.length)))
@@ -126,7 +127,7 @@ export async function run(): Promise<void> {
         ? 1
         : n > 10_000
           ? 7
-          : 11;
+          : 31;
   const settings = toEngineSettings(parseConfig({}));
   const clock = createManualClock(`${TODAY}T13:00:00Z`);
   for (const kind of kinds) {

@@ -113,10 +113,10 @@ const candidateCompose = {
 } as const;
 
 // One row per type with candidates (a type without any is reported as zeros): the candidates are
-// grouped as they are (three groups), and each group counts its created rows in `ins`.
+// grouped as they are (three groups), each counting its created rows (`creada`, see enqueueFrom).
 const reportSql = `
   SELECT s.tipo,
-         (SELECT count(*) FROM ins WHERE ins.tipo = s.tipo)::int AS creadas,
+         count(*) FILTER (WHERE s.creada)::int AS creadas,
          count(*) FILTER (WHERE s.reachable AND s.eligible)::int AS aplicables,
          count(*) FILTER (WHERE NOT s.reachable AND s.eligible)::int AS sin_canal,
          count(*) FILTER (WHERE NOT s.eligible)::int AS por_estado,

@@ -147,8 +147,9 @@ export type NoticeColumn =
  * of a first generation's insert. The unique index still refuses a duplicate: a key written
  * meanwhile outside the lock fails the statement, which then runs again, rolled back to a
  * savepoint in the same transaction, with ON CONFLICT DO NOTHING.
- * `report` (optional) continues the statement: it may read the CTEs `src` (the source) and `ins`
- * (the created rows: id, client_id, campaign_id, tipo, ciclo, paso) and must end with the SELECT
+ * `report` (optional) continues the statement: it may read the CTEs `src` (the source, with a
+ * boolean column `creada`: this row's notice was created by this statement) and `ins` (the created
+ * rows: id, client_id, campaign_id, tipo, ciclo, paso) and must end with the SELECT
  * whose rows are returned (one or more, unless `referencesFromSource`: the check reads the report's
  * rows); by default one row `{ creadas }`. With
  * `replaceOlderSteps`, pending payment notices of the same client and cycle older than a created
@@ -223,15 +224,34 @@ export async function enqueueFrom<R = { creadas: number }>(
     : '';
   // A report that checks references returns at least one row (the default: one), so the check runs.
   const report = q.report ?? 'SELECT count(*)::int AS creadas FROM ins';
-  const statement = (onConflict: boolean) =>
-    `WITH src AS (${q.source}),
-     ins AS (
-       INSERT INTO notifications (${cols}, proximo_intento, created_at, updated_at)
+  const where = conditions.length ? conditions.join(' AND ') : 'true';
+  const insert = (from: string, filter: string, onConflict: boolean) =>
+    `INSERT INTO notifications (${cols}, proximo_intento, created_at, updated_at)
        SELECT ${values}, ${at}, ${at}, ${at}
-         FROM src s ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+         FROM ${from} s ${filter ? `WHERE ${filter}` : ''}
        ${onConflict ? 'ON CONFLICT (dedupe_key) DO NOTHING' : ''}
-       RETURNING id, client_id, campaign_id, tipo, ciclo, paso
-     )${replaced}${q.alongside ? `, alongside AS (${q.alongside})` : ''}${q.referencesFromSource ? '' : `, ${CHECK_REFS_CTE}`}
+       RETURNING id, client_id, campaign_id, tipo, ciclo, paso${onConflict ? ', dedupe_key' : ''}`;
+  // With a report, the source it reads carries \`creada\`: this row's notice was created by this
+  // statement. Without ON CONFLICT that is the row's condition, evaluated once, where the insert
+  // reads it too: the report does not read the created rows back (storing and scanning them again
+  // was a tenth of a first generation on PGlite). With ON CONFLICT, a queued row whose key
+  // another transaction wrote meanwhile was not created: its key is looked up among those inserted.
+  const head = (onConflict: boolean) => {
+    if (!q.report) return `src AS (${q.source}), ins AS (${insert('src', conditions.length ? where : '', onConflict)})`;
+    // OFFSET 0: the condition reads the source's columns as computed, not their expressions
+    // copied into it (a pulled-up source computed reachability and pauses twice per row).
+    const source = `(SELECT * FROM (${q.source}) s0 OFFSET 0)`;
+    if (!onConflict) {
+      return `src AS (SELECT s.*, (${where}) AS creada FROM ${source} s),
+     ins AS (${insert('src', 's.creada', false)})`;
+    }
+    return `cand AS (SELECT s.*, (${where}) AS teltec_queued FROM ${source} s),
+     ins AS (${insert('cand', 's.teltec_queued', true)}),
+     src AS (SELECT s.*, s.teltec_queued AND COALESCE(${dedupeKey} IN (SELECT i.dedupe_key FROM ins i), ${dedupeKey} IS NULL) AS creada
+               FROM cand s)`;
+  };
+  const statement = (onConflict: boolean) =>
+    `WITH ${head(onConflict)}${replaced}${q.alongside ? `, alongside AS (${q.alongside})` : ''}${q.referencesFromSource ? '' : `, ${CHECK_REFS_CTE}`}
      ${q.referencesFromSource ? report : `SELECT r.* FROM refs, (${report}) r`}`;
   const run = async (onConflict: boolean) =>
     (await tx.query<R & { creadas?: number }>(statement(onConflict), params)).rows;
