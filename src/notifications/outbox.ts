@@ -231,13 +231,14 @@ export async function enqueueFrom<R = { creadas: number }>(
          FROM ${from} s ${filter ? `WHERE ${filter}` : ''}
        ${onConflict ? 'ON CONFLICT (dedupe_key) DO NOTHING' : ''}
        RETURNING id, client_id, campaign_id, tipo, ciclo, paso${onConflict ? ', dedupe_key' : ''}`;
-  // With a report, the source it reads carries \`creada\`: this row's notice was created by this
+  // With a report, the source it reads carries `creada`: this row's notice was created by this
   // statement. Without ON CONFLICT that is the row's condition, evaluated once, where the insert
   // reads it too: the report does not read the created rows back (storing and scanning them again
   // was a tenth of a first generation on PGlite). With ON CONFLICT, a queued row whose key
   // another transaction wrote meanwhile was not created: its key is looked up among those inserted.
   const head = (onConflict: boolean) => {
-    if (!q.report) return `src AS (${q.source}), ins AS (${insert('src', conditions.length ? where : '', onConflict)})`;
+    if (!q.report)
+      return `src AS (${q.source}), ins AS (${insert('src', conditions.length ? where : '', onConflict)})`;
     // OFFSET 0: the condition reads the source's columns as computed, not their expressions
     // copied into it (a pulled-up source computed reachability and pauses twice per row).
     const source = `(SELECT * FROM (${q.source}) s0 OFFSET 0)`;
