@@ -97,6 +97,30 @@ describeEachDb('Client export (issue 12 §5, issue 16 §2)', (ctx) => {
     await ctx.db.query('DELETE FROM clients');
   });
 
+  it('the first pages are smaller (a quarter, a half, then whole), and every client comes once, in name order', async () => {
+    await ctx.db.query(
+      `INSERT INTO clients (cedula, nombre) SELECT lpad((960 + i)::text, 10, '0'), 'Rampa ' || lpad(i::text, 2, '0')
+         FROM generate_series(1, 30) AS i`,
+    );
+    const repo = createClientsRepository(ctx.db, () => ({
+      today: '2026-03-09',
+      cycleDays: 30,
+      reminderDaysBefore: 3,
+    }));
+    const pages: string[][] = [];
+    for await (const page of repo.walkValues(
+      {},
+      ['c.nombre', 'teltec_payment_state(d.due, $1::date, $3)'],
+      8,
+    ))
+      pages.push(page.map((v) => String(v[0])));
+    expect(pages.map((p) => p.length)).toEqual([2, 4, 8, 8, 8]);
+    expect(pages.flat()).toEqual(
+      Array.from({ length: 30 }, (_, i) => `Rampa ${String(i + 1).padStart(2, '0')}`),
+    );
+    await ctx.db.query('DELETE FROM clients');
+  });
+
   it('100,000 clients stream out: the first rows arrive before the last are read, and /health keeps answering', async () => {
     await ctx.db.query(
       `INSERT INTO clients (cedula, nombre, sector, fecha_ultimo_pago)

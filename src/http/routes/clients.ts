@@ -75,6 +75,16 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
   const tags = ['clientes'];
   /** Ajustes in effect (suspension and reactivation rules, issue 13 §6). */
   const engineSettings = (): Promise<EngineSettings> => deps.settings!.engine();
+  if (deps.db.kind === 'pglite') {
+    // PGlite runs each query on this thread, and the service compiles PostgreSQL's code as each
+    // of its functions is first called (optimisedCodeOnly): the first page of the first export
+    // waited 50-110 ms for that, and /health with it. The export's header and first line, read
+    // once before the service listens, do that compiling then.
+    app.addHook('onReady', async () => {
+      let chunks = 0;
+      for await (const _chunk of clientsCsv(clients, {}, 1)) if (++chunks === 2) break;
+    });
+  }
 
   app.get(
     '/api/clientes',
