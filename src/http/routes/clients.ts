@@ -82,7 +82,12 @@ export const clientsRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     // once before the service listens, do that compiling then.
     app.addHook('onReady', async () => {
       let chunks = 0;
-      for await (const _chunk of clientsCsv(clients, {}, 1)) if (++chunks === 2) break;
+      try {
+        for await (const _chunk of clientsCsv(clients, {}, 1)) if (++chunks === 2) break;
+      } catch (err) {
+        // Only a head start: the export itself reports whatever this met.
+        app.log.warn({ err }, 'no se pudo preparar la exportación de clientes');
+      }
     });
   }
 
