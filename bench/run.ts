@@ -4,7 +4,7 @@
  * `--all-dbs`) are read by the benchmarks themselves.
  * With more than one to run, each runs in a process of its own: in one process a bench measured
  * the heap the previous ones left (the export's worst /health, 122 ms after the admin page's
- * Chromium and a dozen closed PGlite instances, against 11–35 ms on its own).
+ * Chromium and a dozen closed PGlite instances, against 11–42 ms in six runs on its own).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -108,6 +108,7 @@ describeEachDb('Client export (issue 12 §5, issue 16 §2)', (ctx) => {
       reminderDaysBefore: 3,
     }));
     const pages: string[][] = [];
+    // The second column only gives the statement's date parameter ($1) a use, as the export's columns do.
     for await (const page of repo.walkValues(
       {},
       ['c.nombre', 'teltec_payment_state(d.due, $1::date, $3)'],
