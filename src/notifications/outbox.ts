@@ -230,7 +230,7 @@ export async function enqueueFrom<R = { creadas: number }>(
        SELECT ${values}, ${at}, ${at}, ${at}
          FROM ${from} s ${filter ? `WHERE ${filter}` : ''}
        ${onConflict ? 'ON CONFLICT (dedupe_key) DO NOTHING' : ''}
-       RETURNING id, client_id, campaign_id, tipo, ciclo, paso${onConflict ? ', dedupe_key' : ''}`;
+       RETURNING id, client_id, campaign_id, tipo, ciclo, paso${onConflict && q.report ? ', dedupe_key' : ''}`;
   // With a report, the source it reads carries `creada`: this row's notice was created by this
   // statement. Without ON CONFLICT that is the row's condition, evaluated once, where the insert
   // reads it too: the report does not read the created rows back (storing and scanning them again
