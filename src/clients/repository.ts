@@ -194,7 +194,8 @@ function filterConditions(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, param
     // Accents, case and ñ/n ignored on both sides (teltec_fold, migration 008).
     const like = add(`%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
     const digits = q.replace(/\D/g, '');
-    const parts = [`teltec_fold(c.nombre) LIKE teltec_fold(${like})`];
+    // c.nombre_busqueda = teltec_fold(c.nombre), stored (migration 037).
+    const parts = [`c.nombre_busqueda LIKE teltec_fold(${like})`];
     if (digits.length >= 3) {
       const d = add(`%${digits.replace(/^0/, '')}%`);
       parts.push(`c.cedula LIKE ${d}`, `c.telefono_norm LIKE ${d}`);
@@ -207,17 +208,29 @@ function filterConditions(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, param
   if (f.estado) where.push(`c.estado = ${add(f.estado)}`);
   if (f.telegram === 'si') where.push('c.chat_id IS NOT NULL');
   if (f.telegram === 'no') where.push('c.chat_id IS NULL');
-  if (f.estado_pago) {
-    where.push(
-      `teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) = ${add(f.estado_pago)}`,
-    );
-  }
+  // d.due: the row's due date, from `clientsFrom(true)` (computed once, so the payment state's
+  // function is inlined instead of called per row: 83 ms instead of 534 ms over 100,000 clients).
+  if (f.estado_pago) where.push(`teltec_payment_state(d.due, $1::date, $3) = ${add(f.estado_pago)}`);
   return where;
 }
 
-function filterSql(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>, params: unknown[]): string {
-  const where = filterConditions(f, params);
-  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+/** Whether the conditions of `f` read `d.due` (the FROM must then be `clientsFrom(true)`). */
+function readsDueDate(f: Omit<ClientFilters, 'pagina' | 'por_pagina'>): boolean {
+  return Boolean(f.estado_pago);
+}
+
+/**
+ * The FROM of a client search: `c` = clients, `p` = plans and, with `due`, `d.due` = the due date
+ * ($2 = cycle days), once per client row (OFFSET 0 keeps it one evaluation). Without a reader of
+ * `d.due` it is left out: over 100,000 clients it costs 40-60 ms.
+ */
+function clientsFrom(due: boolean): string {
+  return `FROM clients c LEFT JOIN plans p ON p.id = c.plan_id${
+    due
+      ? `
+          CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due OFFSET 0) d`
+      : ''
+  }`;
 }
 
 /** Repository over a lent Queryable (the database or a transaction). */
@@ -265,8 +278,7 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
       // (last payment, billing day) pairs share it), for the columns that derive from it.
       const { rows } = await db.query<{ r: string }>(
         `SELECT json_build_array(c.nombre_orden, c.id, ${columns.join(', ')})::text AS r
-           FROM clients c LEFT JOIN plans p ON p.id = c.plan_id
-          CROSS JOIN LATERAL (SELECT teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS due OFFSET 0) d
+           ${clientsFrom(true)}
           ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
           ORDER BY c.nombre_orden, c.id LIMIT $${params.length}`,
         params,
@@ -290,29 +302,38 @@ export function createClientsRepository(db: Queryable, billing: () => BillingCon
       return rows[0]?.id ?? null;
     },
 
+    /**
+     * One page in the list's order, and how many match. The page's ids are found on the sort
+     * key's index first and only those rows get the view's columns; the count reads the filter's
+     * columns only. Over 100,000 clients on PGlite: the first page 21 ms, the last 90 ms (a
+     * window count over the whole view took 390 and 960 ms, and on PGlite nothing else is
+     * answered meanwhile).
+     */
     async list(f: ClientFilters): Promise<{ clientes: ClientView[]; total: number }> {
       const params: unknown[] = ctx();
-      const whereSql = filterSql(f, params);
+      const conditions = filterConditions(f, params);
+      const from = clientsFrom(readsDueDate(f));
+      const whereSql = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
       const add = (v: unknown) => {
         params.push(v);
         return `$${params.length}`;
       };
       const limit = add(f.por_pagina);
       const offset = add((f.pagina - 1) * f.por_pagina);
-      const { rows } = await db.query<ClientRow>(
-        `SELECT v.*, count(*) OVER () AS total FROM (${selectView} ${whereSql}) v
-          ORDER BY v.nombre_orden, v.id LIMIT ${limit} OFFSET ${offset}`,
+      // The count and the page in one statement (every parameter is read: $1-$3 by the view's
+      // columns). The count's row comes even past the last page, with the view's columns null.
+      const { rows } = await db.query<ClientRow & { total: number }>(
+        `SELECT t.total, v.*
+           FROM (SELECT count(*)::int AS total ${from} ${whereSql}) t
+           LEFT JOIN (${selectView}
+                      WHERE c.id IN (SELECT c.id ${from} ${whereSql}
+                                      ORDER BY c.nombre_orden, c.id LIMIT ${limit} OFFSET ${offset})) v ON true
+          ORDER BY v.nombre_orden, v.id`,
         params,
       );
-      let total = rows[0]?.total ?? 0;
-      if (rows.length === 0 && f.pagina > 1) {
-        const c = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM (${selectView} ${whereSql}) v`,
-          params.slice(0, -2),
-        );
-        total = c.rows[0]?.n ?? 0;
-      }
-      return { clientes: rows.map(toView), total: Number(total) };
+      const total = rows[0]?.total ?? 0;
+      const page = rows.filter((r) => r.id !== null);
+      return { clientes: page.map(toView), total: Number(total) };
     },
 
     /**
