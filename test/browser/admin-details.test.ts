@@ -239,6 +239,29 @@ describeBrowser('admin page: waiting, call list, labels, layout', () => {
     expect(errors).toEqual([]);
   });
 
+  it('Resumen asks for its first figures before the conversion card, which still fills in', async () => {
+    const p = await open();
+    const events: string[] = [];
+    p.on('request', (r) => {
+      if (r.url().includes('/estadisticas/')) events.push(`pide ${new URL(r.url()).search}`);
+    });
+    p.on('response', (r) => {
+      if (r.url().includes('/estadisticas/')) events.push(`llega ${new URL(r.url()).search}`);
+    });
+    await p.goto(`${running.url}/#/`);
+    await expect
+      .poll(() => p.locator('#conversion').textContent(), POLL)
+      .toMatch(/Conversión de avisos en pagos.*\d/s);
+    expect(await p.locator('#conversion').textContent()).not.toMatch(/Cargando/);
+    // On the embedded database requests are answered in turn: the 60 days the card reads, asked
+    // first, held the first figures (1.6 s at 100,000 clients).
+    const first = ['?dias=14', '?agrupar=semana&periodos=8'].map((q) => events.indexOf(`llega ${q}`));
+    const card = events.indexOf('pide ?dias=60');
+    expect(Math.min(...first), events.join(' | ')).toBeGreaterThanOrEqual(0);
+    expect(card, events.join(' | ')).toBeGreaterThan(Math.max(...first));
+    expect(errors).toEqual([]);
+  });
+
   it('campaign preview: the number of examples said is the number shown', async () => {
     const p = await open();
     await p.goto(`${running.url}/#/campanas`);

@@ -69,17 +69,20 @@ export async function render(root, { signal }) {
     loading(),
   );
   root.append(conversion);
-  renderConversion(conversion, { signal }).catch(() => {});
   // Issue 14: first-run checklist (company data still empty: {contacto}, bank accounts).
   firstRunChecklist(signal)
     .then((n) => n && alerts.before(n))
     .catch(() => {});
 
   const opt = { signal };
-  const [general, tg] = await Promise.all([
+  // The conversion card is asked for once the first figures are in (or failed): on the embedded
+  // database requests are answered in turn, and its 60 days asked first held those figures.
+  const first = Promise.all([
     api('/api/notificaciones/estadisticas/?dias=14', opt),
     api('/api/notificaciones/telegram/estadisticas/?agrupar=semana&periodos=8', opt),
   ]);
+  first.finally(() => renderConversion(conversion, opt).catch(() => {})).catch(() => {});
+  const [general, tg] = await first;
   renderLookupAlert(alerts, tg.consultas_cedula);
   renderTiles(tiles, general, tg);
   renderByDay(byDay, general);
