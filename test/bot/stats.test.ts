@@ -1,26 +1,13 @@
 import { beforeAll, expect, it } from 'vitest';
 import { telegramSeries } from '../../src/bot/index.js';
 import type { Queryable } from '../../src/db/index.js';
-import { describeEachDb } from '../support/db.js';
+import { describeEachDb, recordingQueryable } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 
 // The Telegram statistics' "linked at the close of each period" (the Resumen's adoption line).
 // Weeks in Guayaquil (UTC-5, no daylight saving): a local week starts on Monday at 05:00Z.
 const NOW = new Date('2026-03-10T15:00:00Z'); // Tuesday of the week of 2026-03-09
 const TZ = 'America/Guayaquil';
-
-/** A Queryable that remembers the statements it was given. */
-function recording(db: Queryable) {
-  const seen: { text: string; params: readonly unknown[] }[] = [];
-  const q: Queryable = {
-    query: (text, params = []) => {
-      seen.push({ text, params });
-      return db.query(text, params);
-    },
-    exec: (sql) => db.exec(sql),
-  };
-  return { q, seen };
-}
 
 describeEachDb('Telegram statistics: linked clients at the close of each period', (ctx) => {
   beforeAll(async () => {
@@ -59,7 +46,7 @@ describeEachDb('Telegram statistics: linked clients at the close of each period'
   });
 
   it('clients are read once for the whole series, not once per period', async () => {
-    const { q, seen } = recording(ctx.db);
+    const { q, seen } = recordingQueryable(ctx.db);
     await series(q);
     expect(seen).toHaveLength(1);
     const { rows } = await ctx.db.query<{ 'QUERY PLAN': string }>(

@@ -1,8 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createClientsRepository } from '../../src/clients/index.js';
 import type { ClientFilters } from '../../src/clients/repository.js';
-import type { Queryable } from '../../src/db/index.js';
-import { describeEachDb } from '../support/db.js';
+import { describeEachDb, recordingQueryable } from '../support/db.js';
 import { cedulaFor } from '../support/fixtures.js';
 
 // The clients list (GET /api/clientes): one page and the count of what matches, in one statement.
@@ -14,19 +13,6 @@ const billing = () => ({ today: '2026-03-10', cycleDays: 30, reminderDaysBefore:
 const names = ['Ñacato', 'Núñez', 'Nuñez', 'Oña', 'Álvarez', 'avila', 'Yánez', 'YANEZ', 'Zambrano', 'Pérez'];
 
 type Filters = Omit<ClientFilters, 'pagina' | 'por_pagina'>;
-
-/** A Queryable that remembers the statements it was given. */
-function recording(db: Queryable) {
-  const seen: { text: string; params: readonly unknown[] }[] = [];
-  const q: Queryable = {
-    query: (text, params = []) => {
-      seen.push({ text, params });
-      return db.query(text, params);
-    },
-    exec: (sql) => db.exec(sql),
-  };
-  return { q, seen };
-}
 
 describeEachDb('The clients list: pages and count in one statement', (ctx) => {
   beforeAll(async () => {
@@ -112,7 +98,7 @@ describeEachDb('The clients list: pages and count in one statement', (ctx) => {
   });
 
   it('a page is found on the name index, counted without a window over the whole view; filters read stored keys', async () => {
-    const { q, seen } = recording(ctx.db);
+    const { q, seen } = recordingQueryable(ctx.db);
     const repo = createClientsRepository(q, billing);
     const plan = async (f: Filters) => {
       seen.length = 0;

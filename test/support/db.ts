@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
-import { createPgliteDb, createPostgresDb, type Db, migrate } from '../../src/db/index.js';
+import { createPgliteDb, createPostgresDb, type Db, migrate, type Queryable } from '../../src/db/index.js';
 
 export type DbKind = 'pglite' | 'postgres';
 
@@ -77,4 +77,20 @@ export function describeEachDb(name: string, fn: (ctx: { readonly db: Db; kind: 
       fn(ctx);
     });
   }
+}
+
+/** A Queryable over `db` that remembers the statements it was given (to read their plans). */
+export function recordingQueryable(db: Queryable): {
+  q: Queryable;
+  seen: { text: string; params: readonly unknown[] }[];
+} {
+  const seen: { text: string; params: readonly unknown[] }[] = [];
+  const q: Queryable = {
+    query: (text, params = []) => {
+      seen.push({ text, params });
+      return db.query(text, params);
+    },
+    exec: (sql) => db.exec(sql),
+  };
+  return { q, seen };
 }
