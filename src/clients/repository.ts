@@ -123,11 +123,10 @@ const selectView = `
   SELECT c.id, c.cedula, c.nombre, c.telefono, c.whatsapp, c.canal_preferido, c.whatsapp_ventana_hasta,
          c.whatsapp_inalcanzable, c.whatsapp_inalcanzable_hasta, c.email, c.direccion, c.sector, c.plan_id,
          p.nombre AS plan, p.precio, c.estado, c.fecha_ultimo_pago, c.dia_pago,
-         teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2) AS fecha_vencimiento,
-         teltec_payment_state(teltec_due_date(c.fecha_ultimo_pago, c.dia_pago, $2), $1::date, $3) AS estado_pago,
+         d.due AS fecha_vencimiento, teltec_payment_state(d.due, $1::date, $3) AS estado_pago,
          c.chat_id, c.linked_at, c.link_verified, c.telegram_blocked, c.telegram_unreachable,
          c.pref_ofertas, c.pref_mantenimiento, c.created_at, c.updated_at, c.nombre_orden
-    FROM clients c LEFT JOIN plans p ON p.id = c.plan_id`;
+    ${clientsFrom(true)}`;
 
 function toView(r: ClientRow): ClientView {
   return {
